@@ -1,0 +1,204 @@
+package etl
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// CheckpointVersion is the format version of checkpoint files.
+const CheckpointVersion = 1
+
+// Checkpoint is what a run has durably finished: the partitions each source
+// completed and the state of each stateful stage after the last of them.
+// It is JSON so that `etl state show` and people can read it; it holds no
+// secret (secret attributes never reach a fingerprint).
+type Checkpoint struct {
+	Version  int       `json:"version"`
+	Pipeline string    `json:"pipeline"`
+	Updated  time.Time `json:"updated"`
+	// Fingerprint holds, per block, the settings that give the saved state
+	// its meaning; a run refuses a checkpoint whose fingerprint differs.
+	Fingerprint map[string]map[string]string `json:"fingerprint"`
+	// Sources maps a source's address to its finished partitions, in order.
+	Sources map[string][]PartitionDone `json:"sources"`
+	// Stages maps a stateful stage's address to its snapshot.
+	Stages map[string]json.RawMessage `json:"stages,omitempty"`
+}
+
+// PartitionDone records a finished partition.
+type PartitionDone struct {
+	Name       string           `json:"name"`
+	Incomplete bool             `json:"incomplete,omitempty"`
+	Info       map[string]int64 `json:"info,omitempty"`
+}
+
+// NewCheckpoint returns an empty checkpoint for p.
+func NewCheckpoint(p *Pipeline) *Checkpoint {
+	return &Checkpoint{
+		Version:     CheckpointVersion,
+		Pipeline:    p.Path,
+		Fingerprint: Fingerprint(p),
+		Sources:     map[string][]PartitionDone{},
+		Stages:      map[string]json.RawMessage{},
+	}
+}
+
+// Fingerprint collects the fingerprints of p's blocks that have one.
+func Fingerprint(p *Pipeline) map[string]map[string]string {
+	fp := map[string]map[string]string{}
+	for _, b := range p.Blocks {
+		if f, ok := b.Config.(Fingerprinter); ok {
+			fp[b.Addr.String()] = f.Fingerprint()
+		}
+	}
+	return fp
+}
+
+// Compare says how p differs from the pipeline that wrote the checkpoint,
+// one line per changed setting; nil when the checkpoint applies.
+func (c *Checkpoint) Compare(p *Pipeline) []string {
+	var diffs []string
+	now := Fingerprint(p)
+	for _, addr := range sortedKeys(union(c.Fingerprint, now)) {
+		old, cur := c.Fingerprint[addr], now[addr]
+		switch {
+		case old == nil:
+			diffs = append(diffs, fmt.Sprintf("%s is new", addr))
+		case cur == nil:
+			diffs = append(diffs, fmt.Sprintf("%s was removed", addr))
+		default:
+			for _, k := range sortedKeys(union(old, cur)) {
+				if old[k] != cur[k] {
+					diffs = append(diffs, fmt.Sprintf("%s: %s was %q, now %q", addr, k, old[k], cur[k]))
+				}
+			}
+		}
+	}
+	return diffs
+}
+
+func union[V any](a, b map[string]V) map[string]V {
+	u := make(map[string]V, len(a)+len(b))
+	for k, v := range a {
+		u[k] = v
+	}
+	for k, v := range b {
+		u[k] = v
+	}
+	return u
+}
+
+// Done reports whether source finished partition.
+func (c *Checkpoint) Done(source, partition string) bool {
+	for _, d := range c.Sources[source] {
+		if d.Name == partition {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Checkpoint) doneFunc(source Addr) func(string) bool {
+	done := map[string]bool{}
+	for _, d := range c.Sources[source.String()] {
+		done[d.Name] = true
+	}
+	return func(p string) bool { return done[p] }
+}
+
+// doneCount lists finished partitions as "source partition".
+func (c *Checkpoint) doneCount() []string {
+	var all []string
+	for src, parts := range c.Sources {
+		for _, p := range parts {
+			all = append(all, src+" "+p.Name)
+		}
+	}
+	sort.Strings(all)
+	return all
+}
+
+// partitionTracker collects the marks that sinks acknowledge and completes
+// a partition once every sink downstream of its source has made it
+// durable: only then is the checkpoint saved (state follows data).
+type partitionTracker struct {
+	cp       *Checkpoint
+	opts     RunOptions
+	expected map[Addr]int // source → sinks downstream of it
+	pending  map[Addr]map[string]*pendingPartition
+}
+
+type pendingPartition struct {
+	acks      int
+	snapshots map[Addr][]byte
+}
+
+func newPartitionTracker(p *Pipeline, cp *Checkpoint, opts RunOptions) *partitionTracker {
+	t := &partitionTracker{cp: cp, opts: opts, expected: map[Addr]int{}, pending: map[Addr]map[string]*pendingPartition{}}
+	for _, b := range p.Blocks {
+		if b.Addr.Kind != KindSink {
+			continue
+		}
+		src := b
+		for src.Input != nil {
+			src = src.Input
+		}
+		t.expected[src.Addr]++
+	}
+	return t
+}
+
+func (t *partitionTracker) ack(m *Mark) error {
+	parts := t.pending[m.Source]
+	if parts == nil {
+		parts = map[string]*pendingPartition{}
+		t.pending[m.Source] = parts
+	}
+	pp := parts[m.Partition]
+	if pp == nil {
+		pp = &pendingPartition{snapshots: map[Addr][]byte{}}
+		parts[m.Partition] = pp
+	}
+	pp.acks++
+	for a, s := range m.snapshots {
+		pp.snapshots[a] = s
+	}
+	if pp.acks < t.expected[m.Source] {
+		return nil
+	}
+	delete(parts, m.Partition)
+	src := m.Source.String()
+	t.cp.Sources[src] = append(t.cp.Sources[src], PartitionDone{Name: m.Partition, Incomplete: m.Incomplete, Info: m.Info})
+	for a, s := range pp.snapshots {
+		t.cp.Stages[a.String()] = json.RawMessage(s)
+	}
+	t.cp.Updated = time.Now().UTC()
+	t.opts.Events.Report(Event{
+		Time: t.cp.Updated, Type: EventPartition, Block: src, Partition: m.Partition,
+		Data: map[string]any{"incomplete": m.Incomplete, "info": m.Info},
+	})
+	if t.opts.Plan || t.opts.Save == nil {
+		return nil
+	}
+	if err := t.opts.Save(t.cp); err != nil {
+		return fmt.Errorf("saving checkpoint after %s %s: %w", src, m.Partition, err)
+	}
+	return nil
+}
+
+// Summary is a one-line account of the checkpoint: "source.x.y: 12
+// partitions done (2025-12-01 … 2025-12-12)".
+func (c *Checkpoint) Summary() string {
+	var lines []string
+	for _, src := range sortedKeys(c.Sources) {
+		parts := c.Sources[src]
+		if len(parts) == 0 {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("%s: %d partitions done (%s … %s)", src, len(parts), parts[0].Name, parts[len(parts)-1].Name))
+	}
+	return strings.Join(lines, "; ")
+}

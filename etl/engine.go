@@ -1,0 +1,393 @@
+package etl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/sync/errgroup"
+)
+
+// RunOptions are the settings of one run of a pipeline.
+type RunOptions struct {
+	// Plan reports the change each sink would make and writes nothing.
+	Plan bool
+	// ShowEntries and Unmask are passed to sinks (see Env).
+	ShowEntries, Unmask bool
+	// Events receives the run report; Discard when nil.
+	Events Reporter
+	// Logger is the base logger; slog.Default() when nil.
+	Logger *slog.Logger
+	// BatchSize is how many records travel together (default 256), and
+	// Buffer how many batches each channel holds (default 4). Together they
+	// bound memory: a stage runs at most Buffer×BatchSize records ahead of
+	// each consumer.
+	BatchSize, Buffer int
+	// Resume restores stateful stages and tells sources which partitions
+	// are done. Nil starts afresh.
+	Resume *Checkpoint
+	// Save is called with the new checkpoint each time a partition has
+	// passed every sink. Never called in plan mode.
+	Save func(*Checkpoint) error
+}
+
+// Result sums up a run.
+type Result struct {
+	Blocks  []BlockResult
+	Changes []Change
+	Elapsed time.Duration
+	// Resumed counts the partitions the checkpoint already held.
+	Resumed int
+}
+
+// Changed reports whether any sink made, or in plan mode would make, a
+// change.
+func (r *Result) Changed() bool {
+	for _, c := range r.Changes {
+		if c.Changed {
+			return true
+		}
+	}
+	return false
+}
+
+// BlockResult holds a block's counts at the end of a run.
+type BlockResult struct {
+	Addr    Addr
+	In, Out int64
+	Dropped map[string]int64
+	Counts  map[string]int64
+}
+
+// Change is what a sink did, or would do in plan mode.
+type Change struct {
+	Block Addr
+	// Changed is false when the sink's output is already up to date.
+	Changed bool
+	// Summary is one line: "+145 entries, 12 already queued".
+	Summary string
+	// Details are extra lines (entries listed by --show-entries).
+	Details []string
+}
+
+// Changer is implemented by sinks: after Finish, the change they made (or
+// would make, in plan mode).
+type Changer interface {
+	Change() Change
+}
+
+// StageError is a runtime error of one block, reported once with the
+// block's address and where it is declared.
+type StageError struct {
+	Addr  Addr
+	Range hcl.Range
+	Err   error
+}
+
+func (e *StageError) Error() string {
+	return fmt.Sprintf("%s (%s): %v", e.Addr, e.Range, e.Err)
+}
+
+func (e *StageError) Unwrap() error { return e.Err }
+
+// stage is a block being run.
+type stage struct {
+	block  *Block
+	impl   any
+	env    Env
+	in     chan Batch // nil for a source
+	out    *output
+	stats  *blockStats
+	closer Closer
+}
+
+// Run runs the pipeline until its sources are exhausted, an error occurs or
+// ctx is cancelled. A cancelled run returns ctx's error; every other error is
+// a *StageError.
+func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
+	start := time.Now()
+	if opts.Events == nil {
+		opts.Events = Discard
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 256
+	}
+	if opts.Buffer <= 0 {
+		opts.Buffer = 4
+	}
+	cp := opts.Resume
+	if cp == nil {
+		cp = NewCheckpoint(p)
+	}
+
+	stages, err := p.build(opts, cp)
+	defer func() {
+		for _, s := range stages {
+			if s.closer != nil {
+				if cerr := s.closer.Close(); cerr != nil {
+					opts.Logger.Error("close failed", "block", s.block.Addr.String(), "err", cerr)
+				}
+			}
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	acks := make(chan *Mark, len(stages))
+	for _, s := range stages {
+		s.out.ctx = gctx
+		if s.block.Addr.Kind == KindSink {
+			s.out.acks = acks
+		}
+	}
+	tracker := newPartitionTracker(p, cp, opts)
+	sinksDone := make(chan struct{})
+	sinkCount := 0
+	for _, s := range stages {
+		s := s
+		run := func() (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+				}
+				if err != nil && !errors.Is(err, context.Canceled) {
+					err = &StageError{Addr: s.block.Addr, Range: s.block.DefRange, Err: err}
+				}
+			}()
+			return s.run(gctx)
+		}
+		if s.block.Addr.Kind == KindSink {
+			sinkCount++
+			g.Go(func() error {
+				defer func() { sinksDone <- struct{}{} }()
+				return run()
+			})
+			continue
+		}
+		g.Go(run)
+	}
+	g.Go(func() error {
+		finished := 0
+		for finished < sinkCount {
+			select {
+			case m := <-acks:
+				if err := tracker.ack(m); err != nil {
+					return err
+				}
+			case <-sinksDone:
+				finished++
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		// Marks sent before the last sink finished are still queued.
+		for {
+			select {
+			case m := <-acks:
+				if err := tracker.ack(m); err != nil {
+					return err
+				}
+			default:
+				return nil
+			}
+		}
+	})
+	err = g.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+
+	res := &Result{Elapsed: time.Since(start), Resumed: len(cp.doneCount())}
+	for _, s := range stages {
+		dropped, counts := s.stats.snapshot()
+		res.Blocks = append(res.Blocks, BlockResult{Addr: s.block.Addr, In: s.stats.in.Load(), Out: s.stats.out.Load(), Dropped: dropped, Counts: counts})
+		if c, ok := s.impl.(Changer); ok && err == nil {
+			ch := c.Change()
+			ch.Block = s.block.Addr
+			res.Changes = append(res.Changes, ch)
+		}
+	}
+	return res, err
+}
+
+// build constructs every stage and its channels.
+func (p *Pipeline) build(opts RunOptions, cp *Checkpoint) ([]*stage, error) {
+	byBlock := map[*Block]*stage{}
+	var stages []*stage
+	for _, b := range p.Blocks {
+		env := Env{
+			Addr:        b.Addr,
+			Plan:        opts.Plan,
+			Dir:         p.Dir,
+			ShowEntries: opts.ShowEntries,
+			Unmask:      opts.Unmask,
+			Logger:      opts.Logger.With("block", b.Addr.String()),
+			Events:      opts.Events,
+			Done:        cp.doneFunc(b.Addr),
+		}
+		impl, err := b.Plugin.New(b.Config, env)
+		if err != nil {
+			return stages, &StageError{Addr: b.Addr, Range: b.DefRange, Err: err}
+		}
+		s := &stage{block: b, impl: impl, env: env, stats: &blockStats{}}
+		s.closer, _ = impl.(Closer)
+		stages = append(stages, s)
+		byBlock[b] = s
+		if err := checkImpl(b, impl); err != nil {
+			return stages, err
+		}
+		s.out = &output{addr: b.Addr, batchSize: opts.BatchSize, stats: s.stats}
+		if st, ok := impl.(Stateful); ok {
+			s.out.stateful = st
+			if data, ok := cp.Stages[b.Addr.String()]; ok {
+				if err := st.Restore(data); err != nil {
+					return stages, &StageError{Addr: b.Addr, Range: b.DefRange, Err: fmt.Errorf("restoring checkpoint: %w", err)}
+				}
+			}
+		}
+		if b.Input != nil {
+			s.in = make(chan Batch, opts.Buffer)
+			up := byBlock[b.Input]
+			up.out.consumers = append(up.out.consumers, s.in)
+		}
+	}
+	return stages, nil
+}
+
+func checkImpl(b *Block, impl any) error {
+	ok := false
+	want := ""
+	switch b.Addr.Kind {
+	case KindSource:
+		_, ok = impl.(Source)
+		want = "etl.Source"
+	case KindTransform, KindFilter:
+		_, p := impl.(Processor)
+		_, s := impl.(Streamer)
+		ok, want = p || s, "etl.Processor or etl.Streamer"
+	case KindSink:
+		_, ok = impl.(Sink)
+		want = "etl.Sink"
+	}
+	if !ok {
+		return &StageError{Addr: b.Addr, Range: b.DefRange, Err: fmt.Errorf("plugin built a %T, which does not implement %s", impl, want)}
+	}
+	return nil
+}
+
+// run is the stage's goroutine: it reads its input, calls the plugin, and
+// closes its output only on success, so that consumers never mistake a
+// failure upstream for the end of input.
+func (s *stage) run(ctx context.Context) error {
+	out := s.out
+	if r, ok := s.impl.(Restorer); ok {
+		if err := r.Restored(ctx, out); err != nil {
+			return err
+		}
+	}
+	var err error
+	switch impl := s.impl.(type) {
+	case Source:
+		err = impl.Read(ctx, out)
+	case Streamer:
+		err = impl.Stream(ctx, s.counted(ctx), out)
+	default:
+		err = s.loop(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if f, ok := s.impl.(Finisher); ok {
+		var o Output = out
+		if err := f.Finish(ctx, o); err != nil {
+			return err
+		}
+	}
+	if err := out.flush(nil); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, ch := range out.consumers {
+		close(ch)
+	}
+	return nil
+}
+
+// loop feeds a Processor or Sink record by record, and marks to
+// PartitionEnder.
+func (s *stage) loop(ctx context.Context) error {
+	proc, _ := s.impl.(Processor)
+	sink, _ := s.impl.(Sink)
+	ender, _ := s.impl.(PartitionEnder)
+	for {
+		var b Batch
+		var ok bool
+		select {
+		case b, ok = <-s.in:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !ok {
+			// End of input; a cancelled run is not an end of input.
+			return ctx.Err()
+		}
+		s.stats.in.Add(int64(len(b.Records)))
+		for _, rec := range b.Records {
+			var err error
+			if proc != nil {
+				err = proc.Process(ctx, rec, s.out)
+			} else {
+				err = sink.Write(ctx, rec)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if b.Mark != nil {
+			if ender != nil {
+				if err := ender.EndPartition(ctx, b.Mark, s.out); err != nil {
+					return err
+				}
+			}
+			if err := s.out.EndPartition(b.Mark); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// counted relays a Streamer's input, counting records in.
+func (s *stage) counted(ctx context.Context) <-chan Batch {
+	ch := make(chan Batch)
+	go func() {
+		for {
+			select {
+			case b, ok := <-s.in:
+				if !ok {
+					close(ch)
+					return
+				}
+				s.stats.in.Add(int64(len(b.Records)))
+				select {
+				case ch <- b:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
+}

@@ -1,0 +1,197 @@
+// Package etltest provides small in-memory plugins for testing the engine
+// and benchmarking it: a counting source, a per-record transform, a filter
+// and a collecting sink. Register them into a registry of your own with
+// Register.
+package etltest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// GenConfig configures the gen source: Partitions × PerPartition records
+// {id, key, n, partition}, key cycling through Keys values.
+type GenConfig struct {
+	Partitions   int `hcl:"partitions,optional" doc:"Number of partitions."`
+	PerPartition int `hcl:"per_partition,optional" doc:"Records per partition."`
+	Keys         int `hcl:"keys,optional" doc:"Distinct keys (key = id mod keys)."`
+	// FailAfter makes Read fail after emitting this many records (0: never).
+	FailAfter int `hcl:"fail_after,optional" doc:"Fail after this many records (0 = never)."`
+}
+
+// Gen is the gen source.
+type Gen struct {
+	cfg GenConfig
+	env etl.Env
+	// Emitted counts records emitted, for backpressure tests.
+	Emitted *int64
+	mu      *sync.Mutex
+}
+
+// Read emits the records, a mark after each partition.
+func (g *Gen) Read(ctx context.Context, out etl.Output) error {
+	id := 0
+	for p := 0; p < g.cfg.Partitions; p++ {
+		name := fmt.Sprintf("p%03d", p)
+		if g.env.Done != nil && g.env.Done(name) {
+			id += g.cfg.PerPartition
+			continue
+		}
+		for i := 0; i < g.cfg.PerPartition; i++ {
+			if g.cfg.FailAfter > 0 && id >= g.cfg.FailAfter {
+				return fmt.Errorf("gen failed after %d records", id)
+			}
+			rec := etl.Record{
+				"id":        cty.NumberIntVal(int64(id)),
+				"key":       cty.StringVal(fmt.Sprintf("k%d", id%max(g.cfg.Keys, 1))),
+				"partition": cty.StringVal(name),
+			}
+			if err := out.Emit(rec); err != nil {
+				return err
+			}
+			if g.Emitted != nil {
+				g.mu.Lock()
+				*g.Emitted++
+				g.mu.Unlock()
+			}
+			id++
+		}
+		if err := out.EndPartition(&etl.Mark{Source: g.env.Addr, Partition: name}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MapConfig configures the map transform: it sets field to the value of
+// the per-record expression value.
+type MapConfig struct {
+	Field string   `hcl:"field" doc:"Field to set."`
+	Value etl.Expr `hcl:"value" doc:"Per-record value."`
+}
+
+// Map is the map transform.
+type Map struct{ cfg MapConfig }
+
+// Process sets the field.
+func (m *Map) Process(_ context.Context, rec etl.Record, out etl.Output) error {
+	v, err := m.cfg.Value.Eval(rec)
+	if err != nil {
+		return err
+	}
+	return out.Emit(rec.With(etl.Record{m.cfg.Field: v}))
+}
+
+// WhereConfig configures the where filter: records whose condition is true
+// pass.
+type WhereConfig struct {
+	Condition etl.Expr `hcl:"condition" doc:"Keep records for which this is true."`
+}
+
+// Where is the where filter.
+type Where struct{ cfg WhereConfig }
+
+// Process keeps or drops rec.
+func (w *Where) Process(_ context.Context, rec etl.Record, out etl.Output) error {
+	v, err := w.cfg.Condition.Eval(rec)
+	if err != nil {
+		return err
+	}
+	if v.IsNull() || v.Type() != cty.Bool || !v.True() {
+		out.Drop("condition false")
+		return nil
+	}
+	return out.Emit(rec)
+}
+
+// CollectConfig configures the collect sink.
+type CollectConfig struct {
+	Name string `hcl:"name,optional" doc:"Name under which the records are kept in the Collector."`
+}
+
+// Collector keeps what collect sinks received, by sink name.
+type Collector struct {
+	mu      sync.Mutex
+	Records map[string][]etl.Record
+	Marks   map[string][]string
+	// Block, when non-nil, is read before every write: a test can hold the
+	// sink still to check backpressure.
+	Block chan struct{}
+}
+
+type collect struct {
+	name string
+	c    *Collector
+	env  etl.Env
+}
+
+func (s *collect) Write(ctx context.Context, rec etl.Record) error {
+	if s.c.Block != nil {
+		select {
+		case <-s.c.Block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	s.c.Records[s.name] = append(s.c.Records[s.name], rec)
+	return nil
+}
+
+func (s *collect) EndPartition(_ context.Context, m *etl.Mark, _ etl.Output) error {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	s.c.Marks[s.name] = append(s.c.Marks[s.name], m.Partition)
+	return nil
+}
+
+func (s *collect) Change() etl.Change {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	n := len(s.c.Records[s.name])
+	verb := "wrote"
+	if s.env.Plan {
+		verb = "would write"
+	}
+	return etl.Change{Changed: n > 0, Summary: fmt.Sprintf("%s %d records", verb, n)}
+}
+
+// Plugins are the test plugins. Gen records are counted into emitted when
+// it is non-nil; collect sinks write into c.
+func Register(r *etl.Registry, c *Collector, emitted *int64) {
+	if c.Records == nil {
+		c.Records = map[string][]etl.Record{}
+		c.Marks = map[string][]string{}
+	}
+	var mu sync.Mutex
+	r.Register(etl.Plugin{
+		Kind: etl.KindSource, Type: "gen", Summary: "Generates numbered records in partitions.",
+		Config: func() any { return &GenConfig{Partitions: 1, PerPartition: 10, Keys: 10} },
+		Fields: []etl.Field{{Name: "id", Type: cty.Number}, {Name: "key", Type: cty.String}, {Name: "partition", Type: cty.String}},
+		New: func(cfg any, env etl.Env) (any, error) {
+			return &Gen{cfg: *cfg.(*GenConfig), env: env, Emitted: emitted, mu: &mu}, nil
+		},
+	})
+	r.Register(etl.Plugin{
+		Kind: etl.KindTransform, Type: "map", Summary: "Sets a field from a per-record expression.",
+		Config: func() any { return &MapConfig{} },
+		New:    func(cfg any, env etl.Env) (any, error) { return &Map{cfg: *cfg.(*MapConfig)}, nil },
+	})
+	r.Register(etl.Plugin{
+		Kind: etl.KindFilter, Type: "where", Summary: "Keeps records for which a condition holds.",
+		Config: func() any { return &WhereConfig{} },
+		New:    func(cfg any, env etl.Env) (any, error) { return &Where{cfg: *cfg.(*WhereConfig)}, nil },
+	})
+	r.Register(etl.Plugin{
+		Kind: etl.KindSink, Type: "collect", Summary: "Keeps records in memory.",
+		Config: func() any { return &CollectConfig{Name: "default"} },
+		New: func(cfg any, env etl.Env) (any, error) {
+			return &collect{name: cfg.(*CollectConfig).Name, c: c, env: env}, nil
+		},
+	})
+}

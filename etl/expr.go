@@ -1,0 +1,127 @@
+package etl
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Expr is a per-record attribute: an expression evaluated for each record
+// with `record` in scope, e.g. `key = record.phone`. The zero Expr is unset
+// (the attribute was omitted); check IsSet.
+//
+// Evaluation is cheap in the common cases: `record.FIELD` reads the field
+// directly, and an expression that does not mention `record` is evaluated
+// once at load time.
+type Expr struct {
+	expr hcl.Expression
+	ctx  *hcl.EvalContext
+
+	field    string    // set when expr is exactly record.FIELD
+	constant bool      // true when expr does not refer to record
+	value    cty.Value // the value of a constant expression
+}
+
+// compileExpr prepares expr for per-record evaluation in ctx.
+func compileExpr(expr hcl.Expression, ctx *hcl.EvalContext) (Expr, hcl.Diagnostics) {
+	e := Expr{expr: expr, ctx: ctx}
+	if len(recordRefs(expr)) == 0 {
+		v, diags := expr.Value(ctx)
+		e.constant, e.value = true, v
+		return e, diags
+	}
+	if trav, diags := hcl.AbsTraversalForExpr(expr); !diags.HasErrors() && len(trav) == 2 && trav.RootName() == "record" {
+		if a, ok := trav[1].(hcl.TraverseAttr); ok {
+			e.field = a.Name
+		}
+	}
+	return e, nil
+}
+
+// recordRefs returns the traversals in expr that start at `record`.
+func recordRefs(expr hcl.Expression) []hcl.Traversal {
+	var refs []hcl.Traversal
+	for _, t := range expr.Variables() {
+		if t.RootName() == "record" {
+			refs = append(refs, t)
+		}
+	}
+	return refs
+}
+
+// IsSet reports whether the attribute was given.
+func (e Expr) IsSet() bool { return e.expr != nil }
+
+// Range is where the expression is written, for messages.
+func (e Expr) Range() hcl.Range {
+	if e.expr == nil {
+		return hcl.Range{}
+	}
+	return e.expr.Range()
+}
+
+// Fields returns the record fields the expression reads.
+func (e Expr) Fields() []string {
+	if e.expr == nil {
+		return nil
+	}
+	var names []string
+	for _, t := range recordRefs(e.expr) {
+		if len(t) > 1 {
+			if a, ok := t[1].(hcl.TraverseAttr); ok {
+				names = append(names, a.Name)
+			}
+		}
+	}
+	return names
+}
+
+// Eval evaluates the expression for rec. An unset Expr yields null. A record
+// that lacks a field read as record.FIELD yields null for it, as a missing
+// JSON field would; other evaluation errors name the expression's place.
+func (e Expr) Eval(rec Record) (cty.Value, error) {
+	switch {
+	case e.expr == nil:
+		return cty.NullVal(cty.DynamicPseudoType), nil
+	case e.constant:
+		return e.value, nil
+	case e.field != "":
+		return rec.Get(e.field), nil
+	}
+	ctx := e.ctx.NewChild()
+	ctx.Variables = map[string]cty.Value{"record": rec.Value()}
+	v, diags := e.expr.Value(ctx)
+	if diags.HasErrors() {
+		return cty.NilVal, diagsError(diags)
+	}
+	return v, nil
+}
+
+// EvalString evaluates the expression and returns a string, or "" with
+// ok=false when the value is null. Numbers and bools are converted.
+func (e Expr) EvalString(rec Record) (s string, ok bool, err error) {
+	v, err := e.Eval(rec)
+	if err != nil || v.IsNull() || !v.IsKnown() {
+		return "", false, err
+	}
+	v, _ = v.UnmarkDeep()
+	switch v.Type() {
+	case cty.String:
+		return v.AsString(), true, nil
+	case cty.Number:
+		return v.AsBigFloat().Text('f', -1), true, nil
+	case cty.Bool:
+		return fmt.Sprint(v.True()), true, nil
+	}
+	return "", false, fmt.Errorf("%s: want a string, got %s", e.Range(), v.Type().FriendlyName())
+}
+
+// diagsError turns error diagnostics into one error without record values
+// (which may hold personal data): "file:line,col: summary; detail".
+func diagsError(diags hcl.Diagnostics) error {
+	for _, d := range diags {
+		d.Expression, d.EvalContext = nil, nil
+	}
+	return diags.Errs()[0]
+}

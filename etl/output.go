@@ -1,0 +1,138 @@
+package etl
+
+import (
+	"context"
+	"maps"
+	"sync"
+	"sync/atomic"
+)
+
+// blockStats are the counts of one block, updated from its goroutine and
+// read by the report.
+type blockStats struct {
+	in, out atomic.Int64
+
+	mu      sync.Mutex
+	dropped map[string]int64
+	counts  map[string]int64
+}
+
+func (s *blockStats) drop(reason string) {
+	s.mu.Lock()
+	if s.dropped == nil {
+		s.dropped = map[string]int64{}
+	}
+	s.dropped[reason]++
+	s.mu.Unlock()
+}
+
+func (s *blockStats) count(name string, n int64) {
+	s.mu.Lock()
+	if s.counts == nil {
+		s.counts = map[string]int64{}
+	}
+	s.counts[name] += n
+	s.mu.Unlock()
+}
+
+func (s *blockStats) snapshot() (dropped, counts map[string]int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.dropped), maps.Clone(s.counts)
+}
+
+// output is the engine's Output for one stage: it batches emitted records
+// and fans batches out to every consumer's channel. A sink's output has no
+// consumers: its marks go to the engine's acknowledgement channel instead.
+type output struct {
+	ctx       context.Context
+	addr      Addr
+	consumers []chan Batch
+	acks      chan<- *Mark // sinks only
+	batchSize int
+	buf       []Record
+	stats     *blockStats
+	stateful  Stateful // snapshot taken as each mark passes; nil if none
+}
+
+var _ Output = (*output)(nil)
+
+func (o *output) Emit(rec Record) error {
+	o.stats.out.Add(1)
+	if len(o.consumers) == 0 {
+		return o.ctx.Err()
+	}
+	if o.buf == nil {
+		o.buf = make([]Record, 0, o.batchSize)
+	}
+	o.buf = append(o.buf, rec)
+	if len(o.buf) >= o.batchSize {
+		return o.flush(nil)
+	}
+	return nil
+}
+
+func (o *output) Drop(reason string)         { o.stats.drop(reason) }
+func (o *output) Count(name string, n int64) { o.stats.count(name, n) }
+
+// EndPartition snapshots the stage's state into the mark and sends the
+// pending records followed by the mark.
+func (o *output) EndPartition(m *Mark) error {
+	if o.stateful != nil {
+		data, err := o.stateful.Snapshot()
+		if err != nil {
+			return err
+		}
+		m = m.withSnapshot(o.addr, data)
+	}
+	if o.acks != nil {
+		select {
+		case o.acks <- m:
+			return nil
+		case <-o.ctx.Done():
+			return o.ctx.Err()
+		}
+	}
+	return o.flush(m)
+}
+
+// flush sends the buffered records (and m, if any) to every consumer. The
+// record slice is shared: stages never modify what they receive. Each
+// consumer gets its own copy of the mark, because snapshots taken on one
+// path must not show up on another.
+func (o *output) flush(m *Mark) error {
+	if len(o.buf) == 0 && m == nil {
+		return nil
+	}
+	for i, ch := range o.consumers {
+		b := Batch{Records: o.buf}
+		if m != nil {
+			b.Mark = m
+			if i > 0 {
+				b.Mark = m.clone()
+			}
+		}
+		select {
+		case ch <- b:
+		case <-o.ctx.Done():
+			return o.ctx.Err()
+		}
+	}
+	o.buf = nil
+	return nil
+}
+
+func (m *Mark) clone() *Mark {
+	c := *m
+	c.snapshots = maps.Clone(m.snapshots)
+	return &c
+}
+
+func (m *Mark) withSnapshot(addr Addr, data []byte) *Mark {
+	c := m.clone()
+	if c.snapshots == nil {
+		c.snapshots = map[Addr][]byte{}
+	}
+	c.snapshots[addr] = data
+	return c
+}

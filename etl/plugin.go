@@ -1,0 +1,193 @@
+package etl
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Kind is the first word of a pipeline block: what the block does.
+type Kind string
+
+// The block kinds a pipeline may hold.
+const (
+	KindSource    Kind = "source"
+	KindTransform Kind = "transform"
+	KindFilter    Kind = "filter"
+	KindSink      Kind = "sink"
+)
+
+// Kinds lists the plugin kinds in pipeline order.
+var Kinds = []Kind{KindSource, KindTransform, KindFilter, KindSink}
+
+// Addr names a block, e.g. sink.redial_queue.queue. It is comparable and its
+// String form is what users see in messages and write in references.
+type Addr struct {
+	Kind Kind
+	Type string
+	Name string
+}
+
+// String returns "kind.type.name".
+func (a Addr) String() string { return fmt.Sprintf("%s.%s.%s", a.Kind, a.Type, a.Name) }
+
+// Field describes a record field a plugin produces, so that `etl validate`
+// can check per-record expressions downstream.
+type Field struct {
+	Name string
+	Type cty.Type // cty.DynamicPseudoType when it varies
+	Doc  string
+}
+
+// Plugin is what a package registers from init: a block type of one kind.
+//
+// Config returns a pointer to a fresh config struct holding the defaults.
+// Its fields carry tags that drive decoding, docs and validation alike:
+//
+//	BaseURL string   `hcl:"base_url,optional" doc:"API base URL."`
+//	APIKey  string   `hcl:"api_key" doc:"API key." etl:"secret"`
+//	Key     etl.Expr `hcl:"key" doc:"Key of each record."`   // per-record
+//
+// A field of type Expr is per-record: kept as an expression and evaluated
+// for each record with `record` in scope. Fields of type hcl.Expression are
+// kept unevaluated for the plugin. Other fields (string, bool, ints, floats,
+// slices and maps of them, cty.Value, time.Duration, and any type with a
+// DecodeValue(cty.Value) error method) are evaluated at load time.
+// An `etl:"secret"` attribute is never printed.
+type Plugin struct {
+	Kind    Kind
+	Type    string
+	Summary string
+	// Config returns a pointer to a new config struct with defaults set.
+	Config func() any
+	// Fields are the record fields this plugin produces: all of them for a
+	// source, the ones it adds for a transform or filter. Nil for a source
+	// means "unknown": downstream references are not checked.
+	Fields []Field
+	// Replaces says a transform or filter drops its input's fields and emits
+	// only Fields.
+	Replaces bool
+	// New builds the stage from the decoded config (the pointer Config
+	// returned) when a pipeline runs.
+	New func(cfg any, env Env) (any, error)
+}
+
+// Env is what a stage is given when it is built: who it is, how the run goes,
+// and where to report.
+type Env struct {
+	// Addr is the block's address, for messages.
+	Addr Addr
+	// Plan is true in `etl plan`: read everything, write nothing, report the
+	// change a run would make.
+	Plan bool
+	// Dir is the directory of the pipeline file; relative paths in config
+	// are already resolved against it where the plugin asks (see Path).
+	Dir string
+	// ShowEntries and Unmask ask sinks to list the entries a plan would add,
+	// with personal data unmasked.
+	ShowEntries, Unmask bool
+	// Logger logs under the block's address.
+	Logger *slog.Logger
+	// Events reports progress and results; the CLI renders them.
+	Events Reporter
+	// Done reports whether a source's partition is already finished in the
+	// checkpoint being resumed; a source skips such partitions.
+	Done func(partition string) bool
+}
+
+// Output is where a stage sends what it produces. Emit blocks while
+// downstream is full (backpressure) and fails once the run is cancelled.
+type Output interface {
+	// Emit sends a record downstream.
+	Emit(rec Record) error
+	// Drop counts a record that was not emitted, with a short reason
+	// ("invalid phone", "excluded: SALE") shown in the report.
+	Drop(reason string)
+	// Count adds n to a named counter shown in the block's report line
+	// ("distinct keys", "requests").
+	Count(name string, n int64)
+	// EndPartition sends a partition mark after the records emitted so far.
+	// Only sources and Streamers call it; for other stages the engine
+	// forwards marks itself.
+	EndPartition(m *Mark) error
+}
+
+// Source produces records: Read emits every record and a mark after each
+// partition, and returns at the end of input.
+type Source interface {
+	Read(ctx context.Context, out Output) error
+}
+
+// Processor is a transform or filter that handles one record at a time.
+// It may emit zero, one or many records per call.
+type Processor interface {
+	Process(ctx context.Context, rec Record, out Output) error
+}
+
+// Streamer is a transform or filter that reads its input itself, e.g. to
+// keep many lookups in flight. It must forward every mark with
+// out.EndPartition after the records that precede it, in order.
+type Streamer interface {
+	Stream(ctx context.Context, in <-chan Batch, out Output) error
+}
+
+// Sink consumes records.
+type Sink interface {
+	Write(ctx context.Context, rec Record) error
+}
+
+// PartitionEnder is called by the engine when a mark reaches a Processor or
+// Sink, after the partition's records. A sink makes the partition durable
+// here (the checkpoint follows).
+type PartitionEnder interface {
+	EndPartition(ctx context.Context, m *Mark, out Output) error
+}
+
+// Finisher is called at the end of input, before the stage's output closes:
+// a transform that holds records emits them here; a sink writes (apply) or
+// computes its change (plan). out is nil for sinks.
+type Finisher interface {
+	Finish(ctx context.Context, out Output) error
+}
+
+// Closer is always called once the stage stops, even after an error or a
+// cancellation: release locks, remove temp files, roll back.
+type Closer interface {
+	Close() error
+}
+
+// Stateful stages are checkpointed: Snapshot is called in the stage's own
+// goroutine right after it handled a mark; Restore before the run starts
+// when a checkpoint is resumed.
+type Stateful interface {
+	Snapshot() ([]byte, error)
+	Restore(data []byte) error
+}
+
+// Restorer is implemented by stages that must act once after Restore and
+// before input starts, e.g. a transform that re-emits restored records.
+type Restorer interface {
+	Restored(ctx context.Context, out Output) error
+}
+
+// Validator checks a decoded config without I/O (it runs in `etl validate`).
+// Problems are diagnostics pointing at the attribute, via b.AttrRange.
+type Validator interface {
+	Validate(b *Block) hcl.Diagnostics
+}
+
+// Fingerprinter returns what determines the meaning of a checkpoint: the
+// settings that, if changed, make saved state wrong. Never secrets.
+type Fingerprinter interface {
+	Fingerprint() map[string]string
+}
+
+// ValueDecoder is implemented by config field types that decode themselves
+// from an HCL value (etl.Date, for example). An error becomes a diagnostic
+// at the attribute.
+type ValueDecoder interface {
+	DecodeValue(v cty.Value) error
+}

@@ -1,0 +1,189 @@
+package etl
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Record is one row flowing through a pipeline: field name to value.
+//
+// Records are shared between consumers when a block feeds several others, so
+// a stage must never modify a record it received; use With or Clone to derive
+// a new one.
+type Record map[string]cty.Value
+
+// Get returns the field's value, or cty.NullVal(cty.DynamicPseudoType) when the
+// record has no such field.
+func (r Record) Get(name string) cty.Value {
+	if v, ok := r[name]; ok {
+		return v
+	}
+	return cty.NullVal(cty.DynamicPseudoType)
+}
+
+// String returns a string field, or "" when the field is missing, null or not
+// a string.
+func (r Record) String(name string) string {
+	v, ok := r[name]
+	if !ok || v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+		return ""
+	}
+	return v.AsString()
+}
+
+// Clone returns a shallow copy with room for extra more fields.
+func (r Record) Clone(extra int) Record {
+	c := make(Record, len(r)+extra)
+	for k, v := range r {
+		c[k] = v
+	}
+	return c
+}
+
+// With returns a copy of r with the given fields set, leaving r untouched.
+func (r Record) With(fields Record) Record {
+	c := r.Clone(len(fields))
+	for k, v := range fields {
+		c[k] = v
+	}
+	return c
+}
+
+// Value returns the record as a cty object, the form HCL expressions see as
+// `record`.
+func (r Record) Value() cty.Value {
+	if len(r) == 0 {
+		return cty.EmptyObjectVal
+	}
+	return cty.ObjectVal(r)
+}
+
+// Mark ends a partition: every record of the partition has been sent before
+// it. Marks travel in band, in order, through every stage.
+type Mark struct {
+	// Source is the source block that started the partition.
+	Source Addr
+	// Partition names it, e.g. the date "2025-12-01".
+	Partition string
+	// Incomplete is set by a source that could not read the whole partition
+	// but was told to carry on (on_incomplete = "warn").
+	Incomplete bool
+	// Info carries facts about the partition for downstream stages and the
+	// report, e.g. "bytes" or "invalid_phones". Read-only once sent.
+	Info map[string]int64
+
+	// snapshots holds the state of each stateful stage the mark has passed,
+	// taken right after the stage handled the mark. Filled by the engine.
+	snapshots map[Addr][]byte
+}
+
+// Batch is the unit that travels over the engine's channels: records, then
+// optionally the mark that ends their partition.
+type Batch struct {
+	Records []Record
+	Mark    *Mark
+}
+
+// TimeLayout is how times are stored in records: RFC 3339 in UTC with a fixed
+// nine-digit fraction, so that comparing two such strings compares the times.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// TimeVal returns t as a record value (a string in TimeLayout, UTC).
+func TimeVal(t time.Time) cty.Value {
+	return cty.StringVal(t.UTC().Format(TimeLayout))
+}
+
+// ParseTime reads a time from a record value written by TimeVal or any
+// RFC 3339 string.
+func ParseTime(v cty.Value) (time.Time, error) {
+	if v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+		return time.Time{}, fmt.Errorf("not a time: %s", Describe(v))
+	}
+	return time.Parse(time.RFC3339Nano, v.AsString())
+}
+
+// Compare orders two values: numbers numerically, strings that both parse as
+// RFC 3339 times by time, other strings lexically, bools false < true. Null
+// sorts before everything. Values of different types compare by type name so
+// the order is total and deterministic.
+func Compare(a, b cty.Value) int {
+	an, bn := a.IsNull() || !a.IsKnown(), b.IsNull() || !b.IsKnown()
+	switch {
+	case an && bn:
+		return 0
+	case an:
+		return -1
+	case bn:
+		return 1
+	}
+	a, _ = a.UnmarkDeep()
+	b, _ = b.UnmarkDeep()
+	if !a.Type().Equals(b.Type()) {
+		return strings.Compare(a.Type().FriendlyName(), b.Type().FriendlyName())
+	}
+	switch a.Type() {
+	case cty.Number:
+		return a.AsBigFloat().Cmp(b.AsBigFloat())
+	case cty.String:
+		as, bs := a.AsString(), b.AsString()
+		if !(isTimeLayout(as) && isTimeLayout(bs)) {
+			// TimeLayout strings compare correctly as text (the fast path
+			// for order_by); other RFC 3339 strings are parsed.
+			if ta, tb, ok := bothTimes(as, bs); ok {
+				return ta.Compare(tb)
+			}
+		}
+		return strings.Compare(as, bs)
+	case cty.Bool:
+		switch {
+		case a.True() == b.True():
+			return 0
+		case b.True():
+			return -1
+		default:
+			return 1
+		}
+	}
+	return strings.Compare(Describe(a), Describe(b))
+}
+
+// isTimeLayout reports whether s looks like a TimeVal string: fixed width and
+// UTC, so that its lexical order is its time order.
+func isTimeLayout(s string) bool {
+	return len(s) == len("2006-01-02T15:04:05.000000000Z") && s[len(s)-1] == 'Z' && s[19] == '.'
+}
+
+func bothTimes(a, b string) (time.Time, time.Time, bool) {
+	if len(a) < 20 || len(b) < 20 || a[4] != '-' || b[4] != '-' {
+		return time.Time{}, time.Time{}, false
+	}
+	ta, err1 := time.Parse(time.RFC3339Nano, a)
+	tb, err2 := time.Parse(time.RFC3339Nano, b)
+	return ta, tb, err1 == nil && err2 == nil
+}
+
+// Describe renders a value briefly for messages: strings quoted, numbers as
+// written, others by their type.
+func Describe(v cty.Value) string {
+	switch {
+	case !v.IsKnown():
+		return "(unknown)"
+	case v.IsMarked():
+		return "(sensitive)"
+	case v.IsNull():
+		return "null"
+	case v.Type() == cty.String:
+		return fmt.Sprintf("%q", v.AsString())
+	case v.Type() == cty.Number:
+		return v.AsBigFloat().Text('g', -1)
+	case v.Type() == cty.Bool:
+		return fmt.Sprint(v.True())
+	}
+	return v.Type().FriendlyName()
+}
+
+// NumberVal is a shorthand for an integer record value.
+func NumberVal(n int64) cty.Value { return cty.NumberIntVal(n) }
