@@ -1,0 +1,238 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Defaults used when the corresponding Client field is zero.
+const (
+	DefaultBackoffBase   = 500 * time.Millisecond
+	DefaultBackoffMax    = 30 * time.Second
+	DefaultMaxRetryAfter = 5 * time.Minute
+)
+
+// Client sends requests with retries. The zero value works (no retries, no
+// timeout, http.DefaultClient); a Client is safe for concurrent use as long
+// as its fields are not changed while requests are in flight.
+type Client struct {
+	// HTTP sends the requests; http.DefaultClient when nil.
+	HTTP *http.Client
+	// MaxRetries is how many times a failed attempt is retried: a request
+	// is sent at most MaxRetries+1 times.
+	MaxRetries int
+	// BackoffBase and BackoffMax shape the wait before retry n (from 0):
+	// a random duration in [0, min(BackoffMax, BackoffBase·2ⁿ)).
+	BackoffBase, BackoffMax time.Duration
+	// MaxRetryAfter caps a server's Retry-After, so that a bogus header
+	// cannot park the run for hours.
+	MaxRetryAfter time.Duration
+	// Timeout bounds one attempt, the handler's reading of the body
+	// included. Zero: no timeout beyond the context's.
+	Timeout time.Duration
+	// Limiter, when set, is waited on before every attempt (see PerMinute).
+	Limiter *rate.Limiter
+	// Secrets are scrubbed from every error message (API keys, tokens),
+	// in case a server echoes them.
+	Secrets []string
+	// OnAttempt, when set, is called after every attempt: for counting
+	// requests and retries, and for logs.
+	OnAttempt func(Attempt)
+}
+
+// Attempt describes one finished attempt, for Client.OnAttempt.
+type Attempt struct {
+	Method, Path string
+	// N counts attempts of this request from 1.
+	N int
+	// Status is the HTTP status, 0 when no response came.
+	Status int
+	// Err is the attempt's error, nil on success.
+	Err error
+	// Retry says another attempt follows, after Wait.
+	Retry bool
+	Wait  time.Duration
+}
+
+// PerMinute returns a limiter allowing n requests a minute with no bursts
+// beyond one, or nil when n <= 0 (no limit).
+func PerMinute(n int) *rate.Limiter {
+	if n <= 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Every(time.Minute/time.Duration(n)), 1)
+}
+
+// PerSecond returns a limiter allowing r requests a second, or nil when
+// r <= 0.
+func PerSecond(r float64) *rate.Limiter {
+	if r <= 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(r), 1)
+}
+
+// Do sends req and calls handle with each successful (2xx) response, until
+// handle returns nil, a permanent error, or the retries run out. It returns
+// the number of requests sent, so that callers can report them.
+//
+// handle reads the body (Do closes it); it must not keep records of a failed
+// attempt, since the next attempt delivers them again. An error it wraps
+// with Retryable is retried; any other error is returned as is. A request
+// with a body needs GetBody set (http.NewRequest does so) to be retried.
+func (c *Client) Do(ctx context.Context, req *http.Request, handle func(*http.Response) error) (int, error) {
+	method, path := req.Method, req.URL.EscapedPath()
+	for n := 1; ; n++ {
+		if c.Limiter != nil {
+			if err := c.Limiter.Wait(ctx); err != nil {
+				return n - 1, c.ctxErr(ctx, method, path, err)
+			}
+		}
+		status, retryAfter, err := c.attempt(ctx, req, handle)
+		if err == nil {
+			c.report(Attempt{Method: method, Path: path, N: n, Status: status})
+			return n, nil
+		}
+		if ctx.Err() != nil {
+			c.report(Attempt{Method: method, Path: path, N: n, Status: status, Err: err})
+			return n, c.ctxErr(ctx, method, path, ctx.Err())
+		}
+		retry := IsRetryable(err) && n <= c.MaxRetries
+		var wait time.Duration
+		if retry {
+			wait = c.backoff(n - 1)
+			if retryAfter > 0 {
+				wait = min(retryAfter, c.maxRetryAfter())
+			}
+		}
+		c.report(Attempt{Method: method, Path: path, N: n, Status: status, Err: err, Retry: retry, Wait: wait})
+		if !retry {
+			if IsRetryable(err) && n > 1 {
+				return n, fmt.Errorf("%w (gave up after %d attempts)", err, n)
+			}
+			return n, err
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return n, c.ctxErr(ctx, method, path, err)
+		}
+	}
+}
+
+// attempt sends one request and runs handle on a 2xx response. It returns
+// the status (0 without a response), the Retry-After wait asked for (0 when
+// none), and an error that is either retryable or not.
+func (c *Client) attempt(ctx context.Context, req *http.Request, handle func(*http.Response) error) (int, time.Duration, error) {
+	method, path := req.Method, req.URL.EscapedPath()
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if c.Timeout > 0 {
+		actx, cancel = context.WithTimeout(ctx, c.Timeout)
+	}
+	defer cancel()
+	r := req.Clone(actx)
+	if req.Body != nil && req.GetBody != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		r.Body = body
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(r)
+	if err != nil {
+		// A *url.Error would print the whole URL, query and all: keep only
+		// its cause.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		if actx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("no response within %s: %w", c.Timeout, err)
+		}
+		return 0, 0, Retryable(fmt.Errorf("%s %s: %s", method, path, c.scrub(err.Error())))
+	}
+	defer func() {
+		// Drain a little so that the connection can be reused.
+		io.CopyN(io.Discard, resp.Body, 64<<10)
+		resp.Body.Close()
+	}()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		serr := &StatusError{Method: method, Path: path, Status: resp.StatusCode, Message: c.scrub(apiMessage(resp.Body))}
+		var wait time.Duration
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			wait = ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+			return resp.StatusCode, wait, Retryable(serr)
+		}
+		return resp.StatusCode, 0, serr
+	}
+	if err := handle(resp); err != nil {
+		if actx.Err() != nil && ctx.Err() == nil && !IsRetryable(err) {
+			// Our own per-attempt timeout struck while the body was read.
+			err = Retryable(fmt.Errorf("%s %s: body not read within %s: %w", method, path, c.Timeout, err))
+		}
+		return resp.StatusCode, 0, err
+	}
+	return resp.StatusCode, 0, nil
+}
+
+func (c *Client) report(a Attempt) {
+	if c.OnAttempt != nil {
+		c.OnAttempt(a)
+	}
+}
+
+// backoff returns the full-jitter wait before retry n (from 0).
+func (c *Client) backoff(n int) time.Duration {
+	base, maxWait := c.BackoffBase, c.BackoffMax
+	if base <= 0 {
+		base = DefaultBackoffBase
+	}
+	if maxWait <= 0 {
+		maxWait = DefaultBackoffMax
+	}
+	ceil := maxWait
+	if n < 62 && base<<n > 0 && base<<n < maxWait {
+		ceil = base << n
+	}
+	return rand.N(ceil) + 1
+}
+
+func (c *Client) maxRetryAfter() time.Duration {
+	if c.MaxRetryAfter > 0 {
+		return c.MaxRetryAfter
+	}
+	return DefaultMaxRetryAfter
+}
+
+// ctxErr wraps a cancellation so that errors.Is(err, context.Canceled)
+// still holds.
+func (c *Client) ctxErr(ctx context.Context, method, path string, err error) error {
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return fmt.Errorf("%s %s: %w", method, path, err)
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

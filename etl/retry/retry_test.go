@@ -1,0 +1,335 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// script serves the given statuses in turn (then 200 "ok"), recording each
+// request's arrival time.
+type script struct {
+	mu       sync.Mutex
+	steps    []step
+	arrivals []time.Time
+}
+
+type step struct {
+	status     int
+	retryAfter string
+	body       string
+}
+
+func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	n := len(s.arrivals)
+	s.arrivals = append(s.arrivals, time.Now())
+	st := step{status: 200, body: "ok"}
+	if n < len(s.steps) {
+		st = s.steps[n]
+	}
+	s.mu.Unlock()
+	if st.retryAfter != "" {
+		w.Header().Set("Retry-After", st.retryAfter)
+	}
+	w.WriteHeader(st.status)
+	io.WriteString(w, st.body)
+}
+
+func (s *script) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.arrivals)
+}
+
+func fastClient() *Client {
+	return &Client{MaxRetries: 3, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond}
+}
+
+func get(t *testing.T, c *Client, ctx context.Context, url string) (string, int, error) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	n, err := c.Do(ctx, req, func(r *http.Response) error {
+		b, err := io.ReadAll(r.Body)
+		got += string(b)
+		return err
+	})
+	return got, n, err
+}
+
+func TestDoSequences(t *testing.T) {
+	tests := []struct {
+		name      string
+		steps     []step
+		wantReqs  int
+		wantErr   string // substring; "" means success
+		retryable bool
+	}{
+		{name: "ok at once", wantReqs: 1},
+		{name: "500 429 200", steps: []step{{status: 500}, {status: 429}}, wantReqs: 3},
+		{name: "502 503 504 200", steps: []step{{status: 502}, {status: 503}, {status: 504}}, wantReqs: 4},
+		{name: "retries exhausted", steps: []step{{status: 500}, {status: 500}, {status: 500}, {status: 500}, {status: 500}},
+			wantReqs: 4, wantErr: "500 Internal Server Error: boom (gave up after 4 attempts)", retryable: true},
+		{name: "401 fails at once", steps: []step{{status: 401, body: `{"status":"error","message":"invalid key"}`}},
+			wantReqs: 1, wantErr: "GET /v1/calls: 401 Unauthorized: invalid key"},
+		{name: "404 fails at once", steps: []step{{status: 404, body: "no such thing"}}, wantReqs: 1, wantErr: "404 Not Found: no such thing"},
+		{name: "400 after a 500", steps: []step{{status: 500}, {status: 400, body: `{"error":"bad"}`}}, wantReqs: 2, wantErr: "400 Bad Request: bad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for i := range tt.steps {
+				if tt.steps[i].body == "" && tt.steps[i].status >= 500 {
+					tt.steps[i].body = `{"message":"boom"}`
+				}
+			}
+			s := &script{steps: tt.steps}
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			c := fastClient()
+			var attempts []Attempt
+			c.OnAttempt = func(a Attempt) { attempts = append(attempts, a) }
+			got, n, err := get(t, c, context.Background(), srv.URL+"/v1/calls?auth_token=SECRET&x=1")
+			if n != tt.wantReqs || s.count() != tt.wantReqs || len(attempts) != tt.wantReqs {
+				t.Errorf("requests: Do says %d, server saw %d, hook saw %d; want %d", n, s.count(), len(attempts), tt.wantReqs)
+			}
+			if tt.wantErr == "" {
+				if err != nil || got != "ok" {
+					t.Fatalf("got %q, %v; want ok", got, err)
+				}
+				if got != "ok" {
+					t.Errorf("handler saw %q, want the body once", got)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "x=1") {
+				t.Errorf("error leaks the query: %v", err)
+			}
+			if IsRetryable(err) != tt.retryable {
+				t.Errorf("IsRetryable = %v, want %v", IsRetryable(err), tt.retryable)
+			}
+			var se *StatusError
+			if !errors.As(err, &se) || se.Path != "/v1/calls" {
+				t.Errorf("want a *StatusError with path /v1/calls, got %#v", err)
+			}
+			if last := attempts[len(attempts)-1]; last.Retry {
+				t.Errorf("last attempt says a retry follows: %+v", last)
+			}
+		})
+	}
+}
+
+func TestRetryAfterHonoured(t *testing.T) {
+	date := func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }
+	tests := []struct {
+		name    string
+		header  func() string
+		status  int
+		minWait time.Duration
+	}{
+		{"seconds on 429", func() string { return "1" }, 429, 900 * time.Millisecond},
+		// An HTTP date has whole seconds: at least 1 s of the 2 s remains.
+		{"http date on 503", date, 503, 900 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &script{steps: []step{{status: tt.status, retryAfter: tt.header()}}}
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			var waits []time.Duration
+			c := fastClient()
+			c.OnAttempt = func(a Attempt) { waits = append(waits, a.Wait) }
+			if _, _, err := get(t, c, context.Background(), srv.URL+"/x"); err != nil {
+				t.Fatal(err)
+			}
+			if gap := s.arrivals[1].Sub(s.arrivals[0]); gap < tt.minWait {
+				t.Errorf("second request came %s after the first, want at least %s", gap, tt.minWait)
+			}
+			if waits[0] < tt.minWait {
+				t.Errorf("reported wait %s, want at least %s", waits[0], tt.minWait)
+			}
+		})
+	}
+}
+
+func TestMaxRetryAfterCaps(t *testing.T) {
+	s := &script{steps: []step{{status: 429, retryAfter: "3600"}}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c := fastClient()
+	c.MaxRetryAfter = 20 * time.Millisecond
+	start := time.Now()
+	if _, _, err := get(t, c, context.Background(), srv.URL+"/x"); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("took %s: Retry-After not capped", el)
+	}
+}
+
+func TestCancelDuringBackoff(t *testing.T) {
+	s := &script{steps: []step{{status: 500}, {status: 500}}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c := &Client{MaxRetries: 5, BackoffBase: time.Hour, BackoffMax: time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.OnAttempt = func(a Attempt) {
+		if a.Retry {
+			go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+		}
+	}
+	start := time.Now()
+	_, n, err := get(t, c, ctx, srv.URL+"/x")
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("Do returned %s after the start; want promptly after cancel", el)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if n != 1 {
+		t.Errorf("sent %d requests, want 1", n)
+	}
+}
+
+func TestCancelDuringRateLimitWait(t *testing.T) {
+	srv := httptest.NewServer(&script{})
+	defer srv.Close()
+	c := &Client{Limiter: PerMinute(1)}
+	if _, _, err := get(t, c, context.Background(), srv.URL+"/x"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, _, err := get(t, c, ctx, srv.URL+"/x")
+	if err == nil || time.Since(start) > time.Second {
+		t.Errorf("second request within the minute: err %v after %s; want an error at once", err, time.Since(start))
+	}
+}
+
+func TestHandlerRetryable(t *testing.T) {
+	// The first two bodies are "cut" (the handler says so), the third is whole.
+	s := &script{}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c := fastClient()
+	calls := 0
+	req, _ := http.NewRequest("GET", srv.URL+"/x", nil)
+	n, err := c.Do(context.Background(), req, func(r *http.Response) error {
+		calls++
+		if calls < 3 {
+			return Retryable(io.ErrUnexpectedEOF)
+		}
+		return nil
+	})
+	if err != nil || n != 3 || calls != 3 {
+		t.Errorf("n=%d calls=%d err=%v; want 3 attempts and success", n, calls, err)
+	}
+
+	// A permanent handler error is not retried.
+	calls = 0
+	n, err = c.Do(context.Background(), req, func(r *http.Response) error {
+		calls++
+		return fmt.Errorf("bad data")
+	})
+	if err == nil || n != 1 || calls != 1 {
+		t.Errorf("n=%d calls=%d err=%v; want one attempt and an error", n, calls, err)
+	}
+}
+
+func TestPerAttemptTimeout(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) == 1 {
+			select {
+			case <-time.After(5 * time.Second):
+			case <-r.Context().Done():
+			}
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	c := fastClient()
+	c.Timeout = 100 * time.Millisecond
+	got, n, err := get(t, c, context.Background(), srv.URL+"/slow?token=SECRET")
+	if err != nil || got != "ok" || n != 2 {
+		t.Errorf("got %q n=%d err=%v; want the second attempt to succeed", got, n, err)
+	}
+}
+
+func TestNetworkErrorHidesQuery(t *testing.T) {
+	srv := httptest.NewServer(&script{})
+	url := srv.URL
+	srv.Close() // connection refused from now on
+	c := fastClient()
+	c.MaxRetries = 1
+	_, n, err := get(t, c, context.Background(), url+"/v1/x?auth_token=SECRET")
+	if err == nil || n != 2 {
+		t.Fatalf("n=%d err=%v; want 2 attempts and an error", n, err)
+	}
+	if strings.Contains(err.Error(), "SECRET") || !strings.Contains(err.Error(), "GET /v1/x") {
+		t.Errorf("error %q must name GET /v1/x and not the query", err)
+	}
+}
+
+func TestSecretsScrubbed(t *testing.T) {
+	s := &script{steps: []step{{status: 403, body: `{"message":"key sk-123 is not allowed"}`}}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c := fastClient()
+	c.Secrets = []string{"sk-123"}
+	_, _, err := get(t, c, context.Background(), srv.URL+"/x")
+	if err == nil || strings.Contains(err.Error(), "sk-123") || !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("err = %v; want the key redacted", err)
+	}
+}
+
+func TestBackoffBounds(t *testing.T) {
+	c := &Client{BackoffBase: 100 * time.Millisecond, BackoffMax: time.Second}
+	for n, ceil := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second} {
+		for i := 0; i < 200; i++ {
+			if w := c.backoff(n); w <= 0 || w > ceil {
+				t.Fatalf("backoff(%d) = %s, want in (0, %s]", n, w, ceil)
+			}
+		}
+	}
+	if w := c.backoff(100); w <= 0 || w > time.Second {
+		t.Errorf("backoff(100) = %s: overflow", w)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2025, 12, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0},
+		{"3", 3 * time.Second},
+		{" 10 ", 10 * time.Second},
+		{"-1", 0},
+		{"soon", 0},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
+	}
+	for _, tt := range tests {
+		if got := ParseRetryAfter(tt.in, now); got != tt.want {
+			t.Errorf("ParseRetryAfter(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
