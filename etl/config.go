@@ -3,6 +3,7 @@ package etl
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -116,13 +117,14 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate block",
-				Detail:   fmt.Sprintf("%s is already declared at %s; block names must be unique.", b.Addr, prev.DefRange),
+				Detail:   fmt.Sprintf("%s is already declared at %s; block names must be unique.", b.Addr, pos(prev.DefRange)),
 				Subject:  hb.LabelRanges[1].Ptr(),
 			})
 			continue
 		}
-		plugin, ok := reg.Lookup(b.Addr.Kind, b.Addr.Type)
-		if !ok {
+		seen[b.Addr] = b // even when unknown, so references to it do not cascade
+		plugin, known := reg.Lookup(b.Addr.Kind, b.Addr.Type)
+		if !known {
 			detail := fmt.Sprintf("No %s plugin is registered under this name", b.Addr.Kind)
 			if s := reg.suggest(b.Addr.Kind, b.Addr.Type); s != "" {
 				detail += fmt.Sprintf(" (did you mean %q?", s) + " forgotten import?)."
@@ -135,10 +137,8 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 				Detail:   detail,
 				Subject:  hb.LabelRanges[0].Ptr(),
 			})
-			continue
 		}
-		b.Plugin = plugin
-		seen[b.Addr] = b
+		b.Plugin = plugin // nil when unknown: linked into the graph, never decoded
 		blocks = append(blocks, b)
 	}
 
@@ -153,17 +153,41 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	p.Blocks = ordered
 
 	for _, b := range ordered {
-		b.Fields = outputFields(b)
+		if b.Plugin == nil {
+			continue // unknown type, already reported
+		}
 		b.Config = b.Plugin.Config()
 		attrs, d := decodeBody(b.body, b.Plugin.Attrs(), b.Config, ctx, b.Addr.Kind != KindSource)
 		b.attrs = attrs
 		diags = append(diags, d...)
 		diags = append(diags, checkRecordRefs(b)...)
+		b.Fields = outputFields(b)
 		if v, ok := b.Config.(Validator); ok && !d.HasErrors() {
 			diags = append(diags, v.Validate(b)...)
 		}
 	}
+	sortDiagnostics(diags)
 	return p, diags
+}
+
+// sortDiagnostics orders diagnostics by file position, those without a
+// place first, so that the report reads top to bottom like the file.
+func sortDiagnostics(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i].Subject, diags[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		}
+		return a.Start.Byte < b.Start.Byte
+	})
+}
+
+// pos renders a range's start as file:line:col, the form users click on.
+func pos(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
 }
 
 // linkBlocks reads each block's input reference (statically, never
@@ -317,6 +341,8 @@ func topoSort(blocks []*Block) ([]*Block, hcl.Diagnostics) {
 func outputFields(b *Block) map[string]bool {
 	var base map[string]bool
 	switch {
+	case b.Plugin == nil:
+		return nil
 	case b.Addr.Kind == KindSource || b.Plugin.Replaces:
 		if b.Plugin.Fields == nil {
 			return nil
@@ -332,6 +358,11 @@ func outputFields(b *Block) map[string]bool {
 	}
 	for _, f := range b.Plugin.Fields {
 		base[f.Name] = true
+	}
+	if fd, ok := b.Config.(FieldDeclarer); ok {
+		for _, f := range fd.DeclaredFields() {
+			base[f.Name] = true
+		}
 	}
 	return base
 }

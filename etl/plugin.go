@@ -185,6 +185,13 @@ type Fingerprinter interface {
 	Fingerprint() map[string]string
 }
 
+// FieldDeclarer is implemented by configs whose output fields depend on
+// their settings (a transform that sets a field named in its config): the
+// fields it adds, beyond Plugin.Fields.
+type FieldDeclarer interface {
+	DeclaredFields() []Field
+}
+
 // ValueDecoder is implemented by config field types that decode themselves
 // from an HCL value (etl.Date, for example). An error becomes a diagnostic
 // at the attribute.

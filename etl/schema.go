@@ -153,7 +153,9 @@ func decodeBody(body hcl.Body, specs []AttrSpec, cfg any, ctx *hcl.EvalContext, 
 		default:
 			val, d := attr.Expr.Value(ctx)
 			diags = append(diags, d...)
-			if d.HasErrors() {
+			if d.HasErrors() || !val.IsWhollyKnown() {
+				// Unknown means an input was already reported as wrong
+				// (a variable without a value); do not cascade.
 				continue
 			}
 			if err := decodeValue(val, field); err != nil {

@@ -169,8 +169,14 @@ func parseVarValue(raw string, ty cty.Type) cty.Value {
 	return cty.StringVal(raw)
 }
 
-func decodeVariable(hb *hcl.Block) (*Variable, hcl.Diagnostics) {
-	v := &Variable{Name: hb.Labels[0], Type: cty.DynamicPseudoType, DeclRange: hb.DefRange, Value: cty.NilVal}
+func decodeVariable(hb *hcl.Block) (v *Variable, diags hcl.Diagnostics) {
+	v = &Variable{Name: hb.Labels[0], Type: cty.DynamicPseudoType, DeclRange: hb.DefRange, Value: cty.NilVal}
+	defer func() {
+		if diags.HasErrors() && v.Value == cty.NilVal {
+			// Already reported; keep "no value" from cascading.
+			v.Value = cty.UnknownVal(v.Type)
+		}
+	}()
 	content, diags := hb.Body.Content(variableSchema)
 	if !hclsyntax.ValidIdentifier(v.Name) {
 		diags = append(diags, &hcl.Diagnostic{

@@ -74,6 +74,9 @@ type MapConfig struct {
 	Value etl.Expr `hcl:"value" doc:"Per-record value."`
 }
 
+// DeclaredFields says the map transform adds Field.
+func (c *MapConfig) DeclaredFields() []etl.Field { return []etl.Field{{Name: c.Field}} }
+
 // Map is the map transform.
 type Map struct{ cfg MapConfig }
 

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+	"github.com/etlhq/etl/etl"
+)
+
+// Exit statuses, documented in the README.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitChanges     = 2 // plan --detailed-exitcode: the run would change something
+	exitUsage       = 64
+	exitInterrupted = 130
+)
+
+// app is what every command gets: where to write, the environment and the
+// registry of plugins.
+type app struct {
+	stdout, stderr io.Writer
+	environ        []string
+	registry       *etl.Registry
+	globals        *globals
+	logger         *slog.Logger
+}
+
+// globals are the flags every command accepts.
+type globals struct {
+	Output   string `enum:"text,json" default:"text" help:"Report format: text for people, json for one event object per line."`
+	Quiet    bool   `short:"q" help:"Print only errors."`
+	LogLevel string `enum:"debug,info,warn,error" default:"warn" help:"Log level of the diagnostic log on stderr (${enum})."`
+}
+
+type cli struct {
+	globals
+
+	Run      runCmd      `cmd:"" help:"Run a pipeline: read, transform and write."`
+	Plan     planCmd     `cmd:"" help:"Dry run: read everything, write nothing, show the change each sink would make."`
+	Validate validateCmd `cmd:"" help:"Check a pipeline file without any network access."`
+	Plugins  pluginsCmd  `cmd:"" help:"List the plugins, or show one plugin's attributes."`
+	Fmt      fmtCmd      `cmd:"" help:"Rewrite pipeline files in canonical HCL formatting."`
+	Version  versionCmd  `cmd:"" help:"Print the version."`
+}
+
+// exitCode carries kong's own exits (after --help) out of Parse.
+type exitCode int
+
+// Main runs the CLI and returns the process exit status.
+func Main(args []string, stdout, stderr io.Writer, environ []string, reg *etl.Registry) (status int) {
+	var c cli
+	a := &app{stdout: stdout, stderr: stderr, environ: environ, registry: reg, globals: &c.globals}
+	extraCommands(&c)
+	parser, err := kong.New(&c,
+		kong.Name("etl"),
+		kong.Description("Declarative ETL pipelines in HCL. Exit status: 0 ok, 1 error, 2 plan --detailed-exitcode with changes, 64 usage, 130 interrupted."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitCode(code)) }),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "etl: %v\n", err)
+		return exitError
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			code, ok := r.(exitCode)
+			if !ok {
+				panic(r)
+			}
+			status = int(code)
+		}
+	}()
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "etl: %v\n", err)
+		return exitUsage
+	}
+	a.logger = newLogger(stderr, c.LogLevel)
+	cmd, ok := kctx.Selected().Target.Addr().Interface().(command)
+	if !ok {
+		fmt.Fprintf(stderr, "etl: %s is not runnable\n", kctx.Command())
+		return exitUsage
+	}
+	return cmd.run(a)
+}
+
+// command is implemented by every subcommand.
+type command interface {
+	run(a *app) int
+}
+
+// extraCommands is where optional commands (demo, state) hook in.
+var extraCommands = func(*cli) {}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// signalContext is cancelled by SIGINT or SIGTERM. After the first signal
+// the default handling is restored, so a second Ctrl-C kills at once.
+func signalContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
+}
+
+// reporter returns the event sink for the chosen output format.
+func (a *app) reporter() etl.Reporter {
+	if a.globals.Output == "json" {
+		return &etl.JSONReporter{W: a.stdout, Quiet: a.globals.Quiet}
+	}
+	return &etl.TextReporter{W: a.stdout, Quiet: a.globals.Quiet}
+}
+
+// interrupted reports whether err is a cancellation by signal.
+func interrupted(err error) bool {
+	return errors.Is(err, context.Canceled)
+}
+
+type versionCmd struct{}
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func (versionCmd) run(a *app) int {
+	fmt.Fprintf(a.stdout, "etl %s\n", version)
+	return exitOK
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/etlhq/etl/etl"
+)
+
+// pipelineArgs are the arguments of every command that loads a pipeline.
+type pipelineArgs struct {
+	File    string   `arg:"" type:"path" help:"Pipeline file (.hcl)."`
+	Var     []string `name:"var" sep:"none" placeholder:"NAME=VALUE" help:"Set a variable; repeatable. A value that is not a plain string is read as HCL: --var 'excluded_statuses=[\"SALE\",\"DNC\"]'."`
+	VarFile []string `name:"var-file" sep:"none" type:"existingfile" placeholder:"FILE" help:"Read variable values from an HCL file of NAME = VALUE lines; repeatable."`
+}
+
+// load parses and validates the pipeline, printing its diagnostics. It
+// returns nil when there were errors.
+func (pa *pipelineArgs) load(a *app) *etl.Pipeline {
+	p, diags := etl.Load(pa.File, etl.LoadOptions{
+		Registry: a.registry,
+		VarFiles: pa.VarFile,
+		Vars:     pa.Var,
+		Environ:  a.environ,
+	})
+	if len(diags) > 0 {
+		etl.WriteDiagnostics(a.stderr, p.Files(), diags)
+	}
+	if diags.HasErrors() {
+		n := 0
+		for _, d := range diags {
+			if d.Severity == 1 {
+				n++
+			}
+		}
+		fmt.Fprintf(a.stderr, "%s: %d error(s); nothing was run.\n", pa.File, n)
+		return nil
+	}
+	return p
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/etlhq/etl/etl"
+)
+
+type runCmd struct {
+	pipelineArgs
+	stateArgs
+}
+
+type planCmd struct {
+	pipelineArgs
+	stateArgs
+	DetailedExitcode bool `help:"Exit 2 when the run would change something, 0 when not (as Terraform does)."`
+	ShowEntries      bool `help:"List the entries each sink would add."`
+	Unmask           bool `help:"Show personal data (phone numbers) unmasked in --show-entries."`
+}
+
+func (c *runCmd) run(a *app) int {
+	return execute(a, &c.pipelineArgs, &c.stateArgs, etl.RunOptions{})
+}
+
+func (c *planCmd) run(a *app) int {
+	status := execute(a, &c.pipelineArgs, &c.stateArgs, etl.RunOptions{Plan: true, ShowEntries: c.ShowEntries, Unmask: c.Unmask})
+	if status == exitChanges && !c.DetailedExitcode {
+		return exitOK
+	}
+	return status
+}
+
+// execute loads, runs or plans the pipeline and prints the report. It
+// returns exitChanges when a plan finds changes (the caller decides whether
+// that is reported).
+func execute(a *app, pa *pipelineArgs, sa *stateArgs, opts etl.RunOptions) int {
+	p := pa.load(a)
+	if p == nil {
+		return exitError
+	}
+	rep := a.reporter()
+	opts.Events = rep
+	opts.Logger = a.logger
+	if err := sa.prepare(a, p, &opts); err != nil {
+		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventError, Message: err.Error()})
+		return exitError
+	}
+	mode := "run"
+	if opts.Plan {
+		mode = "plan"
+		reportVariables(rep, p)
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	res, err := p.Run(ctx, opts)
+	if res != nil {
+		reportResult(rep, res, opts.Plan)
+	}
+	switch {
+	case err != nil && interrupted(err):
+		msg := "interrupted"
+		if res != nil && sa.path != "" && !opts.Plan {
+			msg += "; the checkpoint in " + sa.path + " holds every finished partition, run again to resume"
+		}
+		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventError, Message: msg, Data: map[string]any{"status": "interrupted"}})
+		return exitInterrupted
+	case err != nil:
+		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventError, Message: err.Error(), Data: map[string]any{"status": "failed"}})
+		return exitError
+	}
+	summary := fmt.Sprintf("%s finished in %s", mode, res.Elapsed.Round(time.Millisecond))
+	if opts.Plan {
+		if res.Changed() {
+			summary += "; changes planned, nothing written"
+		} else {
+			summary += "; no changes"
+		}
+	}
+	rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventSummary, Message: summary, Data: map[string]any{
+		"status": "ok", "mode": mode, "elapsed_seconds": res.Elapsed.Seconds(), "changed": res.Changed(), "resumed_partitions": res.Resumed,
+	}})
+	if opts.Plan && res.Changed() {
+		return exitChanges
+	}
+	return exitOK
+}
+
+// reportVariables shows the values a plan uses; sensitive ones masked.
+func reportVariables(rep etl.Reporter, p *etl.Pipeline) {
+	if len(p.Variables) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("Variables:\n")
+	data := map[string]any{}
+	for _, v := range p.Variables {
+		val := "(sensitive)"
+		if !v.Sensitive {
+			val = formatValue(v.Value)
+		}
+		fmt.Fprintf(&b, "  %s = %s  (%s)\n", v.Name, val, v.From)
+		data[v.Name] = val
+	}
+	rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventInfo, Message: strings.TrimRight(b.String(), "\n"), Data: map[string]any{"variables": data}})
+}
+
+// reportResult prints the per-block counts and the sinks' changes.
+func reportResult(rep etl.Reporter, res *etl.Result, plan bool) {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "block\tin\tout\tdropped\t")
+	for _, br := range res.Blocks {
+		in, out := fmt.Sprint(br.In), fmt.Sprint(br.Out)
+		if br.Addr.Kind == etl.KindSource {
+			in = "-"
+		}
+		if br.Addr.Kind == etl.KindSink {
+			out = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", br.Addr, in, out, describeCounts(br.Dropped, true))
+		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventBlock, Block: br.Addr.String(), Data: map[string]any{
+			"in": br.In, "out": br.Out, "dropped": br.Dropped, "counts": br.Counts,
+		}})
+	}
+	tw.Flush()
+	var extra []string
+	for _, br := range res.Blocks {
+		if len(br.Counts) > 0 {
+			extra = append(extra, fmt.Sprintf("  %s: %s", br.Addr, describeCounts(br.Counts, false)))
+		}
+	}
+	msg := strings.TrimRight(b.String(), "\n")
+	if len(extra) > 0 {
+		msg += "\n" + strings.Join(extra, "\n")
+	}
+	if res.Resumed > 0 {
+		msg += fmt.Sprintf("\n%d partition(s) came from the checkpoint and were not fetched again", res.Resumed)
+	}
+	rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventInfo, Message: msg})
+	for _, ch := range res.Changes {
+		verb := "changed"
+		if plan {
+			verb = "would change"
+		}
+		if !ch.Changed {
+			verb = "no change"
+		}
+		lines := []string{fmt.Sprintf("%s (%s): %s", ch.Block, verb, ch.Summary)}
+		for _, d := range ch.Details {
+			lines = append(lines, "  "+d)
+		}
+		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventChange, Block: ch.Block.String(), Message: strings.Join(lines, "\n"), Data: map[string]any{
+			"changed": ch.Changed, "summary": ch.Summary, "details": ch.Details, "plan": plan,
+		}})
+	}
+}
+
+// describeCounts renders {"a": 2, "b": 1} as "3 (a 2, b 1)" or, without
+// total, "a 2, b 1".
+func describeCounts(m map[string]int64, total bool) string {
+	if len(m) == 0 {
+		if total {
+			return "0"
+		}
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	var sum int64
+	for k, v := range m {
+		keys = append(keys, k)
+		sum += v
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	if !total {
+		return strings.Join(parts, ", ")
+	}
+	return fmt.Sprintf("%d (%s)", sum, strings.Join(parts, ", "))
+}

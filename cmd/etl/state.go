@@ -1,0 +1,56 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/etlhq/etl/etl"
+)
+
+// stateArgs are the checkpoint flags of run and plan.
+type stateArgs struct {
+	State string `placeholder:"PATH" help:"Checkpoint file (default .etl/state/<pipeline file name>.json in the working directory)."`
+	Fresh bool   `help:"Ignore an existing checkpoint and start over (run replaces it)."`
+
+	path string // resolved checkpoint path
+}
+
+// defaultStatePath is where a pipeline's checkpoint lives unless --state
+// says otherwise.
+func defaultStatePath(pipelineFile string) string {
+	return filepath.Join(".etl", "state", filepath.Base(pipelineFile)+".json")
+}
+
+// prepare loads the checkpoint to resume from, if any, and sets up saving
+// it (never in plan mode).
+func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) error {
+	sa.path = sa.State
+	if sa.path == "" {
+		sa.path = defaultStatePath(p.Path)
+	}
+	if !sa.Fresh {
+		cp, err := etl.LoadCheckpoint(sa.path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return fmt.Errorf("%w\n  (run with --fresh to ignore it and start over, or `etl state rm %s`)", err, sa.path)
+		default:
+			if diffs := cp.Compare(p); len(diffs) > 0 {
+				return fmt.Errorf("the checkpoint %s was written by a pipeline whose settings differ:\n  %s\n  Its saved state would be wrong for this pipeline. Run with --fresh to start over (or `etl state rm %s`), or restore the settings to resume",
+					sa.path, strings.Join(diffs, "\n  "), sa.path)
+			}
+			opts.Resume = cp
+			if s := cp.Summary(); s != "" {
+				a.reporter().Report(etl.Event{Type: etl.EventInfo, Message: "resuming from " + sa.path + ": " + s})
+			}
+		}
+	}
+	if !opts.Plan {
+		path := sa.path
+		opts.Save = func(cp *etl.Checkpoint) error { return etl.SaveCheckpoint(path, cp) }
+	}
+	return nil
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+)
+
+type validateCmd struct {
+	pipelineArgs
+}
+
+func (c *validateCmd) run(a *app) int {
+	p := c.load(a)
+	if p == nil {
+		return exitError
+	}
+	counts := map[etl.Kind]int{}
+	for _, b := range p.Blocks {
+		counts[b.Addr.Kind]++
+	}
+	var parts []string
+	for _, k := range etl.Kinds {
+		if n := counts[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, k))
+		}
+	}
+	if !a.globals.Quiet {
+		fmt.Fprintf(a.stdout, "%s is valid: %s.\n", c.File, strings.Join(parts, ", "))
+	}
+	return exitOK
+}
+
+// formatValue renders a value as HCL, "(sensitive)" when marked.
+func formatValue(v cty.Value) string {
+	if v.IsMarked() || v.ContainsMarked() {
+		return "(sensitive)"
+	}
+	if !v.IsWhollyKnown() {
+		return "(unknown)"
+	}
+	return strings.TrimSpace(string(hclwrite.TokensForValue(v).Bytes()))
+}

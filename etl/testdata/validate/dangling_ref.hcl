@@ -1,0 +1,5 @@
+source "gen" "nums" {}
+
+sink "collect" "out" {
+  input = source.gen.numz
+}

@@ -1,0 +1,7 @@
+source "gen" "nums" {
+  partitions = "many"
+}
+
+sink "collect" "out" {
+  input = source.gen.nums
+}

@@ -1,0 +1,3 @@
+source "gen" "nums" {
+  partitions = 
+}

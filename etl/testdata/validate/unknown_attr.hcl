@@ -1,0 +1,7 @@
+source "gen" "nums" {
+  partitons = 3
+}
+
+sink "collect" "out" {
+  input = source.gen.nums
+}

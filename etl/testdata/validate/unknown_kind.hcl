@@ -1,0 +1,1 @@
+sourc "gen" "nums" {}

@@ -1,0 +1,5 @@
+source "gem" "nums" {}
+
+sink "collect" "out" {
+  input = source.gem.nums
+}

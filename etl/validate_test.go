@@ -1,0 +1,62 @@
+package etl_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/etltest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// testRegistry returns a registry with the etltest plugins and their
+// collector.
+func testRegistry(t testing.TB) (*etl.Registry, *etltest.Collector) {
+	t.Helper()
+	reg := etl.NewRegistry()
+	c := &etltest.Collector{}
+	etltest.Register(reg, c, nil)
+	return reg, c
+}
+
+// TestValidateGolden loads every testdata/validate/*.hcl and compares the
+// rendered diagnostics with the .golden file beside it.
+func TestValidateGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/validate/*.hcl")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, path := range files {
+		name := strings.TrimSuffix(filepath.Base(path), ".hcl")
+		t.Run(name, func(t *testing.T) {
+			reg, _ := testRegistry(t)
+			p, diags := etl.Load(path, etl.LoadOptions{Registry: reg})
+			var buf bytes.Buffer
+			etl.WriteDiagnostics(&buf, p.Files(), diags)
+			golden := strings.TrimSuffix(path, ".hcl") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if got := buf.String(); got != string(want) {
+				t.Errorf("diagnostics differ from %s:\n--- got\n%s--- want\n%s", golden, got, want)
+			}
+			// Only the fixtures named valid/unused_* may load without errors.
+			wantOK := name == "valid" || strings.HasPrefix(name, "unused")
+			if diags.HasErrors() == wantOK {
+				t.Errorf("HasErrors = %v, want %v", diags.HasErrors(), !wantOK)
+			}
+		})
+	}
+}
