@@ -1,0 +1,60 @@
+package phone
+
+// Reasons returned by Normalize for a phone that is not a NANP number.
+// They are short, stable strings: reports count invalid phones by reason.
+const (
+	ReasonEmpty       = "empty"
+	ReasonLength      = "not 10 digits"
+	ReasonAreaCode    = "area code starts with 0 or 1"
+	ReasonCountryCode = "11 digits not starting with 1"
+)
+
+// Normalize returns the 10-digit NANP form of raw: everything but digits is
+// dropped, and a leading country code 1 on 11 digits is removed. The result
+// must be 10 digits whose area code does not start with 0 or 1; otherwise ok
+// is false, phone is "" and reason says why.
+func Normalize(raw string) (phone, reason string, ok bool) {
+	var buf [16]byte
+	n := 0
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c < '0' || c > '9' {
+			continue
+		}
+		if n == len(buf) {
+			return "", ReasonLength, false
+		}
+		buf[n] = c
+		n++
+	}
+	d := buf[:n]
+	switch {
+	case n == 0:
+		return "", ReasonEmpty, false
+	case n == 11 && d[0] == '1':
+		d = d[1:]
+	case n == 11:
+		return "", ReasonCountryCode, false
+	case n != 10:
+		return "", ReasonLength, false
+	}
+	if d[0] == '0' || d[0] == '1' {
+		return "", ReasonAreaCode, false
+	}
+	return string(d), "", true
+}
+
+// Mask hides all but the last four characters of a phone, for logs:
+// "5619565858" becomes "******5858". Shorter strings are hidden whole.
+func Mask(phone string) string {
+	const keep = 4
+	if len(phone) <= keep {
+		return "****"
+	}
+	b := make([]byte, len(phone))
+	for i := range b {
+		b[i] = '*'
+	}
+	copy(b[len(b)-keep:], phone[len(phone)-keep:])
+	return string(b)
+}
