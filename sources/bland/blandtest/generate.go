@@ -1,0 +1,178 @@
+package blandtest
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"time"
+
+	"github.com/etlhq/etl/etl/phone"
+)
+
+// Call is one generated call, as the fake serves it.
+type Call struct {
+	// ID is the call's id; IDField names the JSON field that carries it
+	// ("call_id" or "c_id").
+	ID, IDField string
+	// CreatedAtRaw is created_at as served (variable fraction, Z or
+	// +00:00); CreatedAt is the instant it denotes.
+	CreatedAtRaw string
+	CreatedAt    time.Time
+	To, From     string
+	Inbound      bool
+	// BatchID and AnsweredBy are "" when served as null.
+	BatchID, Status, AnsweredBy string
+	CallLength                  float64
+	// Metadata is the metadata object as served, JSON.
+	Metadata string
+	// Duplicate is true for the exact repeat of the call before it.
+	Duplicate bool
+
+	index int // position in the day, for the payload
+}
+
+// LeadPhone is the lead's phone as served: From for an inbound call, To
+// otherwise.
+func (c Call) LeadPhone() string {
+	if c.Inbound {
+		return c.From
+	}
+	return c.To
+}
+
+// DayStats are the facts about one generated date that a correct client
+// reports.
+type DayStats struct {
+	// Served counts the calls served, the duplicate included (total_count).
+	Served int
+	// Unique counts distinct call ids: the records a source emits.
+	Unique int
+	// Duplicates counts exact repeats of a call id.
+	Duplicates int
+	// InvalidPhones counts unique calls whose lead phone is not NANP.
+	InvalidPhones int
+	// Inbound counts unique inbound calls.
+	Inbound int
+}
+
+// OurNumber is the business's own number in generated calls: "from" of
+// outbound calls and "to" of inbound ones.
+const OurNumber = "+18005550100"
+
+// invalidPhones are served in turn where a call's phone is to be invalid.
+var invalidPhones = []string{"unknown", "555-0100", "+44 20 7946 0958", "0619565858", "", "25619565858"}
+
+var (
+	statuses  = []string{"completed", "completed", "no-answer", "busy", "failed"}
+	answerers = []string{"human", "voicemail", "unknown", "", "no-answer"}
+)
+
+// generate returns the calls served for date, in created_at order.
+func (cfg *Config) generate(date string) ([]Call, error) {
+	day, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return nil, fmt.Errorf("date %q is not YYYY-MM-DD", date)
+	}
+	n := cfg.callsOn(date)
+	h := fnv.New64a()
+	h.Write([]byte(date))
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), h.Sum64()))
+	dup := -1
+	if !cfg.NoDuplicate && n >= 3 {
+		dup = n / 2 // calls[dup] repeats calls[dup-1]
+	}
+	calls := make([]Call, 0, n)
+	slot := 24 * time.Hour / time.Duration(max(n, 1))
+	for i := 0; i < n; i++ {
+		if i == dup {
+			c := calls[i-1]
+			c.Duplicate = true
+			calls = append(calls, c)
+			continue
+		}
+		c := Call{index: i}
+		c.ID = fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", rng.Uint32(), rng.Uint32()&0xffff, rng.Uint32()&0xfff, rng.Uint32()&0xfff, rng.Uint64()&0xffffffffffff)
+		c.IDField = "call_id"
+		if i%3 == 1 {
+			c.IDField = "c_id"
+		}
+		t := day.Add(time.Duration(i)*slot + time.Duration(rng.Int64N(int64(slot))))
+		switch i % 4 {
+		case 0:
+			t = t.Truncate(time.Millisecond)
+			c.CreatedAtRaw = t.Format("2006-01-02T15:04:05.000Z")
+		case 1:
+			t = t.Truncate(time.Microsecond)
+			c.CreatedAtRaw = t.Format("2006-01-02T15:04:05.000000") + "+00:00"
+		case 2:
+			t = t.Truncate(time.Second)
+			c.CreatedAtRaw = t.Format("2006-01-02T15:04:05Z")
+		case 3:
+			t = t.Truncate(100 * time.Millisecond)
+			c.CreatedAtRaw = t.Format("2006-01-02T15:04:05.0") + "+00:00"
+		}
+		c.CreatedAt = t
+		lead := rng.IntN(cfg.phonePool())
+		raw := formatPhone(lead, i)
+		if cfg.InvalidEvery > 0 && i%cfg.InvalidEvery == cfg.InvalidEvery-1 {
+			raw = invalidPhones[(i/cfg.InvalidEvery)%len(invalidPhones)]
+		}
+		c.Inbound = rng.IntN(5) == 0
+		if c.Inbound {
+			c.From, c.To = raw, OurNumber
+		} else {
+			c.From, c.To = OurNumber, raw
+		}
+		if i%5 != 4 {
+			c.BatchID = fmt.Sprintf("batch-%s-%d", date, i/100)
+		}
+		c.Status = statuses[rng.IntN(len(statuses))]
+		c.AnsweredBy = answerers[rng.IntN(len(answerers))]
+		c.CallLength = float64(rng.IntN(600)) / 100
+		c.Metadata = fmt.Sprintf(`{"lead_id":%d,"campaign":"spring","tags":["a","b"]}`, lead)
+		calls = append(calls, c)
+	}
+	return calls, nil
+}
+
+// Phone returns the 10-digit phone of lead k of the pool: area code and
+// exchange never start with 0 or 1.
+func Phone(k int) string {
+	return fmt.Sprintf("%03d%03d%04d", 200+(k*37)%800, 200+(k/10000)%800, k%10000)
+}
+
+// formatPhone writes lead k's phone in one of the formats seen in the wild.
+func formatPhone(k, i int) string {
+	p := Phone(k)
+	switch i % 4 {
+	case 0:
+		return "+1" + p
+	case 1:
+		return p
+	case 2:
+		return "1" + p
+	default:
+		return fmt.Sprintf("(%s) %s-%s", p[:3], p[3:6], p[6:])
+	}
+}
+
+// stats computes DayStats for calls.
+func stats(calls []Call) DayStats {
+	s := DayStats{Served: len(calls)}
+	seen := map[string]bool{}
+	for _, c := range calls {
+		if seen[c.ID] {
+			s.Duplicates++
+			continue
+		}
+		seen[c.ID] = true
+		s.Unique++
+		if _, _, ok := phone.Normalize(c.LeadPhone()); !ok {
+			s.InvalidPhones++
+		}
+		if c.Inbound {
+			s.Inbound++
+		}
+	}
+	return s
+}

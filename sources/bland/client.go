@@ -1,0 +1,181 @@
+package bland
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/etlhq/etl/etl/retry"
+)
+
+// callsPath is the listing endpoint, relative to the base URL.
+const callsPath = "/v1/calls"
+
+// Client lists the calls of one date at a time. Set its fields before the
+// first call; it is then safe for concurrent use.
+type Client struct {
+	// BaseURL is the API root, e.g. https://api.bland.ai.
+	BaseURL string
+	// Key is sent as the authorization header, raw (no "Bearer").
+	Key string
+	// Limit is the page size asked for.
+	Limit int
+	// MaxPages caps the requests per date that bring data, so that no
+	// paging loop runs forever.
+	MaxPages int
+	// Query holds extra filters passed through (inbound, batch_id, ...).
+	Query map[string]string
+	// HTTP sends the requests with retries; its Secrets should hold Key.
+	HTTP *retry.Client
+}
+
+// Day is one date's calls, each call id once, in the order served.
+type Day struct {
+	Date  string
+	Calls []Call
+	// TotalCount is what the API says matched.
+	TotalCount int
+	// Duplicates counts exact repeats of a call id, dropped.
+	Duplicates int
+	// Bytes counts response body bytes of the successful attempts.
+	Bytes int64
+	// Requests counts HTTP requests, retries included; Pages the
+	// responses that were used.
+	Requests, Pages int
+}
+
+// IncompleteError says a date could not be listed whole. FetchDate returns
+// it with the Day holding what was listed.
+type IncompleteError struct {
+	Date              string
+	Path              string
+	Total, Got, Pages int
+	Limit             int
+	// PageCap is true when MaxPages stopped the paging; otherwise a page
+	// brought no new call ids, which means the API's paging is broken.
+	PageCap bool
+}
+
+func (e *IncompleteError) Error() string {
+	why := "a page brought no new calls (the API's from/to paging looks broken)"
+	if e.PageCap {
+		why = fmt.Sprintf("max_pages (%d) was reached", e.Pages)
+	}
+	return fmt.Sprintf("date %s: GET %s: the API reports %d calls but listing returned %d distinct ones in %d pages: %s; "+
+		"raise limit (now %d) above %d so that one request returns the whole date, or set on_incomplete = \"warn\" to accept an incomplete date",
+		e.Date, e.Path, e.Total, e.Got, e.Pages, why, e.Limit, e.Total)
+}
+
+// FetchDate lists every call created on date (YYYY-MM-DD, UTC). It asks
+// for the date in one request; when total_count exceeds what came back it
+// pages with from/to, dropping call ids already seen. Errors name the date
+// and the URL path, never the key.
+func (c *Client) FetchDate(ctx context.Context, date string) (*Day, error) {
+	base, err := url.Parse(strings.TrimSuffix(c.BaseURL, "/") + callsPath)
+	if err != nil {
+		return nil, fmt.Errorf("date %s: base_url: %w", date, err)
+	}
+	path := base.EscapedPath()
+	day := &Day{Date: date}
+	seen := make(map[string]struct{})
+	served := 0 // positions listed so far, repeats included
+	limit := max(c.Limit, 1)
+	for {
+		if day.Pages >= max(c.MaxPages, 1) {
+			return day, &IncompleteError{Date: date, Path: path, Total: day.TotalCount, Got: len(day.Calls), Pages: day.Pages, Limit: limit, PageCap: true}
+		}
+		q := url.Values{}
+		for k, v := range c.Query {
+			q.Set(k, v)
+		}
+		q.Set("created_at", date)
+		q.Set("limit", strconv.Itoa(limit))
+		if !q.Has("ascending") {
+			q.Set("ascending", "true")
+		}
+		if day.Pages > 0 {
+			q.Set("from", strconv.Itoa(served))
+			q.Set("to", strconv.Itoa(served+limit))
+		}
+		u := *base
+		u.RawQuery = q.Encode()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return nil, fmt.Errorf("date %s: GET %s: %w", date, path, err)
+		}
+		req.Header.Set("authorization", c.Key)
+		req.Header.Set("accept", "application/json")
+
+		var calls []Call
+		var page Page
+		var n int64
+		reqs, err := c.HTTP.Do(ctx, req, func(resp *http.Response) error {
+			calls = calls[:0]
+			tr := &trackReader{r: resp.Body}
+			p, err := DecodeCalls(tr, func(call Call) error {
+				calls = append(calls, call)
+				return nil
+			})
+			if err != nil {
+				if tr.err != nil || errors.Is(err, io.ErrUnexpectedEOF) {
+					// The body was cut off: the next attempt brings it whole.
+					return retry.Retryable(fmt.Errorf("GET %s: reading the response (after %d bytes): %w", path, tr.n, err))
+				}
+				return fmt.Errorf("GET %s: decoding the response: %w", path, err)
+			}
+			page, n = p, tr.n
+			return nil
+		})
+		day.Requests += reqs
+		if err != nil {
+			return nil, fmt.Errorf("date %s: %w", date, err)
+		}
+		day.Pages++
+		day.Bytes += n
+		day.TotalCount = max(page.TotalCount, day.TotalCount)
+
+		fresh, repeats := 0, 0
+		for _, call := range calls {
+			if _, dup := seen[call.ID]; dup {
+				repeats++
+				continue
+			}
+			seen[call.ID] = struct{}{}
+			day.Calls = append(day.Calls, call)
+			fresh++
+		}
+		served += len(calls)
+		switch {
+		case served >= day.TotalCount:
+			day.Duplicates += repeats
+			return day, nil
+		case fresh == 0:
+			// Nothing new: the API serves the same calls again (or none),
+			// so asking further would loop.
+			return day, &IncompleteError{Date: date, Path: path, Total: day.TotalCount, Got: len(day.Calls), Pages: day.Pages, Limit: limit}
+		}
+		day.Duplicates += repeats
+	}
+}
+
+// trackReader counts the bytes read and keeps the first error other than
+// io.EOF, which tells a connection failure from bad JSON.
+type trackReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (t *trackReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.n += int64(n)
+	if err != nil && err != io.EOF && t.err == nil {
+		t.err = err
+	}
+	return n, err
+}

@@ -1,0 +1,240 @@
+package bland
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/etlhq/etl/etl/retry"
+	"github.com/etlhq/etl/sources/bland/blandtest"
+)
+
+const day1 = "2025-12-01"
+
+func testClient(srv *blandtest.Server) *Client {
+	return &Client{
+		BaseURL: srv.URL(), Key: srv.Key(), Limit: 1000, MaxPages: 10,
+		HTTP: &retry.Client{MaxRetries: 3, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
+			Timeout: 5 * time.Second, Secrets: []string{srv.Key()}},
+	}
+}
+
+// checkDay compares a listed day with what the fake served.
+func checkDay(t *testing.T, srv *blandtest.Server, day *Day) {
+	t.Helper()
+	st := srv.Stats(day.Date)
+	if len(day.Calls) != st.Unique || day.Duplicates != st.Duplicates || day.TotalCount != st.Served {
+		t.Fatalf("%s: %d calls, %d duplicates, total %d; fake has %+v", day.Date, len(day.Calls), day.Duplicates, day.TotalCount, st)
+	}
+	var want []blandtest.Call
+	for _, c := range srv.Calls(day.Date) {
+		if !c.Duplicate {
+			want = append(want, c)
+		}
+	}
+	for i, c := range day.Calls {
+		w := want[i]
+		if c.ID != w.ID || !c.CreatedAt.Equal(w.CreatedAt) || c.To != w.To || c.From != w.From || c.Inbound != w.Inbound ||
+			c.BatchID != w.BatchID || c.Status != w.Status || c.AnsweredBy != w.AnsweredBy || c.CallLength != w.CallLength || string(c.Metadata) != w.Metadata {
+			t.Fatalf("call %d:\n got %+v\nwant %+v", i, c, w)
+		}
+	}
+}
+
+func TestFetchDateOneRequest(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{Seed: 1, CallsPerDay: 40})
+	defer srv.Close()
+	c := testClient(srv)
+	c.Query = map[string]string{"inbound": "false"}
+	day, err := c.FetchDate(context.Background(), day1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDay(t, srv, day)
+	if day.Requests != 1 || srv.RequestsFor(day1) != 1 || day.Pages != 1 {
+		t.Errorf("requests %d (fake saw %d), pages %d; want one request", day.Requests, srv.RequestsFor(day1), day.Pages)
+	}
+	q := srv.Requests()[0].Query
+	if q.Get("limit") != "1000" || q.Get("inbound") != "false" || q.Has("from") || q.Has("start_date") {
+		t.Errorf("query %v", q)
+	}
+	if day.Bytes <= 0 {
+		t.Errorf("bytes %d", day.Bytes)
+	}
+}
+
+func TestFetchDateFaults(t *testing.T) {
+	tests := []struct {
+		name     string
+		faults   []blandtest.Fault
+		wantReqs int
+		wantErr  []string // substrings; nil means success
+		noRetry  bool
+	}{
+		{name: "500 429 200", faults: []blandtest.Fault{{Date: day1, Status: 500}, {Date: day1, Status: 429, RetryAfter: "1"}}, wantReqs: 3},
+		{name: "cut body once", faults: []blandtest.Fault{{Date: day1, CutAfter: 700}}, wantReqs: 2},
+		{name: "cut body always", faults: []blandtest.Fault{{Date: day1, CutAfter: 700, Times: -1}}, wantReqs: 4,
+			wantErr: []string{"date 2025-12-01", "GET /v1/calls", "reading the response", "gave up after 4 attempts"}},
+		{name: "500 always", faults: []blandtest.Fault{{Date: day1, Status: 500, Times: -1}}, wantReqs: 4,
+			wantErr: []string{"date 2025-12-01", "GET /v1/calls: 500 Internal Server Error: injected 500"}},
+		{name: "403 at once", faults: []blandtest.Fault{{Date: day1, Status: 403}}, wantReqs: 1,
+			wantErr: []string{"date 2025-12-01", "GET /v1/calls: 403 Forbidden: injected 403"}},
+		{name: "fault on another date", faults: []blandtest.Fault{{Date: "2025-12-02", Status: 500, Times: -1}}, wantReqs: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := blandtest.NewServer(blandtest.Config{Seed: 2, CallsPerDay: 30, Faults: tt.faults})
+			defer srv.Close()
+			day, err := testClient(srv).FetchDate(context.Background(), day1)
+			if got := srv.RequestsFor(day1); got != tt.wantReqs {
+				t.Errorf("fake saw %d requests, want %d", got, tt.wantReqs)
+			}
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkDay(t, srv, day)
+				if day.Requests != tt.wantReqs {
+					t.Errorf("day.Requests = %d, want %d", day.Requests, tt.wantReqs)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("got %d calls and no error", len(day.Calls))
+			}
+			if day != nil {
+				t.Errorf("a failed date must bring no calls, got %d", len(day.Calls))
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestFetchDateUnauthorized(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{})
+	defer srv.Close()
+	c := testClient(srv)
+	c.Key = "sk-wrong-key-123"
+	c.HTTP.Secrets = []string{c.Key}
+	_, err := c.FetchDate(context.Background(), day1)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if n := srv.RequestsFor(day1); n != 1 {
+		t.Errorf("%d requests; a 401 must not be retried", n)
+	}
+	for _, w := range []string{"date 2025-12-01", "GET /v1/calls", "401 Unauthorized", "Invalid API key"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), "sk-wrong") {
+		t.Errorf("error leaks the key: %q", err)
+	}
+}
+
+func TestFetchDatePaging(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{Seed: 3, CallsPerDay: 23})
+	defer srv.Close()
+	c := testClient(srv)
+	c.Limit = 10
+	day, err := c.FetchDate(context.Background(), day1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDay(t, srv, day)
+	if day.Pages != 3 || day.Requests != 3 {
+		t.Errorf("pages %d requests %d, want 3", day.Pages, day.Requests)
+	}
+	var windows []string
+	for _, r := range srv.Requests() {
+		windows = append(windows, r.Query.Get("from")+"-"+r.Query.Get("to"))
+	}
+	if got := strings.Join(windows, ","); got != "-,10-20,20-30" {
+		t.Errorf("windows %s", got)
+	}
+}
+
+func TestFetchDateIncomplete(t *testing.T) {
+	tests := []struct {
+		name     string
+		broken   int
+		maxPages int
+		want     []string
+		pageCap  bool
+	}{
+		{name: "broken paging", broken: 8, maxPages: 10,
+			want: []string{"date 2025-12-01", "GET /v1/calls", "reports 30 calls", "returned 8 distinct ones in 2 pages", "paging looks broken", "raise limit (now 10) above 30", `on_incomplete = "warn"`}},
+		{name: "page cap", maxPages: 2, pageCap: true,
+			want: []string{"reports 30 calls", "returned 20 distinct ones in 2 pages", "max_pages (2) was reached", "raise limit"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := blandtest.Config{Seed: 4, CallsPerDay: 30, NoDuplicate: true}
+			if tt.broken > 0 {
+				cfg.Broken = map[string]int{day1: tt.broken}
+			}
+			srv := blandtest.NewServer(cfg)
+			defer srv.Close()
+			c := testClient(srv)
+			c.Limit, c.MaxPages = 10, tt.maxPages
+			day, err := c.FetchDate(context.Background(), day1)
+			var ie *IncompleteError
+			if !errors.As(err, &ie) {
+				t.Fatalf("err = %v, want an IncompleteError", err)
+			}
+			if ie.PageCap != tt.pageCap || day == nil || len(day.Calls) != ie.Got || ie.Total != 30 {
+				t.Errorf("IncompleteError %+v, day %v", ie, day)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if n := srv.RequestsFor(day1); n != tt.maxPages && n != 2 {
+				t.Errorf("%d requests", n)
+			}
+		})
+	}
+}
+
+func TestFetchDateCancelDuringBackoff(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{Faults: []blandtest.Fault{{Status: 503, Times: -1}}})
+	defer srv.Close()
+	c := testClient(srv)
+	c.HTTP.BackoffBase, c.HTTP.BackoffMax = time.Hour, time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := c.FetchDate(ctx, day1)
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("returned after %s", el)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if n := srv.RequestsFor(day1); n != 1 {
+		t.Errorf("%d requests", n)
+	}
+}
+
+func TestFetchDateTimeout(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{Faults: []blandtest.Fault{{Latency: 3 * time.Second}}})
+	defer srv.Close()
+	c := testClient(srv)
+	c.HTTP.Timeout = 200 * time.Millisecond
+	day, err := c.FetchDate(context.Background(), day1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDay(t, srv, day)
+	if day.Requests != 2 {
+		t.Errorf("%d requests, want a timed-out one then a good one", day.Requests)
+	}
+}

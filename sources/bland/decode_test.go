@@ -1,0 +1,194 @@
+package bland
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+)
+
+func decodeAll(s string) (Page, []Call, error) {
+	var calls []Call
+	p, err := DecodeCalls(strings.NewReader(s), func(c Call) error {
+		calls = append(calls, c)
+		return nil
+	})
+	return p, calls, err
+}
+
+func TestDecodeCalls(t *testing.T) {
+	const full = `{"status":"success","total_count":3,"count":2,"calls":[
+		{"call_id":"a","created_at":"2025-12-01T10:00:00.123Z","to":"+15619565858","from":"+18005550100","inbound":false,
+		 "batch_id":"b1","status":"completed","answered_by":"human","call_length":1.5,"metadata":{"lead":7,"tags":["x"]},
+		 "variables":{"deep":[1,{"x":[null,true]}]},"summary":"long text","price":0.09,"unknown":[[[]]]},
+		{"c_id":"b","created_at":"2025-12-01T11:00:00.5+00:00","to":null,"from":5619565858,"inbound":true,
+		 "batch_id":null,"answered_by":null,"call_length":null,"metadata":null}
+	]}`
+	p, calls, err := decodeAll(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.TotalCount != 3 || p.Count != 2 || p.Calls != 2 || len(calls) != 2 {
+		t.Fatalf("page %+v, %d calls", p, len(calls))
+	}
+	a, b := calls[0], calls[1]
+	want := Call{ID: "a", CreatedAt: time.Date(2025, 12, 1, 10, 0, 0, 123e6, time.UTC), To: "+15619565858", From: "+18005550100",
+		BatchID: "b1", Status: "completed", AnsweredBy: "human", CallLength: 1.5, HasLength: true, Metadata: json.RawMessage(`{"lead":7,"tags":["x"]}`)}
+	if a.ID != want.ID || !a.CreatedAt.Equal(want.CreatedAt) || a.To != want.To || a.From != want.From || a.BatchID != want.BatchID ||
+		a.Status != want.Status || a.AnsweredBy != want.AnsweredBy || a.CallLength != 1.5 || !a.HasLength || string(a.Metadata) != string(want.Metadata) || a.Inbound {
+		t.Errorf("call a = %+v\nwant %+v", a, want)
+	}
+	if b.ID != "b" || !b.Inbound || b.To != "" || b.From != "5619565858" || b.HasLength || b.Metadata != nil || b.BatchID != "" ||
+		!b.CreatedAt.Equal(time.Date(2025, 12, 1, 11, 0, 0, 5e8, time.UTC)) {
+		t.Errorf("call b = %+v", b)
+	}
+}
+
+func TestDecodeCallsCases(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		calls   int
+		total   int
+		wantErr string
+		eof     bool // the error must be io.ErrUnexpectedEOF
+	}{
+		{name: "calls before counts", in: `{"calls":[{"call_id":"x","created_at":"2025-12-01T00:00:00Z"}],"total_count":1}`, calls: 1, total: 1},
+		{name: "no total_count", in: `{"calls":[{"call_id":"x","created_at":"2025-12-01T00:00:00Z"}]}`, calls: 1, total: 1},
+		{name: "null calls", in: `{"total_count":0,"calls":null}`, total: 0},
+		{name: "empty", in: `{"total_count":0,"count":0,"calls":[]}`},
+		{name: "fractions", in: `{"calls":[{"call_id":"1","created_at":"2025-12-01T00:00:00.1Z"},{"call_id":"2","created_at":"2025-12-01T00:00:00.123456789+00:00"},{"call_id":"3","created_at":"2025-12-01 00:00:00.12+00:00"}]}`, calls: 3, total: 3},
+		{name: "c_id", in: `{"calls":[{"c_id":"x","created_at":"2025-12-01T00:00:00Z"}]}`, calls: 1, total: 1},
+		{name: "no calls key", in: `{"total_count":0}`, wantErr: `no "calls" list`},
+		{name: "no id", in: `{"calls":[{"created_at":"2025-12-01T00:00:00Z"}]}`, wantErr: "call 0 has neither call_id nor c_id"},
+		{name: "bad created_at", in: `{"calls":[{"call_id":"x","created_at":"yesterday"}]}`, wantErr: `call x: created_at "yesterday" is not an RFC 3339 time`},
+		{name: "no created_at", in: `{"calls":[{"call_id":"x"}]}`, wantErr: "call x: no created_at"},
+		{name: "calls not a list", in: `{"calls":{}}`, wantErr: `"calls" is an object, not a list`},
+		{name: "inbound string", in: `{"calls":[{"call_id":"x","inbound":"yes"}]}`, wantErr: "inbound is the string"},
+		{name: "trailing data", in: `{"calls":[]} {}`, wantErr: "unexpected data after"},
+		{name: "not an object", in: `[1]`, wantErr: "expected"},
+		{name: "syntax", in: `{"calls":[}`, wantErr: "invalid character"},
+		{name: "empty body", in: ``, eof: true},
+		{name: "cut in list", in: `{"total_count":2,"calls":[{"call_id":"x","created_at":"2025-12-01T00:00:00Z"},`, eof: true},
+		{name: "cut in string", in: `{"total_count":2,"calls":[{"call_id":"x","summary":"abc`, eof: true},
+		{name: "cut after list", in: `{"total_count":2,"calls":[]`, eof: true},
+		{name: "cut in skipped value", in: `{"x":{"y":[1,2`, eof: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, calls, err := decodeAll(tt.in)
+			switch {
+			case tt.eof:
+				if !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Fatalf("err = %v, want io.ErrUnexpectedEOF", err)
+				}
+			case tt.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				if errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Errorf("content error %v must not look like a cut body", err)
+				}
+			default:
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(calls) != tt.calls || p.TotalCount != tt.total {
+					t.Errorf("%d calls, total %d; want %d, %d", len(calls), p.TotalCount, tt.calls, tt.total)
+				}
+			}
+		})
+	}
+}
+
+// A reader error (a reset connection) comes back as such, not as bad JSON.
+func TestDecodeCallsReaderError(t *testing.T) {
+	boom := errors.New("connection reset")
+	r := io.MultiReader(strings.NewReader(`{"calls":[{"call_id":"x",`), iotest.ErrReader(boom))
+	_, err := DecodeCalls(r, func(Call) error { return nil })
+	if !errors.Is(err, boom) {
+		t.Errorf("err = %v, want the reader's error", err)
+	}
+}
+
+// One byte at a time, the decoder gives the same result.
+func TestDecodeCallsOneByteReader(t *testing.T) {
+	in := `{"total_count":2,"calls":[{"call_id":"a","created_at":"2025-12-01T00:00:00Z","metadata":{"k":[1,2]}},{"c_id":"b","created_at":"2025-12-01T00:00:01Z"}]}`
+	var ids []string
+	_, err := DecodeCalls(iotest.OneByteReader(strings.NewReader(in)), func(c Call) error {
+		ids = append(ids, c.ID)
+		return nil
+	})
+	if err != nil || strings.Join(ids, ",") != "a,b" {
+		t.Errorf("ids %v, err %v", ids, err)
+	}
+}
+
+// FuzzDecodeCalls checks the decoder against encoding/json: whenever the
+// streaming decoder accepts a body, a plain Unmarshal accepts it too and
+// finds the same calls with the same ids.
+func FuzzDecodeCalls(f *testing.F) {
+	seeds := []string{
+		`{"total_count":1,"count":1,"calls":[{"call_id":"a","created_at":"2025-12-01T10:00:00.123Z","to":"+15619565858","inbound":false,"metadata":{"x":1}}]}`,
+		`{"calls":[{"c_id":"b","created_at":"2025-12-01T10:00:00+00:00","from":5619565858,"inbound":true,"call_length":null}],"total_count":1}`,
+		`{"calls":null}`,
+		`{"calls":[],"x":[{"y":null}]}`,
+		`{"calls":[{"call_id":"a","c_id":"b","created_at":"2025-12-01 10:00:00Z","variables":{"a":[1,[2,[3]]]}}]}`,
+		`{"total_count":2,"calls":[{"call_id":"x",`,
+		`{"calls":[{"call_id":"\u00e9\ud83d\ude00","created_at":"2025-12-01T10:00:00.1+05:30"}]}`,
+		``, `[]`, `null`, `{"calls":[1]}`,
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var ids []string
+		p, err := DecodeCalls(strings.NewReader(in), func(c Call) error {
+			if c.ID == "" || c.CreatedAt.IsZero() {
+				t.Fatalf("call without id or time accepted: %+v", c)
+			}
+			ids = append(ids, c.ID)
+			return nil
+		})
+		if err != nil {
+			return
+		}
+		if p.Calls != len(ids) {
+			t.Fatalf("page says %d calls, %d seen", p.Calls, len(ids))
+		}
+		var ref struct {
+			Calls []map[string]any `json:"calls"`
+		}
+		dec := json.NewDecoder(strings.NewReader(in))
+		dec.UseNumber()
+		if err := dec.Decode(&ref); err != nil {
+			t.Fatalf("accepted a body encoding/json rejects: %v", err)
+		}
+		if len(ref.Calls) != len(ids) {
+			t.Fatalf("%d calls, encoding/json finds %d", len(ids), len(ref.Calls))
+		}
+		for i, m := range ref.Calls {
+			// With both call_id and c_id, the later one wins; either way
+			// the id must be one of them.
+			a, b := idOf(m["call_id"]), idOf(m["c_id"])
+			if ids[i] != a && ids[i] != b {
+				t.Fatalf("call %d: id %q, encoding/json finds call_id %q, c_id %q", i, ids[i], a, b)
+			}
+		}
+	})
+}
+
+// idOf renders an id as the decoder keeps it: strings as they are, numbers
+// as written.
+func idOf(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	}
+	return ""
+}

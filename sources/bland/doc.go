@@ -1,0 +1,18 @@
+// Package bland is the bland_calls source: every Bland.ai call in a date
+// range, one date at a time, as records.
+//
+// Each date is asked for in one request (GET /v1/calls?created_at=DATE),
+// because Bland's page-based listing has been seen to return the same page
+// over and over. When a date's total_count exceeds what came back, the
+// source pages with from/to, deduplicating by call id; a page that brings
+// nothing new fails the run (or, with on_incomplete = "warn", marks the
+// date incomplete) rather than passing a short date silently.
+//
+// Responses are decoded as a stream keeping only the fields records need,
+// so a date of large calls costs little memory. Requests are retried with
+// backoff (see package etl/retry). Each date is one partition, emitted in
+// date order even when several dates are fetched at once, so a resumed run
+// skips finished dates.
+//
+// Package blandtest is a fake of the API for tests and the demo.
+package bland
