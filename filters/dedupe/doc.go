@@ -1,0 +1,35 @@
+// Package dedupe provides the "dedupe_latest" transform: it keeps one record
+// per key, the one with the greatest order_by value.
+//
+//	transform "dedupe_latest" "latest_call" {
+//	  input    = source.bland_calls.calls
+//	  key      = record.phone        # records whose key is null are dropped
+//	  order_by = record.created_at   # greatest wins
+//	  emit     = "end"               # or "updates"
+//	}
+//
+// # Ties
+//
+// When two records of a key have equal order_by values, the one with the
+// greater tie_breaker value wins. tie_breaker defaults to the record's
+// call_id field (record.call_id); a null or missing tie-breaker sorts before
+// any value. When the tie-breakers are equal too (or both records lack the
+// field) the record that arrived later wins.
+//
+// # Emitting
+//
+// With emit = "end" the kept records are emitted once, at the end of input,
+// sorted by key, so the output is reproducible. With emit = "updates" a
+// record is emitted as soon as its key is first seen or becomes the key's
+// latest, so downstream lookups can start while the source is still
+// reading; the last update of each key is the record "end" would emit.
+//
+// # Memory and state
+//
+// The transform holds one record per distinct key, never all the records.
+// It is Stateful: its snapshot is the kept records as JSON (each value with
+// its cty type, so strings, numbers, bools, nulls, lists, maps and objects
+// round-trip exactly). After a restore with emit = "updates" the restored
+// records are emitted first, so that a resumed run's downstream sees every
+// key.
+package dedupe
