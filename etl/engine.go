@@ -89,7 +89,7 @@ type StageError struct {
 }
 
 func (e *StageError) Error() string {
-	return fmt.Sprintf("%s (%s): %v", e.Addr, e.Range, e.Err)
+	return fmt.Sprintf("%s (%s): %v", e.Addr, pos(e.Range), e.Err)
 }
 
 func (e *StageError) Unwrap() error { return e.Err }
@@ -126,6 +126,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if cp == nil {
 		cp = NewCheckpoint(p)
 	}
+	resumed := len(cp.doneCount())
 
 	stages, err := p.build(opts, cp)
 	defer func() {
@@ -150,8 +151,15 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		}
 	}
 	tracker := newPartitionTracker(p, cp, opts)
-	sinksDone := make(chan struct{})
 	sinkCount := 0
+	for _, s := range stages {
+		if s.block.Addr.Kind == KindSink {
+			sinkCount++
+		}
+	}
+	// Buffered: a sink must be able to report its end after the tracker
+	// has stopped on an error.
+	sinksDone := make(chan struct{}, sinkCount)
 	for _, s := range stages {
 		s := s
 		run := func() (err error) {
@@ -166,7 +174,6 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			return s.run(gctx)
 		}
 		if s.block.Addr.Kind == KindSink {
-			sinkCount++
 			g.Go(func() error {
 				defer func() { sinksDone <- struct{}{} }()
 				return run()
@@ -206,7 +213,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		err = ctx.Err()
 	}
 
-	res := &Result{Elapsed: time.Since(start), Resumed: len(cp.doneCount())}
+	res := &Result{Elapsed: time.Since(start), Resumed: resumed}
 	for _, s := range stages {
 		dropped, counts := s.stats.snapshot()
 		res.Blocks = append(res.Blocks, BlockResult{Addr: s.block.Addr, In: s.stats.in.Load(), Out: s.stats.out.Load(), Dropped: dropped, Counts: counts})

@@ -171,13 +171,12 @@ func Register(r *etl.Registry, c *Collector, emitted *int64) {
 		c.Records = map[string][]etl.Record{}
 		c.Marks = map[string][]string{}
 	}
-	var mu sync.Mutex
 	r.Register(etl.Plugin{
 		Kind: etl.KindSource, Type: "gen", Summary: "Generates numbered records in partitions.",
 		Config: func() any { return &GenConfig{Partitions: 1, PerPartition: 10, Keys: 10} },
 		Fields: []etl.Field{{Name: "id", Type: cty.Number}, {Name: "key", Type: cty.String}, {Name: "partition", Type: cty.String}},
 		New: func(cfg any, env etl.Env) (any, error) {
-			return &Gen{cfg: *cfg.(*GenConfig), env: env, Emitted: emitted, mu: &mu}, nil
+			return &Gen{cfg: *cfg.(*GenConfig), env: env, Emitted: emitted, mu: &genMu}, nil
 		},
 	})
 	r.Register(etl.Plugin{
@@ -198,3 +197,12 @@ func Register(r *etl.Registry, c *Collector, emitted *int64) {
 		},
 	})
 }
+
+// Count reads a counter that Gen updates, under Gen's lock.
+func Count(n *int64) int64 {
+	genMu.Lock()
+	defer genMu.Unlock()
+	return *n
+}
+
+var genMu sync.Mutex

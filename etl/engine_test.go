@@ -1,0 +1,275 @@
+package etl_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/etltest"
+	"go.uber.org/goleak"
+)
+
+// writePipeline writes src to a temp pipeline file and returns its path.
+func writePipeline(t testing.TB, src string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "p.hcl")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func load(t testing.TB, reg *etl.Registry, src string, vars ...string) *etl.Pipeline {
+	t.Helper()
+	p, diags := etl.Load(writePipeline(t, src), etl.LoadOptions{Registry: reg, Vars: vars})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return p
+}
+
+const fanOut = `
+source "gen" "nums" {
+  partitions    = 3
+  per_partition = 700
+}
+transform "map" "double" {
+  input = source.gen.nums
+  field = "double"
+  value = record.id * 2
+}
+filter "where" "even" {
+  input     = transform.map.double
+  condition = record.id % 2 == 0
+}
+sink "collect" "even" {
+  input = filter.where.even
+  name  = "even"
+}
+sink "collect" "all" {
+  input = source.gen.nums
+  name  = "all"
+}
+`
+
+func TestFanOutAndMarks(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	reg, c := testRegistry(t)
+	res, err := load(t, reg, fanOut).Run(context.Background(), etl.RunOptions{BatchSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(c.Records["all"]); got != 2100 {
+		t.Errorf("all got %d records, want 2100", got)
+	}
+	if got := len(c.Records["even"]); got != 1050 {
+		t.Errorf("even got %d records, want 1050", got)
+	}
+	want := []string{"p000", "p001", "p002"}
+	for _, sink := range []string{"all", "even"} {
+		if !slices.Equal(c.Marks[sink], want) {
+			t.Errorf("%s marks = %v, want %v", sink, c.Marks[sink], want)
+		}
+	}
+	// Records arrive in order and each precedes its partition's mark: the
+	// collector saw every p000 record before the p001 ones.
+	for i, r := range c.Records["all"] {
+		if got, want := r.String("partition"), want[i/700]; got != want {
+			t.Fatalf("record %d in partition %s, want %s", i, got, want)
+		}
+		if _, ok := r["double"]; ok {
+			t.Fatalf("fan-out leaked a field from another branch into record %d", i)
+		}
+	}
+	for _, r := range c.Records["even"] {
+		id, _ := r["id"].AsBigFloat().Int64()
+		d, _ := r["double"].AsBigFloat().Int64()
+		if d != 2*id {
+			t.Fatalf("record %d: double = %d", id, d)
+		}
+	}
+	byAddr := map[string]etl.BlockResult{}
+	for _, b := range res.Blocks {
+		byAddr[b.Addr.String()] = b
+	}
+	if f := byAddr["filter.where.even"]; f.In != 2100 || f.Out != 1050 || f.Dropped["condition false"] != 1050 {
+		t.Errorf("filter counts = in %d out %d dropped %v", f.In, f.Out, f.Dropped)
+	}
+}
+
+func TestBackpressureBoundsReadAhead(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	reg := etl.NewRegistry()
+	var emitted int64
+	c := &etltest.Collector{Block: make(chan struct{})}
+	etltest.Register(reg, c, &emitted)
+	p := load(t, reg, `
+source "gen" "nums" {
+  partitions    = 1
+  per_partition = 100000
+}
+transform "map" "t" {
+  input = source.gen.nums
+  field = "x"
+  value = 1
+}
+sink "collect" "out" {
+  input = transform.map.t
+}
+`)
+	const batch, buffer = 10, 2
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Run(context.Background(), etl.RunOptions{BatchSize: batch, Buffer: buffer})
+		done <- err
+	}()
+	// The sink is held still; wait until the source stops making progress.
+	var last int64 = -1
+	for i := 0; i < 200; i++ {
+		time.Sleep(5 * time.Millisecond)
+		n := atomicLoad(c, &emitted)
+		if n == last {
+			break
+		}
+		last = n
+	}
+	// At most: the record the sink holds, a full channel into the sink and
+	// one into the transform, one batch inside each stage, one being built.
+	bound := int64(1 + 2*buffer*batch + 3*batch)
+	if last > bound || last <= 0 {
+		t.Errorf("source emitted %d records while the sink was blocked; bound %d", last, bound)
+	}
+	close(c.Block)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func atomicLoad(_ *etltest.Collector, n *int64) int64 { return etltest.Count(n) }
+
+func TestErrorCancelsEveryStage(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	reg, c := testRegistry(t)
+	p := load(t, reg, `
+source "gen" "nums" {
+  partitions    = 5
+  per_partition = 1000
+  fail_after    = 2500
+}
+sink "collect" "out" {
+  input = source.gen.nums
+}
+`)
+	_, err := p.Run(context.Background(), etl.RunOptions{})
+	var se *etl.StageError
+	if !errors.As(err, &se) || se.Addr.String() != "source.gen.nums" {
+		t.Fatalf("err = %v, want a StageError naming source.gen.nums", err)
+	}
+	if !strings.Contains(err.Error(), "p.hcl:2:1") || !strings.Contains(err.Error(), "gen failed after 2500") {
+		t.Errorf("error %q should name the block's place and the cause", err)
+	}
+	// The sink must not treat the failure as end of input: marks only for
+	// the two whole partitions.
+	if !slices.Equal(c.Marks["default"], []string{"p000", "p001"}) {
+		t.Errorf("marks = %v", c.Marks["default"])
+	}
+}
+
+func TestCancellationIsNotAnError(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	reg := etl.NewRegistry()
+	c := &etltest.Collector{Block: make(chan struct{})}
+	etltest.Register(reg, c, nil)
+	p := load(t, reg, `
+source "gen" "nums" {
+  per_partition = 100000
+}
+sink "collect" "out" {
+  input = source.gen.nums
+}
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := p.Run(ctx, etl.RunOptions{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	var se *etl.StageError
+	if errors.As(err, &se) {
+		t.Errorf("cancellation reported as a stage error: %v", err)
+	}
+	if time.Since(start) > time.Second {
+		t.Errorf("cancellation took %s", time.Since(start))
+	}
+}
+
+func TestCheckpointSavedPerPartitionAndResumed(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	reg, c := testRegistry(t)
+	src := `
+source "gen" "nums" {
+  partitions    = 4
+  per_partition = 10
+}
+sink "collect" "out" {
+  input = source.gen.nums
+}
+`
+	p := load(t, reg, src)
+	var saved []string
+	var last *etl.Checkpoint
+	_, err := p.Run(context.Background(), etl.RunOptions{Save: func(cp *etl.Checkpoint) error {
+		parts := cp.Sources["source.gen.nums"]
+		saved = append(saved, parts[len(parts)-1].Name)
+		last = cp
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(saved, []string{"p000", "p001", "p002", "p003"}) {
+		t.Fatalf("checkpoints saved after %v", saved)
+	}
+	// Resume with two partitions done: the source skips them.
+	last.Sources["source.gen.nums"] = last.Sources["source.gen.nums"][:2]
+	c.Records, c.Marks = map[string][]etl.Record{}, map[string][]string{}
+	res, err := load(t, reg, src).Run(context.Background(), etl.RunOptions{Resume: last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Marks["default"], []string{"p002", "p003"}) || len(c.Records["default"]) != 20 {
+		t.Errorf("resumed run read %v (%d records)", c.Marks["default"], len(c.Records["default"]))
+	}
+	if res.Resumed != 2 {
+		t.Errorf("Resumed = %d, want 2", res.Resumed)
+	}
+}
+
+func TestPlanNeverSavesCheckpoint(t *testing.T) {
+	reg, _ := testRegistry(t)
+	p := load(t, reg, `
+source "gen" "nums" {
+  partitions = 3
+}
+sink "collect" "out" {
+  input = source.gen.nums
+}
+`)
+	res, err := p.Run(context.Background(), etl.RunOptions{Plan: true, Save: func(*etl.Checkpoint) error {
+		t.Error("Save called in plan mode")
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Changes) != 1 || !strings.HasPrefix(res.Changes[0].Summary, "would write") {
+		t.Errorf("changes = %+v", res.Changes)
+	}
+}
