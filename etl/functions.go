@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+	_ "time/tzdata" // local_time must work on hosts without a zone database
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"

@@ -2,6 +2,7 @@ package etl
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -34,8 +35,13 @@ func (r Record) String(name string) string {
 	return v.AsString()
 }
 
-// Clone returns a shallow copy with room for extra more fields.
+// Clone returns a shallow copy. extra is a hint of how many fields the
+// caller will add.
 func (r Record) Clone(extra int) Record {
+	if len(r)+extra <= 8 {
+		// A small map clones as one memory copy; no need for a size hint.
+		return maps.Clone(r)
+	}
 	c := make(Record, len(r)+extra)
 	for k, v := range r {
 		c[k] = v

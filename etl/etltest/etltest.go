@@ -7,6 +7,7 @@ package etltest
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/etlhq/etl/etl"
@@ -37,6 +38,7 @@ func (g *Gen) Read(ctx context.Context, out etl.Output) error {
 	id := 0
 	for p := 0; p < g.cfg.Partitions; p++ {
 		name := fmt.Sprintf("p%03d", p)
+		part := cty.StringVal(name)
 		if g.env.Done != nil && g.env.Done(name) {
 			id += g.cfg.PerPartition
 			continue
@@ -47,8 +49,8 @@ func (g *Gen) Read(ctx context.Context, out etl.Output) error {
 			}
 			rec := etl.Record{
 				"id":        cty.NumberIntVal(int64(id)),
-				"key":       cty.StringVal(fmt.Sprintf("k%d", id%max(g.cfg.Keys, 1))),
-				"partition": cty.StringVal(name),
+				"key":       cty.StringVal("k" + strconv.Itoa(id%max(g.cfg.Keys, 1))),
+				"partition": part,
 			}
 			if err := out.Emit(rec); err != nil {
 				return err
