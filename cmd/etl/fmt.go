@@ -12,7 +12,7 @@ import (
 )
 
 type fmtCmd struct {
-	Files []string `arg:"" type:"existingfile" help:"Pipeline files to format."`
+	Files []string `arg:"" help:"Pipeline files to format."`
 	Check bool     `help:"Change nothing; exit 1 when a file is not formatted, and list it."`
 }
 

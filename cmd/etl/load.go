@@ -8,9 +8,9 @@ import (
 
 // pipelineArgs are the arguments of every command that loads a pipeline.
 type pipelineArgs struct {
-	File    string   `arg:"" type:"path" help:"Pipeline file (.hcl)."`
+	File    string   `arg:"" help:"Pipeline file (.hcl)."`
 	Var     []string `name:"var" sep:"none" placeholder:"NAME=VALUE" help:"Set a variable; repeatable. A value that is not a plain string is read as HCL: --var 'excluded_statuses=[\"SALE\",\"DNC\"]'."`
-	VarFile []string `name:"var-file" sep:"none" type:"existingfile" placeholder:"FILE" help:"Read variable values from an HCL file of NAME = VALUE lines; repeatable."`
+	VarFile []string `name:"var-file" sep:"none" placeholder:"FILE" help:"Read variable values from an HCL file of NAME = VALUE lines; repeatable."`
 }
 
 // load parses and validates the pipeline, printing its diagnostics. It

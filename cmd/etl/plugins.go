@@ -77,7 +77,11 @@ func describePlugin(a *app, p *etl.Plugin) {
 			if f.Type != cty.NilType {
 				ty = f.Type.FriendlyNameForConstraint()
 			}
-			fmt.Fprintf(tw, "    %s\t%s\t%s\n", f.Name, ty, f.Doc)
+			if f.Doc == "" {
+				fmt.Fprintf(tw, "    %s\t%s\n", f.Name, ty)
+			} else {
+				fmt.Fprintf(tw, "    %s\t%s\t%s\n", f.Name, ty, f.Doc)
+			}
 		}
 		tw.Flush()
 	}

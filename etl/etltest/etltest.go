@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/etlhq/etl/etl"
 	"github.com/zclconf/go-cty/cty"
@@ -22,6 +23,13 @@ type GenConfig struct {
 	Keys         int `hcl:"keys,optional" doc:"Distinct keys (key = id mod keys)."`
 	// FailAfter makes Read fail after emitting this many records (0: never).
 	FailAfter int `hcl:"fail_after,optional" doc:"Fail after this many records (0 = never)."`
+	// Delay is slept before each partition: a slow source for signal tests.
+	Delay time.Duration `hcl:"delay,optional" doc:"Pause before each partition."`
+}
+
+// Fingerprint: a checkpoint of gen is only valid for the same partition size.
+func (c *GenConfig) Fingerprint() map[string]string {
+	return map[string]string{"per_partition": strconv.Itoa(c.PerPartition), "keys": strconv.Itoa(c.Keys)}
 }
 
 // Gen is the gen source.
@@ -42,6 +50,13 @@ func (g *Gen) Read(ctx context.Context, out etl.Output) error {
 		if g.env.Done != nil && g.env.Done(name) {
 			id += g.cfg.PerPartition
 			continue
+		}
+		if g.cfg.Delay > 0 {
+			select {
+			case <-time.After(g.cfg.Delay):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		for i := 0; i < g.cfg.PerPartition; i++ {
 			if g.cfg.FailAfter > 0 && id >= g.cfg.FailAfter {
@@ -129,6 +144,7 @@ type Collector struct {
 }
 
 type collect struct {
+	n    int // records this instance wrote
 	name string
 	c    *Collector
 	env  etl.Env
@@ -145,6 +161,7 @@ func (s *collect) Write(ctx context.Context, rec etl.Record) error {
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	s.c.Records[s.name] = append(s.c.Records[s.name], rec)
+	s.n++
 	return nil
 }
 
@@ -158,7 +175,7 @@ func (s *collect) EndPartition(_ context.Context, m *etl.Mark, _ etl.Output) err
 func (s *collect) Change() etl.Change {
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
-	n := len(s.c.Records[s.name])
+	n := s.n
 	verb := "wrote"
 	if s.env.Plan {
 		verb = "would write"

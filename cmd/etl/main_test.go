@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/etltest"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// testRegistry is etl.Default plus the in-memory etltest plugins, so that
+// scripts can run pipelines without any API.
+func testRegistry() *etl.Registry {
+	etltest.Register(etl.Default, &etltest.Collector{}, nil)
+	return etl.Default
+}
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"etl": func() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr, os.Environ(), testRegistry())) },
+	})
+}
+
+// TestScripts runs the CLI end-to-end scripts in testdata/script.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+		RequireExplicitExec: true,
+	})
+}
+
+// TestExitStatuses checks the documented exit statuses.
+func TestExitStatuses(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.hcl", "source \"gen\" \"g\" {}\nsink \"collect\" \"c\" {\n  input = source.gen.g\n}\n")
+	empty := write("empty.hcl", "source \"gen\" \"g\" {\n  per_partition = 0\n}\nsink \"collect\" \"c\" {\n  input = source.gen.g\n}\n")
+	bad := write("bad.hcl", "source \"gen\" \"g\" {\n  nope = 1\n}\n")
+	failing := write("fail.hcl", "source \"gen\" \"g\" {\n  fail_after = 3\n}\nsink \"collect\" \"c\" {\n  input = source.gen.g\n}\n")
+	reg := testRegistry()
+	state := []string{"--state", filepath.Join(dir, "state.json"), "--fresh"}
+	cases := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"validate", good}, exitOK},
+		{[]string{"validate", bad}, exitError},
+		{append([]string{"run", good}, state...), exitOK},
+		{append([]string{"run", failing}, state...), exitError},
+		{append([]string{"plan", good}, state...), exitOK},
+		{append([]string{"plan", "--detailed-exitcode", good}, state...), exitChanges},
+		{append([]string{"plan", "--detailed-exitcode", empty}, state...), exitOK},
+		{[]string{"run"}, exitUsage},
+		{[]string{"frobnicate"}, exitUsage},
+		{[]string{"--help"}, exitOK},
+		{[]string{"plugins", "no_such_plugin"}, exitError},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if got := Main(tc.args, &out, &errb, nil, reg); got != tc.want {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", got, tc.want, out.String(), errb.String())
+			}
+		})
+	}
+}
+
+// TestInterruptExits130 sends SIGINT to a running `etl run` and expects a
+// prompt exit with status 130 and the checkpoint of finished partitions.
+func TestInterruptExits130(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess test")
+	}
+	dir := t.TempDir()
+	pipeline := filepath.Join(dir, "slow.hcl")
+	src := "source \"gen\" \"g\" {\n  partitions = 1000\n  delay = \"20ms\"\n}\nsink \"collect\" \"c\" {\n  input = source.gen.g\n}\n"
+	if err := os.WriteFile(pipeline, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	statePath := filepath.Join(dir, "state.json")
+	// testscript.Main put an "etl" copy of this test binary on PATH.
+	cmd := exec.Command("etl", "run", "--state", statePath, pipeline)
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if waited := time.Since(sent); waited > time.Second {
+		t.Errorf("took %s to stop after SIGINT", waited)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit %d (%v), want 130; output:\n%s", code, err, stdout.String())
+	}
+	if !strings.Contains(stdout.String(), "interrupted") {
+		t.Errorf("output does not say it was interrupted:\n%s", stdout.String())
+	}
+	cp, err := etl.LoadCheckpoint(statePath)
+	if err != nil {
+		t.Fatalf("no checkpoint after SIGINT: %v", err)
+	}
+	if n := len(cp.Sources["source.gen.g"]); n == 0 || n >= 1000 {
+		t.Errorf("checkpoint holds %d partitions, want some but not all", n)
+	}
+}
