@@ -50,7 +50,9 @@ var Discard Reporter = ReporterFunc(func(Event) {})
 // errors. Progress events are printed at most once per ProgressEvery per
 // block so that a fast run does not flood the terminal.
 type TextReporter struct {
-	W             io.Writer
+	W io.Writer
+	// Err, when set, receives warnings and errors instead of W.
+	Err           io.Writer
 	Quiet         bool
 	ProgressEvery time.Duration
 
@@ -78,11 +80,15 @@ func (t *TextReporter) Report(e Event) {
 		}
 		t.lastProgress[e.Block] = now
 	}
+	errw := t.W
+	if t.Err != nil {
+		errw = t.Err
+	}
 	switch e.Type {
 	case EventWarning:
-		fmt.Fprintf(t.W, "warning: %s\n", e.Message)
+		fmt.Fprintf(errw, "warning: %s\n", e.Message)
 	case EventError:
-		fmt.Fprintf(t.W, "error: %s\n", e.Message)
+		fmt.Fprintf(errw, "error: %s\n", e.Message)
 	default:
 		fmt.Fprintln(t.W, e.Message)
 	}

@@ -48,6 +48,7 @@ type cli struct {
 	Validate validateCmd `cmd:"" help:"Check a pipeline file without any network access."`
 	Plugins  pluginsCmd  `cmd:"" help:"List the plugins, or show one plugin's attributes."`
 	Fmt      fmtCmd      `cmd:"" help:"Rewrite pipeline files in canonical HCL formatting."`
+	State    stateCmd    `cmd:"" help:"Inspect or delete a checkpoint."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 
@@ -124,7 +125,7 @@ func (a *app) reporter() etl.Reporter {
 	if a.globals.Output == "json" {
 		return &etl.JSONReporter{W: a.stdout, Quiet: a.globals.Quiet}
 	}
-	return &etl.TextReporter{W: a.stdout, Quiet: a.globals.Quiet}
+	return &etl.TextReporter{W: a.stdout, Err: a.stderr, Quiet: a.globals.Quiet}
 }
 
 // interrupted reports whether err is a cancellation by signal.

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -93,7 +94,7 @@ func TestInterruptExits130(t *testing.T) {
 	statePath := filepath.Join(dir, "state.json")
 	// testscript.Main put an "etl" copy of this test binary on PATH.
 	cmd := exec.Command("etl", "run", "--state", statePath, pipeline)
-	var stdout bytes.Buffer
+	var stdout syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -120,4 +121,22 @@ func TestInterruptExits130(t *testing.T) {
 	if n := len(cp.Sources["source.gen.g"]); n == 0 || n >= 1000 {
 		t.Errorf("checkpoint holds %d partitions, want some but not all", n)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the two writers exec uses.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
