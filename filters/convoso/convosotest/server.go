@@ -44,8 +44,11 @@ const (
 type Config struct {
 	// Token is the auth_token required (DefaultToken when empty).
 	Token string
-	// Latency delays every answer but a 429.
-	Latency time.Duration
+	// Latency delays every answer but a 429; LatencyFor, when set,
+	// replaces it for requests about a phone (catalogue requests keep
+	// Latency).
+	Latency    time.Duration
+	LatencyFor func(phone string) time.Duration
 	// RequestsPerSecond, when positive, is the rate above which requests
 	// are answered 429 with Retry-After: 1. Burst is how many may arrive
 	// at once (default RequestsPerSecond/10, at least 1): a client that
@@ -102,6 +105,8 @@ type Server struct {
 	failed500 map[string]bool
 	statuses  []Status
 	log       []Request
+	inFlight  int
+	maxFlight int
 }
 
 // NewServer starts a fake on 127.0.0.1. Close it when done.
@@ -207,6 +212,14 @@ func (s *Server) Count(path string, status int) int {
 	return n
 }
 
+// MaxInFlight returns the most requests the fake was answering at once
+// (429s aside).
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxFlight
+}
+
 // Answered returns, per phone, how many lead searches were answered with
 // success:true.
 func (s *Server) Answered() map[string]int {
@@ -241,7 +254,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"success": false, "code": 429, "text": "Too many requests"})
 		return
 	}
-	if !wait(r.Context(), s.cfg.Latency) {
+	s.mu.Lock()
+	s.inFlight++
+	s.maxFlight = max(s.maxFlight, s.inFlight)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
+	latency := s.cfg.Latency
+	if s.cfg.LatencyFor != nil && phone != "" {
+		latency = s.cfg.LatencyFor(phone)
+	}
+	if !wait(r.Context(), latency) {
 		return
 	}
 	if r.Form.Get("auth_token") != s.cfg.Token {

@@ -1,0 +1,167 @@
+package convoso
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/etlhq/etl/etl/phone"
+	"github.com/etlhq/etl/etl/retry"
+)
+
+// Endpoint paths, relative to the base URL.
+const (
+	leadsPath  = "/v1/leads/search"
+	dncPath    = "/v1/dnc/search"
+	statusPath = "/v1/status/search"
+)
+
+// pageLimit is the leads asked for per request: a phone has one lead per
+// list, rarely more than a handful. maxPages bounds paging.
+const (
+	pageLimit = 100
+	maxPages  = 20
+	maxBody   = 8 << 20
+)
+
+// Client asks Convoso about phones. Requests are POSTed form-encoded, so
+// that auth_token never appears in a URL; errors name the method and path
+// only (retry.Client never prints a query) and a phone masked to its last
+// four digits. Set the fields before the first call; the Client is then
+// safe for concurrent use.
+type Client struct {
+	// BaseURL is the API root, e.g. https://api.convoso.com.
+	BaseURL string
+	// Token is the auth_token.
+	Token string
+	// HTTP sends requests with retries; its Secrets should hold Token.
+	HTTP *retry.Client
+}
+
+// AuthError is Convoso refusing the auth_token: the run stops at once.
+type AuthError struct {
+	Path string
+	*APIError
+}
+
+func (e *AuthError) Error() string {
+	return fmt.Sprintf("POST %s: Convoso refused the auth_token (code %d): %s", e.Path, e.Code, e.Text)
+}
+
+// Leads returns every lead of phone (10 digits), paging when Convoso has
+// more than a page. It returns the requests sent, retries included.
+func (c *Client) Leads(ctx context.Context, ph string) ([]Lead, int, error) {
+	var leads []Lead
+	requests := 0
+	for page := 0; page < maxPages; page++ {
+		p, n, err := c.search(ctx, leadsPath, url.Values{
+			"phone_number": {ph},
+			"offset":       {strconv.Itoa(len(leads))},
+			"limit":        {strconv.Itoa(pageLimit)},
+		})
+		requests += n
+		if err != nil {
+			return nil, requests, c.phoneErr(ph, err)
+		}
+		leads = append(leads, p.Leads...)
+		if len(p.Leads) == 0 || len(leads) >= p.Total {
+			return leads, requests, nil
+		}
+	}
+	return nil, requests, fmt.Errorf("phone %s: POST %s: more than %d pages of leads", phone.Mask(ph), leadsPath, maxPages)
+}
+
+// OnDNC reports whether phone is on the DNC list of campaign (0: global).
+func (c *Client) OnDNC(ctx context.Context, ph string, campaign int) (bool, int, error) {
+	p, n, err := c.search(ctx, dncPath, url.Values{
+		"phone_number": {ph},
+		"campaign_id":  {strconv.Itoa(campaign)},
+		"limit":        {"1"},
+	})
+	if err != nil {
+		return false, n, c.phoneErr(ph, err)
+	}
+	return p.Total > 0 || len(p.Leads) > 0, n, nil
+}
+
+// Statuses returns the status catalogue.
+func (c *Client) Statuses(ctx context.Context) ([]Status, error) {
+	var out []Status
+	_, err := c.post(ctx, statusPath, url.Values{}, func(body []byte) error {
+		s, err := DecodeStatuses(body)
+		if err != nil {
+			return c.classify(statusPath, err)
+		}
+		out = s
+		return nil
+	})
+	return out, err
+}
+
+func (c *Client) search(ctx context.Context, path string, form url.Values) (*LeadPage, int, error) {
+	var page *LeadPage
+	n, err := c.post(ctx, path, form, func(body []byte) error {
+		p, err := DecodeLeads(body)
+		if err != nil {
+			return c.classify(path, err)
+		}
+		page = p
+		return nil
+	})
+	return page, n, err
+}
+
+// classify decides what a decoding error means: a refused token stops
+// everything; any other success:false answer, or a garbled body, is
+// retried (Convoso reports transient trouble that way too).
+func (c *Client) classify(path string, err error) error {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		apiErr.Text = c.scrub(apiErr.Text)
+		if apiErr.IsAuth() {
+			return &AuthError{Path: path, APIError: apiErr}
+		}
+		return retry.Retryable(fmt.Errorf("POST %s: %w", path, apiErr))
+	}
+	return retry.Retryable(fmt.Errorf("POST %s: %s", path, c.scrub(err.Error())))
+}
+
+// post sends form (plus auth_token) and hands the whole body to handle.
+func (c *Client) post(ctx context.Context, path string, form url.Values, handle func([]byte) error) (int, error) {
+	form.Set("auth_token", c.Token)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.BaseURL, "/")+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, fmt.Errorf("POST %s: %w", path, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	return c.HTTP.Do(ctx, req, func(resp *http.Response) error {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		if err != nil {
+			return retry.Retryable(fmt.Errorf("POST %s: reading the answer: %w", path, err))
+		}
+		return handle(body)
+	})
+}
+
+// phoneErr names the phone, masked, in an error. A refused token is the
+// same for every phone, so it stays as it is.
+func (c *Client) phoneErr(ph string, err error) error {
+	var auth *AuthError
+	if errors.As(err, &auth) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("phone %s: %w", phone.Mask(ph), err)
+}
+
+func (c *Client) scrub(s string) string {
+	if c.Token == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.Token, "[redacted]")
+}

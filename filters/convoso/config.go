@@ -1,0 +1,105 @@
+package convoso
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// On-not-found policies.
+const (
+	NotFoundDrop = "drop"
+	NotFoundKeep = "keep"
+)
+
+// Flags exclude_flags accepts: the status catalogue's yes/no columns.
+var validFlags = []string{"dnc", "success", "final"}
+
+// Config is the convoso_status block.
+type Config struct {
+	BaseURL           string        `hcl:"base_url,optional" doc:"Convoso API root."`
+	AuthToken         string        `hcl:"auth_token" doc:"Convoso auth token, sent as a form parameter (never in a URL); use env(\"CONVOSO_AUTH_TOKEN\")." etl:"secret"`
+	Phone             etl.Expr      `hcl:"phone" doc:"Per-record phone to look up; NANP numbers are normalised to 10 digits, records without a valid phone are dropped."`
+	ExcludeStatuses   []string      `hcl:"exclude_statuses,optional" doc:"Lead statuses that exclude a phone when ANY of its leads has one, e.g. [\"SALE\", \"DNC\"]."`
+	ExcludeFlags      []string      `hcl:"exclude_flags,optional" doc:"Also exclude every status the status catalogue flags so: \"dnc\", \"success\", \"final\"."`
+	CheckDNCList      bool          `hcl:"check_dnc_list,optional" doc:"Also drop phones on Convoso's global DNC list (asked only for phones otherwise kept)."`
+	Concurrency       int           `hcl:"concurrency,optional" doc:"Phones looked up at once; output keeps input order."`
+	RequestsPerSecond float64       `hcl:"requests_per_second,optional" doc:"Rate limit on requests, retries included (0: none)."`
+	OnNotFound        string        `hcl:"on_not_found,optional" doc:"A phone without leads: \"drop\" it, or \"keep\" it with lead_id = null."`
+	MaxRetries        int           `hcl:"max_retries,optional" doc:"Retries of a request after 429, 5xx, a network error or a success=false answer other than a refused token."`
+	BackoffBase       time.Duration `hcl:"backoff_base,optional" doc:"First backoff ceiling; doubles each retry (full jitter)."`
+	BackoffMax        time.Duration `hcl:"backoff_max,optional" doc:"Largest backoff ceiling."`
+	Timeout           time.Duration `hcl:"timeout,optional" doc:"Time allowed for one request, reading the answer included."`
+}
+
+// DefaultConcurrency is the default number of lookups in flight.
+const DefaultConcurrency = 50
+
+func defaultConfig() *Config {
+	return &Config{
+		BaseURL:     "https://api.convoso.com",
+		Concurrency: DefaultConcurrency,
+		OnNotFound:  NotFoundDrop,
+		MaxRetries:  5,
+		BackoffBase: time.Second,
+		BackoffMax:  30 * time.Second,
+		Timeout:     30 * time.Second,
+	}
+}
+
+// Validate checks the block without I/O.
+func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if strings.TrimSpace(c.AuthToken) == "" {
+		diags = append(diags, b.Diag("auth_token", "Empty auth token", `auth_token is empty; set it with env("CONVOSO_AUTH_TOKEN").`))
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		diags = append(diags, b.Diag("base_url", "Invalid base_url", "base_url must be an http(s) URL without a query, such as https://api.convoso.com."))
+	}
+	if c.Concurrency < 1 || c.Concurrency > 500 {
+		diags = append(diags, b.Diag("concurrency", "Invalid concurrency", "concurrency must be between 1 and 500."))
+	}
+	if c.RequestsPerSecond < 0 {
+		diags = append(diags, b.Diag("requests_per_second", "Invalid requests_per_second", "requests_per_second must be 0 (no limit) or more."))
+	}
+	if c.OnNotFound != NotFoundDrop && c.OnNotFound != NotFoundKeep {
+		diags = append(diags, b.Diag("on_not_found", "Invalid on_not_found", `on_not_found must be "drop" or "keep".`))
+	}
+	for _, f := range c.ExcludeFlags {
+		if !contains(validFlags, f) {
+			diags = append(diags, b.Diag("exclude_flags", "Invalid exclude flag",
+				fmt.Sprintf("exclude_flags may hold %q, not %q.", validFlags, f)))
+		}
+	}
+	for _, s := range c.ExcludeStatuses {
+		if strings.TrimSpace(s) == "" {
+			diags = append(diags, b.Diag("exclude_statuses", "Empty status", "exclude_statuses holds an empty status."))
+		}
+	}
+	if c.MaxRetries < 0 {
+		diags = append(diags, b.Diag("max_retries", "Invalid max_retries", "max_retries must be 0 or more."))
+	}
+	if c.BackoffBase <= 0 {
+		diags = append(diags, b.Diag("backoff_base", "Invalid backoff_base", "backoff_base must be positive."))
+	}
+	if c.BackoffMax < c.BackoffBase {
+		diags = append(diags, b.Diag("backoff_max", "Invalid backoff_max", "backoff_max must be at least backoff_base."))
+	}
+	if c.Timeout <= 0 {
+		diags = append(diags, b.Diag("timeout", "Invalid timeout", "timeout must be positive."))
+	}
+	return diags
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,46 @@
+// Package convoso provides the "convoso_status" filter and its Convoso API
+// client: it keeps the records whose phone Convoso may redial.
+//
+//	filter "convoso_status" "redialable" {
+//	  input               = transform.dedupe_latest.latest_call
+//	  auth_token          = env("CONVOSO_AUTH_TOKEN")
+//	  phone               = record.phone
+//	  exclude_statuses    = ["SALE", "DNC"]
+//	  exclude_flags       = ["dnc"]   # statuses the catalogue flags DNC
+//	  check_dnc_list      = true
+//	  concurrency         = 50
+//	  requests_per_second = 0
+//	  on_not_found        = "drop"
+//	}
+//
+// # Rules
+//
+// A phone is excluded when ANY of its leads has an excluded status (a SALE
+// on one list wins over a callback on another); the drop is counted as
+// "excluded: STATUS", naming the alphabetically first excluded status the
+// phone has. A phone without leads is "not found": dropped, or kept with
+// lead_id = null when on_not_found = "keep". With check_dnc_list, a phone
+// that would otherwise be kept is looked up on the global DNC list (one
+// more request) and dropped as "on dnc list". A kept record gains lead_id,
+// lead_status and list_id of the lead modified last (modified_at; the
+// greater id on a tie) and lead_count.
+//
+// # Lookups
+//
+// Each distinct phone is looked up once per run; a record repeating a
+// phone (dedupe_latest with emit = "updates") reuses the answer. Up to
+// concurrency lookups are in flight at once, across batches and
+// partitions, under requests_per_second; records leave in input order, and
+// each partition mark after the records before it, whatever order the
+// lookups complete in.
+//
+// Requests are POSTed form-encoded so that auth_token is never part of a
+// URL, and are sent by etl/retry, the same retry, backoff and Retry-After
+// rules as the Bland source. Convoso reports errors as HTTP 200 with
+// "success": false: a refused token fails the run at once with Convoso's
+// text; other such answers are retried, then fail the run naming the phone
+// masked to its last four digits, and the code.
+//
+// The convosotest package beside this one is a fake of the API for tests,
+// the demo and benchmarks.
+package convoso

@@ -1,0 +1,338 @@
+package convoso
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/phone"
+	"github.com/etlhq/etl/etl/retry"
+	"github.com/zclconf/go-cty/cty"
+	"golang.org/x/sync/errgroup"
+)
+
+// Filter is the convoso_status stage, an etl.Streamer: it reads batches
+// itself so that up to Concurrency lookups stay in flight across batch and
+// partition boundaries, and emits in input order through a reorder window.
+type Filter struct {
+	cfg    *Config
+	env    etl.Env
+	client *Client
+
+	checked  atomic.Int64 // phones whose lookup finished
+	progress sync.Mutex   // serialises progress events
+	lastSent time.Time
+}
+
+// verdict is the answer for one phone, shared by every record carrying it.
+type verdict struct {
+	keep   bool
+	reason string // drop reason
+	latest *Lead
+	count  int
+}
+
+// lookup is one phone's verdict, filled by its goroutine; done closes when
+// it is.
+type lookup struct {
+	done chan struct{}
+	v    verdict
+}
+
+// item is one entry of the reorder window: a record with its lookup (nil
+// when the record has no usable phone, with drop set), or a mark.
+type item struct {
+	rec  etl.Record
+	l    *lookup
+	drop string
+	mark *etl.Mark
+}
+
+func newFilter(cfg *Config, env etl.Env) *Filter {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// Keep a connection per lookup in flight: the default of 2 idle
+	// connections per host would reconnect for most requests.
+	transport.MaxIdleConnsPerHost = cfg.Concurrency
+	hc := &retry.Client{
+		HTTP:        &http.Client{Transport: transport},
+		MaxRetries:  cfg.MaxRetries,
+		BackoffBase: cfg.BackoffBase,
+		BackoffMax:  cfg.BackoffMax,
+		Timeout:     cfg.Timeout,
+		Limiter:     retry.PerSecond(cfg.RequestsPerSecond),
+		Secrets:     []string{cfg.AuthToken},
+	}
+	return &Filter{cfg: cfg, env: env, client: &Client{BaseURL: cfg.BaseURL, Token: cfg.AuthToken, HTTP: hc}}
+}
+
+// Stream looks up each record's phone and emits the kept records in input
+// order, each mark after the records before it.
+func (f *Filter) Stream(ctx context.Context, in <-chan etl.Batch, out etl.Output) error {
+	f.client.HTTP.OnAttempt = func(a retry.Attempt) {
+		out.Count("requests", 1)
+		if a.Retry {
+			out.Count("retries", 1)
+			f.env.Logger.Warn("retrying a Convoso request", "path", a.Path, "status", a.Status, "attempt", a.N, "wait", a.Wait.String(), "err", a.Err)
+		}
+	}
+	excluded, err := f.excludedStatuses(ctx)
+	if err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	window := make(chan item, max(256, 4*f.cfg.Concurrency))
+	slots := make(chan struct{}, f.cfg.Concurrency)
+
+	// Reader: starts lookups (one per distinct phone per run) and queues
+	// every record and mark in input order.
+	g.Go(func() error {
+		defer close(window)
+		cache := map[string]*lookup{}
+		for {
+			var b etl.Batch
+			var ok bool
+			select {
+			case b, ok = <-in:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			if !ok {
+				return nil
+			}
+			for _, rec := range b.Records {
+				it, err := f.itemFor(gctx, g, rec, cache, slots, excluded, out)
+				if err != nil {
+					return err
+				}
+				if err := send(gctx, window, it); err != nil {
+					return err
+				}
+			}
+			if b.Mark != nil {
+				if err := send(gctx, window, item{mark: b.Mark}); err != nil {
+					return err
+				}
+			}
+		}
+	})
+
+	// Writer: emits in input order, waiting for each record's lookup.
+	g.Go(func() error {
+		for it := range window {
+			if it.mark != nil {
+				if err := out.EndPartition(it.mark); err != nil {
+					return err
+				}
+				continue
+			}
+			if it.l == nil {
+				out.Drop(it.drop)
+				continue
+			}
+			select {
+			case <-it.l.done:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			if err := f.apply(it.rec, it.l.v, out); err != nil {
+				return err
+			}
+		}
+		return gctx.Err()
+	})
+	err = g.Wait()
+	f.reportProgress(true)
+	return err
+}
+
+// itemFor evaluates rec's phone and finds or starts its lookup.
+func (f *Filter) itemFor(ctx context.Context, g *errgroup.Group, rec etl.Record, cache map[string]*lookup,
+	slots chan struct{}, excluded map[string]bool, out etl.Output) (item, error) {
+	raw, ok, err := f.cfg.Phone.EvalString(rec)
+	if err != nil {
+		return item{}, fmt.Errorf("phone: %w", err)
+	}
+	if !ok {
+		return item{rec: rec, drop: "no phone"}, nil
+	}
+	ph, reason, ok := phone.Normalize(raw)
+	if !ok {
+		return item{rec: rec, drop: "invalid phone: " + reason}, nil
+	}
+	if l, ok := cache[ph]; ok {
+		out.Count("lookups reused", 1)
+		return item{rec: rec, l: l}, nil
+	}
+	l := &lookup{done: make(chan struct{})}
+	cache[ph] = l
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return item{}, ctx.Err()
+	}
+	g.Go(func() error {
+		defer func() { <-slots }()
+		v, err := f.check(ctx, ph, excluded)
+		if err != nil {
+			return err
+		}
+		l.v = v
+		close(l.done)
+		out.Count("phones checked", 1)
+		f.checked.Add(1)
+		f.reportProgress(false)
+		return nil
+	})
+	return item{rec: rec, l: l}, nil
+}
+
+// check decides one phone: excluded when any lead has an excluded status;
+// else not found (unless kept); else, with check_dnc_list, dropped when on
+// the DNC list, which is asked only then.
+func (f *Filter) check(ctx context.Context, ph string, excluded map[string]bool) (verdict, error) {
+	leads, _, err := f.client.Leads(ctx, ph)
+	if err != nil {
+		return verdict{}, err
+	}
+	v := verdict{count: len(leads), latest: latest(leads)}
+	var hits []string
+	for _, l := range leads {
+		if excluded[l.Status] {
+			hits = append(hits, l.Status)
+		}
+	}
+	if len(hits) > 0 {
+		slices.Sort(hits)
+		v.reason = "excluded: " + hits[0]
+		return v, nil
+	}
+	if len(leads) == 0 && f.cfg.OnNotFound == NotFoundDrop {
+		v.reason = "not found"
+		return v, nil
+	}
+	if f.cfg.CheckDNCList {
+		on, _, err := f.client.OnDNC(ctx, ph, 0)
+		if err != nil {
+			return verdict{}, err
+		}
+		if on {
+			v.reason = "on dnc list"
+			return v, nil
+		}
+	}
+	v.keep = true
+	return v, nil
+}
+
+// apply emits rec with its lead fields, or counts its drop.
+func (f *Filter) apply(rec etl.Record, v verdict, out etl.Output) error {
+	if !v.keep {
+		out.Drop(v.reason)
+		return nil
+	}
+	fields := etl.Record{
+		"lead_id":     cty.NullVal(cty.String),
+		"lead_status": cty.NullVal(cty.String),
+		"list_id":     cty.NullVal(cty.String),
+		"lead_count":  cty.NumberIntVal(int64(v.count)),
+	}
+	if v.latest != nil {
+		fields["lead_id"] = cty.StringVal(v.latest.ID)
+		fields["lead_status"] = cty.StringVal(v.latest.Status)
+		fields["list_id"] = cty.StringVal(v.latest.ListID)
+	} else {
+		out.Count("kept not found", 1)
+	}
+	return out.Emit(rec.With(fields))
+}
+
+// latest returns the lead with the latest modified_at ("2006-01-02
+// 15:04:05" compares as text), the greater id on a tie; nil for none.
+func latest(leads []Lead) *Lead {
+	var best *Lead
+	for i := range leads {
+		l := &leads[i]
+		if best == nil || l.ModifiedAt > best.ModifiedAt || (l.ModifiedAt == best.ModifiedAt && idLess(best.ID, l.ID)) {
+			best = l
+		}
+	}
+	return best
+}
+
+// idLess orders ids numerically when both are digits, else as text.
+func idLess(a, b string) bool {
+	if isDigits(a) && isDigits(b) && len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// excludedStatuses is exclude_statuses plus, with exclude_flags, the
+// catalogue's statuses flagged so.
+func (f *Filter) excludedStatuses(ctx context.Context) (map[string]bool, error) {
+	excluded := map[string]bool{}
+	for _, s := range f.cfg.ExcludeStatuses {
+		excluded[s] = true
+	}
+	if len(f.cfg.ExcludeFlags) == 0 {
+		return excluded, nil
+	}
+	statuses, err := f.client.Statuses(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the status catalogue: %w", err)
+	}
+	var added []string
+	for _, s := range statuses {
+		for _, flag := range f.cfg.ExcludeFlags {
+			if (flag == "dnc" && s.DNC) || (flag == "success" && s.Success) || (flag == "final" && s.Final) {
+				if !excluded[s.Code] {
+					added = append(added, s.Code)
+				}
+				excluded[s.Code] = true
+			}
+		}
+	}
+	slices.Sort(added)
+	added = slices.Compact(added)
+	f.env.Report(etl.EventInfo, "", fmt.Sprintf("exclude_flags %v add statuses %v from the catalogue", f.cfg.ExcludeFlags, added),
+		map[string]any{"flags": f.cfg.ExcludeFlags, "statuses": added})
+	return excluded, nil
+}
+
+// reportProgress sends a progress event at most every half second, and
+// always at the end.
+func (f *Filter) reportProgress(final bool) {
+	f.progress.Lock()
+	defer f.progress.Unlock()
+	now := time.Now()
+	if !final && now.Sub(f.lastSent) < 500*time.Millisecond {
+		return
+	}
+	f.lastSent = now
+	n := f.checked.Load()
+	f.env.Report(etl.EventProgress, "", fmt.Sprintf("convoso: %d phones checked", n), map[string]any{"phones_checked": n})
+}
+
+func send(ctx context.Context, ch chan<- item, it item) error {
+	select {
+	case ch <- it:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

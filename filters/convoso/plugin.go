@@ -1,0 +1,30 @@
+package convoso
+
+import (
+	"github.com/etlhq/etl/etl"
+	"github.com/zclconf/go-cty/cty"
+)
+
+func init() { Register(etl.Default) }
+
+// Fields are the fields convoso_status adds to the records it keeps.
+var Fields = []etl.Field{
+	{Name: "lead_id", Type: cty.String, Doc: "Id of the phone's lead modified last; null when it has none (on_not_found = \"keep\")."},
+	{Name: "lead_status", Type: cty.String, Doc: "Status of that lead, or null."},
+	{Name: "list_id", Type: cty.String, Doc: "List of that lead, or null."},
+	{Name: "lead_count", Type: cty.Number, Doc: "How many leads the phone has in Convoso."},
+}
+
+// Register adds the convoso_status filter to r.
+func Register(r *etl.Registry) {
+	r.Register(etl.Plugin{
+		Kind:    etl.KindFilter,
+		Type:    "convoso_status",
+		Summary: "Keeps records whose phone Convoso may redial: no lead with an excluded status, optionally not on the DNC list.",
+		Config:  func() any { return defaultConfig() },
+		Fields:  Fields,
+		New: func(cfg any, env etl.Env) (any, error) {
+			return newFilter(cfg.(*Config), env), nil
+		},
+	})
+}
