@@ -21,6 +21,10 @@ type Expr struct {
 	field    string    // set when expr is exactly record.FIELD
 	constant bool      // true when expr does not refer to record
 	value    cty.Value // the value of a constant expression
+	// fields lists the record fields the expression reads when it only
+	// reads record.NAME forms: the `record` object is then built from
+	// those alone, not from the whole (wide) record.
+	fields []string
 }
 
 // compileExpr prepares expr for per-record evaluation in ctx.
@@ -35,6 +39,21 @@ func compileExpr(expr hcl.Expression, ctx *hcl.EvalContext) (Expr, hcl.Diagnosti
 		if a, ok := trav[1].(hcl.TraverseAttr); ok {
 			e.field = a.Name
 		}
+	}
+	seen := map[string]bool{}
+	for _, t := range recordRefs(expr) {
+		a, ok := t[min(1, len(t)-1)].(hcl.TraverseAttr)
+		if len(t) < 2 || !ok {
+			seen = nil // the whole record is used
+			break
+		}
+		if !seen[a.Name] {
+			seen[a.Name] = true
+			e.fields = append(e.fields, a.Name)
+		}
+	}
+	if seen == nil {
+		e.fields = nil
 	}
 	return e, nil
 }
@@ -89,8 +108,18 @@ func (e Expr) Eval(rec Record) (cty.Value, error) {
 	case e.field != "":
 		return rec.Get(e.field), nil
 	}
+	obj := cty.EmptyObjectVal
+	if e.fields != nil {
+		sub := make(map[string]cty.Value, len(e.fields))
+		for _, f := range e.fields {
+			sub[f] = rec.Get(f)
+		}
+		obj = cty.ObjectVal(sub)
+	} else if len(rec) > 0 {
+		obj = rec.Value()
+	}
 	ctx := e.ctx.NewChild()
-	ctx.Variables = map[string]cty.Value{"record": rec.Value()}
+	ctx.Variables = map[string]cty.Value{"record": obj}
 	v, diags := e.expr.Value(ctx)
 	if diags.HasErrors() {
 		return cty.NilVal, diagsError(diags)
