@@ -9,15 +9,17 @@
 //
 // Exit status: 0 success (plan: no changes), 1 error, 2 plan with
 // --detailed-exitcode and changes, 64 usage error, 130 interrupted.
+// The commands live in package cli so that end-to-end tests can run them
+// in a subprocess of the test binary.
 package main
 
 import (
 	"os"
-	_ "time/tzdata" // local_time() must work on hosts without a zone database
 
+	"github.com/etlhq/etl/cmd/etl/cli"
 	"github.com/etlhq/etl/etl"
 )
 
 func main() {
-	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr, os.Environ(), etl.Default))
+	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr, os.Environ(), etl.Default))
 }
