@@ -176,9 +176,16 @@ func (t *partitionTracker) ack(m *Mark) error {
 		t.cp.Stages[a.String()] = json.RawMessage(s)
 	}
 	t.cp.Updated = time.Now().UTC()
+	msg := ""
+	if pl, ok := t.opts.Events.(*partitionLines); !ok || !pl.described(m.Partition) {
+		msg = fmt.Sprintf("%s  done (%s)", m.Partition, src)
+		if m.Incomplete {
+			msg += "  INCOMPLETE"
+		}
+	}
 	t.opts.Events.Report(Event{
-		Time: t.cp.Updated, Type: EventPartition, Block: src, Partition: m.Partition,
-		Data: map[string]any{"incomplete": m.Incomplete, "info": m.Info},
+		Time: t.cp.Updated, Type: EventPartition, Block: src, Partition: m.Partition, Message: msg,
+		Data: map[string]any{"incomplete": m.Incomplete, "info": m.Info, "checkpoint": true},
 	})
 	if t.opts.Plan || t.opts.Save == nil {
 		return nil

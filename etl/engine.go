@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -122,6 +123,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if opts.Buffer <= 0 {
 		opts.Buffer = 4
 	}
+	opts.Events = &partitionLines{Reporter: opts.Events, reported: map[string]bool{}}
 	cp := opts.Resume
 	if cp == nil {
 		cp = NewCheckpoint(p)
@@ -397,4 +399,30 @@ func (s *stage) counted(ctx context.Context) <-chan Batch {
 		}
 	}()
 	return ch
+}
+
+// partitionLines wraps the run's reporter to note which partitions a stage
+// has already described (the stats sink prints a line per date), so that
+// the engine prints its own generic "partition done" line only for the
+// others.
+type partitionLines struct {
+	Reporter
+	mu       sync.Mutex
+	reported map[string]bool
+}
+
+func (p *partitionLines) Report(e Event) {
+	if e.Type == EventPartition && e.Message != "" {
+		p.mu.Lock()
+		p.reported[e.Partition] = true
+		p.mu.Unlock()
+	}
+	p.Reporter.Report(e)
+}
+
+// described reports whether a stage printed a line for the partition.
+func (p *partitionLines) described(partition string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reported[partition]
 }

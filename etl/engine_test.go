@@ -174,10 +174,11 @@ sink "collect" "out" {
 	if !strings.Contains(err.Error(), "p.hcl:2:1") || !strings.Contains(err.Error(), "gen failed after 2500") {
 		t.Errorf("error %q should name the block's place and the cause", err)
 	}
-	// The sink must not treat the failure as end of input: marks only for
-	// the two whole partitions.
-	if !slices.Equal(c.Marks["default"], []string{"p000", "p001"}) {
-		t.Errorf("marks = %v", c.Marks["default"])
+	// The sink must not treat the failure as end of input: it may have
+	// seen the marks of the two whole partitions (or fewer, if the
+	// cancellation overtook them), never the third's.
+	if m := c.Marks["default"]; len(m) > 2 || !slices.Equal(m, []string{"p000", "p001"}[:len(m)]) {
+		t.Errorf("marks = %v", m)
 	}
 }
 
