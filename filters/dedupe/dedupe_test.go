@@ -374,10 +374,8 @@ func TestDedupeLatestResume(t *testing.T) {
 			h := newHarness(parts...)
 			full, _ := h.run(t, pipeline(attrs), etl.RunOptions{})
 
-			// The first run reads only the first two partitions, as a run
-			// that stopped after them would have; its last checkpoint is
-			// what a crash would have left. (A run that fails does not
-			// return yet: see the report about engine.go's sinksDone.)
+			// The first run reads only the first two partitions; its last
+			// checkpoint is what a run that crashed after them leaves.
 			var saved *etl.Checkpoint
 			save := func(cp *etl.Checkpoint) error {
 				data, err := jsonRoundTrip(cp)
