@@ -1,0 +1,126 @@
+package bland
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Config is the bland_calls block.
+type Config struct {
+	BaseURL           string            `hcl:"base_url,optional" doc:"API base URL."`
+	APIKey            string            `hcl:"api_key" doc:"Bland API key, sent raw as the authorization header; use env(\"BLAND_API_KEY\")." etl:"secret"`
+	StartDate         Date              `hcl:"start_date" doc:"First date to list, inclusive, YYYY-MM-DD (UTC)."`
+	EndDate           Date              `hcl:"end_date" doc:"Last date to list, inclusive, YYYY-MM-DD (UTC)."`
+	Limit             int               `hcl:"limit,optional" doc:"Calls asked for per request. Keep it above the busiest day's count: each date is meant to come in one request, and paging is only a fallback."`
+	Concurrency       int               `hcl:"concurrency,optional" doc:"Dates fetched at once; records still come out in date order."`
+	OnIncomplete      string            `hcl:"on_incomplete,optional" doc:"What to do when a date cannot be listed whole: \"fail\" the run, or \"warn\" and mark the date incomplete."`
+	MaxRetries        int               `hcl:"max_retries,optional" doc:"Retries of a request after 429, 5xx, a network error or a cut-off body."`
+	BackoffBase       time.Duration     `hcl:"backoff_base,optional" doc:"First backoff ceiling; doubles each retry (full jitter)."`
+	BackoffMax        time.Duration     `hcl:"backoff_max,optional" doc:"Largest backoff ceiling."`
+	Timeout           time.Duration     `hcl:"timeout,optional" doc:"Time allowed for one request, reading the body included."`
+	RequestsPerMinute int               `hcl:"requests_per_minute,optional" doc:"Rate limit on requests (0: none)."`
+	Query             map[string]string `hcl:"query,optional" doc:"Extra query parameters passed through, e.g. { inbound = \"false\" }."`
+	MaxPages          int               `hcl:"max_pages,optional" doc:"Most pages requested per date before giving up on it."`
+}
+
+// DefaultLimit is the default page size. Bland's own default is 1000 and
+// it documents no maximum; listing a date in one request avoids its paging,
+// which has been seen to return the same page over and over.
+const DefaultLimit = 10000
+
+func defaultConfig() *Config {
+	return &Config{
+		BaseURL:      "https://api.bland.ai",
+		Limit:        DefaultLimit,
+		Concurrency:  2,
+		OnIncomplete: "fail",
+		MaxRetries:   5,
+		BackoffBase:  time.Second,
+		BackoffMax:   30 * time.Second,
+		Timeout:      2 * time.Minute,
+		MaxPages:     20,
+	}
+}
+
+// reservedParams are set by the source itself.
+var reservedParams = []string{"created_at", "start_date", "end_date", "limit", "from", "to"}
+
+// Validate checks the block without I/O.
+func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if strings.TrimSpace(c.APIKey) == "" {
+		diags = append(diags, b.Diag("api_key", "Empty API key", `api_key is empty; set it with env("BLAND_API_KEY").`))
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		diags = append(diags, b.Diag("base_url", "Invalid base_url", "base_url must be an http(s) URL such as https://api.bland.ai."))
+	} else if u.RawQuery != "" {
+		diags = append(diags, b.Diag("base_url", "Invalid base_url", "base_url must not carry a query; pass filters with query = { ... }."))
+	}
+	if !c.StartDate.IsZero() && !c.EndDate.IsZero() && c.StartDate.t.After(c.EndDate.t) {
+		diags = append(diags, b.Diag("start_date", "start_date is after end_date",
+			fmt.Sprintf("start_date %s comes after end_date %s; the range is inclusive at both ends.", c.StartDate, c.EndDate)))
+	}
+	positive := []struct {
+		name string
+		v    int
+	}{{"limit", c.Limit}, {"concurrency", c.Concurrency}, {"max_pages", c.MaxPages}}
+	for _, p := range positive {
+		if p.v < 1 {
+			diags = append(diags, b.Diag(p.name, "Invalid "+p.name, p.name+" must be at least 1."))
+		}
+	}
+	if c.Concurrency > 64 {
+		diags = append(diags, b.Diag("concurrency", "Invalid concurrency", "concurrency must be at most 64: each date in flight holds its calls in memory."))
+	}
+	if c.OnIncomplete != "fail" && c.OnIncomplete != "warn" {
+		diags = append(diags, b.Diag("on_incomplete", "Invalid on_incomplete", `on_incomplete must be "fail" or "warn".`))
+	}
+	if c.MaxRetries < 0 {
+		diags = append(diags, b.Diag("max_retries", "Invalid max_retries", "max_retries must be 0 or more."))
+	}
+	if c.BackoffBase <= 0 {
+		diags = append(diags, b.Diag("backoff_base", "Invalid backoff_base", "backoff_base must be positive."))
+	}
+	if c.BackoffMax < c.BackoffBase {
+		diags = append(diags, b.Diag("backoff_max", "Invalid backoff_max", "backoff_max must be at least backoff_base."))
+	}
+	if c.Timeout <= 0 {
+		diags = append(diags, b.Diag("timeout", "Invalid timeout", "timeout must be positive."))
+	}
+	if c.RequestsPerMinute < 0 {
+		diags = append(diags, b.Diag("requests_per_minute", "Invalid requests_per_minute", "requests_per_minute must be 0 (no limit) or more."))
+	}
+	for _, k := range reservedParams {
+		if _, ok := c.Query[k]; ok {
+			diags = append(diags, b.Diag("query", "Reserved query parameter",
+				fmt.Sprintf("query must not set %q: the source sets created_at, limit, from and to itself, one date at a time.", k)))
+		}
+	}
+	return diags
+}
+
+// Fingerprint is what gives a checkpoint its meaning: the API, the first
+// date and the filters. end_date is left out so that widening the range
+// continues a backfill; the key is never part of it.
+func (c *Config) Fingerprint() map[string]string {
+	keys := make([]string, 0, len(c.Query))
+	for k := range c.Query {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	q := url.Values{}
+	for _, k := range keys {
+		q.Set(k, c.Query[k])
+	}
+	return map[string]string{
+		"base_url":   strings.TrimSuffix(c.BaseURL, "/"),
+		"start_date": c.StartDate.String(),
+		"query":      q.Encode(),
+	}
+}

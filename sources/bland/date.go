@@ -1,0 +1,45 @@
+package bland
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Date is a calendar date attribute written "YYYY-MM-DD". A malformed
+// value is a diagnostic at the attribute.
+type Date struct{ t time.Time }
+
+// DecodeValue reads the date from a string value.
+func (d *Date) DecodeValue(v cty.Value) error {
+	if v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+		return fmt.Errorf(`must be a date string such as "2025-12-01"`)
+	}
+	t, err := time.Parse(time.DateOnly, v.AsString())
+	if err != nil {
+		return fmt.Errorf(`must be a date written YYYY-MM-DD, such as "2025-12-01", not %q`, v.AsString())
+	}
+	d.t = t
+	return nil
+}
+
+// IsZero reports whether the date is unset.
+func (d Date) IsZero() bool { return d.t.IsZero() }
+
+// String returns "YYYY-MM-DD", or "" when unset.
+func (d Date) String() string {
+	if d.t.IsZero() {
+		return ""
+	}
+	return d.t.Format(time.DateOnly)
+}
+
+// datesBetween lists the dates from start to end inclusive.
+func datesBetween(start, end Date) []string {
+	var out []string
+	for t := start.t; !t.After(end.t); t = t.AddDate(0, 0, 1) {
+		out = append(out, t.Format(time.DateOnly))
+	}
+	return out
+}

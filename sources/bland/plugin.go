@@ -1,0 +1,40 @@
+package bland
+
+import (
+	"github.com/etlhq/etl/etl"
+	"github.com/zclconf/go-cty/cty"
+)
+
+func init() { Register(etl.Default) }
+
+// Fields are the fields of every bland_calls record.
+var Fields = []etl.Field{
+	{Name: "call_id", Type: cty.String, Doc: "Call id (call_id or c_id in the API)."},
+	{Name: "created_at", Type: cty.String, Doc: "When the call was created, a time (RFC 3339 UTC)."},
+	{Name: "phone", Type: cty.String, Doc: "The lead's phone, 10 NANP digits: to for outbound calls, from for inbound ones; null when invalid."},
+	{Name: "phone_invalid_reason", Type: cty.String, Doc: "Why the phone is invalid; null when it is valid."},
+	{Name: "raw_phone", Type: cty.String, Doc: "The lead's phone as the API gave it."},
+	{Name: "to", Type: cty.String, Doc: "Number called."},
+	{Name: "from", Type: cty.String, Doc: "Number calling."},
+	{Name: "inbound", Type: cty.Bool, Doc: "True for a call the lead made."},
+	{Name: "batch_id", Type: cty.String, Doc: "Batch the call belongs to, or null."},
+	{Name: "status", Type: cty.String, Doc: "Call status, e.g. completed."},
+	{Name: "answered_by", Type: cty.String, Doc: "human, voicemail, unknown, ... or null."},
+	{Name: "call_length", Type: cty.Number, Doc: "Length in minutes, or null."},
+	{Name: "metadata", Type: cty.DynamicPseudoType, Doc: "The call's metadata object, or null."},
+	{Name: "date", Type: cty.String, Doc: "The date listed (the partition), YYYY-MM-DD."},
+}
+
+// Register adds the bland_calls source to r.
+func Register(r *etl.Registry) {
+	r.Register(etl.Plugin{
+		Kind:    etl.KindSource,
+		Type:    "bland_calls",
+		Summary: "Lists Bland.ai calls one date at a time, with retries and no silent loss.",
+		Config:  func() any { return defaultConfig() },
+		Fields:  Fields,
+		New: func(cfg any, env etl.Env) (any, error) {
+			return newSource(cfg.(*Config), env)
+		},
+	})
+}

@@ -1,0 +1,217 @@
+package bland
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/phone"
+	"github.com/etlhq/etl/etl/retry"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// Source is a running bland_calls block.
+type Source struct {
+	cfg    Config
+	env    etl.Env
+	client *Client
+}
+
+// newSource builds the stage from a decoded config.
+func newSource(cfg *Config, env etl.Env) (*Source, error) {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = max(cfg.Concurrency, 2)
+	rc := &retry.Client{
+		HTTP:        &http.Client{Transport: transport},
+		MaxRetries:  cfg.MaxRetries,
+		BackoffBase: cfg.BackoffBase,
+		BackoffMax:  cfg.BackoffMax,
+		Timeout:     cfg.Timeout,
+		Limiter:     retry.PerMinute(cfg.RequestsPerMinute),
+		Secrets:     []string{cfg.APIKey},
+	}
+	if env.Logger != nil {
+		log := env.Logger
+		rc.OnAttempt = func(a retry.Attempt) {
+			if a.Retry {
+				log.Warn("retrying request", "path", a.Path, "attempt", a.N, "status", a.Status, "wait", a.Wait, "err", a.Err)
+			}
+		}
+	}
+	return &Source{cfg: *cfg, env: env, client: &Client{
+		BaseURL: cfg.BaseURL, Key: cfg.APIKey, Limit: cfg.Limit, MaxPages: cfg.MaxPages, Query: cfg.Query, HTTP: rc,
+	}}, nil
+}
+
+// Read lists the dates not yet done, up to Concurrency at once, and emits
+// each date's records then its mark, in date order.
+func (s *Source) Read(ctx context.Context, out etl.Output) error {
+	var dates []string
+	for _, d := range datesBetween(s.cfg.StartDate, s.cfg.EndDate) {
+		if s.env.Done != nil && s.env.Done(d) {
+			continue
+		}
+		dates = append(dates, d)
+	}
+	type result struct {
+		day *Day
+		err error
+	}
+	results := make([]chan result, len(dates))
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait() // runs after cancel below: no fetch outlives Read
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// slots bounds the dates fetched or waiting to be emitted, and so the
+	// memory held: a slot is freed once its date is emitted.
+	slots := make(chan struct{}, max(s.cfg.Concurrency, 1))
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i, d := range dates {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				day, err := s.client.FetchDate(ctx, d)
+				results[i] <- result{day, err}
+			}()
+		}
+	}()
+
+	for i := range dates {
+		var r result
+		select {
+		case r = <-results[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := s.emitDate(dates[i], r.day, r.err, out); err != nil {
+			return err
+		}
+		<-slots
+	}
+	return nil
+}
+
+// emitDate sends one date's records and mark. err is FetchDate's: an
+// IncompleteError is a warning when on_incomplete = "warn".
+func (s *Source) emitDate(date string, day *Day, err error, out etl.Output) error {
+	incomplete := false
+	if ie, ok := err.(*IncompleteError); ok && s.cfg.OnIncomplete == "warn" {
+		incomplete = true
+		s.env.Report(etl.EventWarning, date, ie.Error(), map[string]any{
+			"date": date, "total_count": ie.Total, "listed": ie.Got, "pages": ie.Pages})
+	} else if err != nil {
+		return err
+	}
+	invalid := 0
+	for i := range day.Calls {
+		rec, ok := record(date, &day.Calls[i])
+		if !ok {
+			invalid++
+		}
+		if err := out.Emit(rec); err != nil {
+			return err
+		}
+	}
+	for i := 0; i < day.Duplicates; i++ {
+		out.Drop("duplicate call_id")
+	}
+	out.Count("requests", int64(day.Requests))
+	out.Count("bytes", day.Bytes)
+	out.Count("invalid phones", int64(invalid))
+	info := map[string]int64{
+		"calls":          int64(len(day.Calls)),
+		"duplicates":     int64(day.Duplicates),
+		"invalid_phones": int64(invalid),
+		"bytes":          day.Bytes,
+		"requests":       int64(day.Requests),
+		"total_count":    int64(day.TotalCount),
+	}
+	msg := fmt.Sprintf("%s: %d calls (%d invalid phones, %d duplicates) in %d requests, %s",
+		date, len(day.Calls), invalid, day.Duplicates, day.Requests, humanBytes(day.Bytes))
+	if incomplete {
+		msg += fmt.Sprintf(", INCOMPLETE: %d of %d listed", len(day.Calls), day.TotalCount)
+	}
+	data := map[string]any{"date": date, "incomplete": incomplete}
+	for k, v := range info {
+		data[k] = v
+	}
+	s.env.Report(etl.EventProgress, date, msg, data)
+	return out.EndPartition(&etl.Mark{Source: s.env.Addr, Partition: date, Incomplete: incomplete, Info: info})
+}
+
+// record turns a call into a record; ok is false when its phone is
+// invalid.
+func record(date string, c *Call) (etl.Record, bool) {
+	raw := c.To
+	if c.Inbound {
+		raw = c.From
+	}
+	p, reason, ok := phone.Normalize(raw)
+	rec := etl.Record{
+		"call_id":              cty.StringVal(c.ID),
+		"created_at":           etl.TimeVal(c.CreatedAt),
+		"phone":                nullable(p),
+		"phone_invalid_reason": nullable(reason),
+		"raw_phone":            nullable(raw),
+		"to":                   nullable(c.To),
+		"from":                 nullable(c.From),
+		"inbound":              cty.BoolVal(c.Inbound),
+		"batch_id":             nullable(c.BatchID),
+		"status":               nullable(c.Status),
+		"answered_by":          nullable(c.AnsweredBy),
+		"call_length":          cty.NullVal(cty.Number),
+		"metadata":             jsonValue(c.Metadata),
+		"date":                 cty.StringVal(date),
+	}
+	if c.HasLength {
+		rec["call_length"] = cty.NumberFloatVal(c.CallLength)
+	}
+	return rec, ok
+}
+
+func nullable(s string) cty.Value {
+	if s == "" {
+		return cty.NullVal(cty.String)
+	}
+	return cty.StringVal(s)
+}
+
+// jsonValue converts a JSON value to cty; null when absent or unusable.
+func jsonValue(raw []byte) cty.Value {
+	if len(raw) == 0 {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	ty, err := ctyjson.ImpliedType(raw)
+	if err != nil {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	v, err := ctyjson.Unmarshal(raw, ty)
+	if err != nil {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	return v
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

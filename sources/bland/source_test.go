@@ -1,0 +1,457 @@
+package bland
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/etltest"
+	"github.com/etlhq/etl/sources/bland/blandtest"
+	"github.com/zclconf/go-cty/cty"
+)
+
+const addr = "source.bland_calls.calls"
+
+// run is one run of testdata/calls.hcl against srv.
+type run struct {
+	res    *etl.Result
+	err    error
+	c      *etltest.Collector
+	events []etl.Event
+	saved  *etl.Checkpoint
+}
+
+func (r *run) block() etl.BlockResult {
+	for _, b := range r.res.Blocks {
+		if b.Addr.String() == addr {
+			return b
+		}
+	}
+	return etl.BlockResult{}
+}
+
+func (r *run) eventsOf(typ string) []etl.Event {
+	var out []etl.Event
+	for _, e := range r.events {
+		if e.Type == typ && e.Block == addr {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// runPipeline loads testdata/calls.hcl with vars and runs it.
+func runPipeline(t *testing.T, ctx context.Context, srv *blandtest.Server, resume func(*etl.Pipeline) *etl.Checkpoint, vars ...string) *run {
+	t.Helper()
+	t.Setenv("BLAND_API_KEY", srv.Key())
+	reg := etl.NewRegistry()
+	Register(reg)
+	r := &run{c: &etltest.Collector{}}
+	etltest.Register(reg, r.c, nil)
+	p, diags := etl.Load("testdata/calls.hcl", etl.LoadOptions{Registry: reg, Vars: append([]string{"bland_url=" + srv.URL()}, vars...)})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var mu sync.Mutex
+	opts := etl.RunOptions{
+		Events: etl.ReporterFunc(func(e etl.Event) {
+			mu.Lock()
+			r.events = append(r.events, e)
+			mu.Unlock()
+		}),
+		Save: func(cp *etl.Checkpoint) error {
+			mu.Lock()
+			r.saved = cp
+			mu.Unlock()
+			return nil
+		},
+	}
+	if resume != nil {
+		opts.Resume = resume(p)
+	}
+	r.res, r.err = p.Run(ctx, opts)
+	return r
+}
+
+func dateVars(start, end string) []string {
+	return []string{"start_date=" + start, "end_date=" + end}
+}
+
+// wantRecords checks the collected records against the fake's calls for
+// dates, in order.
+func wantRecords(t *testing.T, srv *blandtest.Server, r *run, dates ...string) {
+	t.Helper()
+	recs := r.c.Records["default"]
+	i := 0
+	for _, d := range dates {
+		for _, c := range srv.Calls(d) {
+			if c.Duplicate {
+				continue
+			}
+			if i >= len(recs) {
+				t.Fatalf("only %d records", len(recs))
+			}
+			rec := recs[i]
+			i++
+			if rec.String("call_id") != c.ID || rec.String("date") != d {
+				t.Fatalf("record %d: %s on %s, want %s on %s", i-1, rec.String("call_id"), rec.String("date"), c.ID, d)
+			}
+			at, err := etl.ParseTime(rec["created_at"])
+			if err != nil || !at.Equal(c.CreatedAt) {
+				t.Fatalf("record %s: created_at %v (%v), want %v", c.ID, rec["created_at"], err, c.CreatedAt)
+			}
+		}
+	}
+	if i != len(recs) {
+		t.Fatalf("%d records, want %d", len(recs), i)
+	}
+	if got, want := strings.Join(r.c.Marks["default"], ","), strings.Join(dates, ","); got != want {
+		t.Errorf("partitions %s, want %s", got, want)
+	}
+}
+
+func TestSourceRun(t *testing.T) {
+	// The first date is slow, so that with concurrency 3 the later dates
+	// arrive first: records must still come out in date order.
+	srv := blandtest.NewServer(blandtest.Config{Seed: 7, CallsPerDay: 25,
+		Faults: []blandtest.Fault{{Date: "2025-12-01", Latency: 300 * time.Millisecond}}})
+	defer srv.Close()
+	r := runPipeline(t, context.Background(), srv, nil, append(dateVars("2025-12-01", "2025-12-03"), "concurrency=3")...)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	dates := []string{"2025-12-01", "2025-12-02", "2025-12-03"}
+	wantRecords(t, srv, r, dates...)
+	for _, d := range dates {
+		if n := srv.RequestsFor(d); n != 1 {
+			t.Errorf("%s: %d requests, want exactly one", d, n)
+		}
+	}
+	if q := srv.Requests()[0].Query; q.Get("inbound") != "false" || q.Get("limit") != "10000" {
+		t.Errorf("query %v", q)
+	}
+
+	// Counts: per block and per date.
+	b := r.block()
+	var invalid, dups int64
+	for _, d := range dates {
+		st := srv.Stats(d)
+		invalid += int64(st.InvalidPhones)
+		dups += int64(st.Duplicates)
+	}
+	if b.Dropped["duplicate call_id"] != dups || b.Counts["invalid phones"] != invalid || b.Counts["requests"] != 3 || b.Counts["bytes"] <= 0 {
+		t.Errorf("block counts %+v dropped %+v; want %d duplicates, %d invalid", b.Counts, b.Dropped, dups, invalid)
+	}
+	done := r.saved.Sources[addr]
+	if len(done) != 3 {
+		t.Fatalf("checkpoint %+v", r.saved.Sources)
+	}
+	for i, pd := range done {
+		st := srv.Stats(dates[i])
+		want := map[string]int64{"calls": int64(st.Unique), "duplicates": int64(st.Duplicates), "invalid_phones": int64(st.InvalidPhones), "requests": 1}
+		for k, v := range want {
+			if pd.Info[k] != v {
+				t.Errorf("%s: info %s = %d, want %d", pd.Name, k, pd.Info[k], v)
+			}
+		}
+		if pd.Info["bytes"] <= 0 || pd.Incomplete {
+			t.Errorf("%s: %+v", pd.Name, pd)
+		}
+	}
+	if ev := r.eventsOf(etl.EventProgress); len(ev) != 3 || ev[0].Partition != "2025-12-01" || !strings.Contains(ev[0].Message, "calls") {
+		t.Errorf("progress events %+v", ev)
+	}
+}
+
+func TestSourceRecordFields(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{Seed: 8, CallsPerDay: 60})
+	defer srv.Close()
+	r := runPipeline(t, context.Background(), srv, nil, dateVars("2025-12-01", "2025-12-01")...)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	byID := map[string]etl.Record{}
+	for _, rec := range r.c.Records["default"] {
+		for _, f := range Fields {
+			if _, ok := rec[f.Name]; !ok {
+				t.Fatalf("record lacks declared field %s", f.Name)
+			}
+		}
+		if len(rec) != len(Fields) {
+			t.Fatalf("record has %d fields, %d declared", len(rec), len(Fields))
+		}
+		byID[rec.String("call_id")] = rec
+	}
+	seenInbound, seenInvalid := false, false
+	for _, c := range srv.Calls("2025-12-01") {
+		rec := byID[c.ID]
+		raw := c.LeadPhone()
+		if c.Inbound {
+			seenInbound = true
+			if rec.String("raw_phone") != c.From {
+				t.Errorf("inbound %s: raw_phone %q, want from %q", c.ID, rec.String("raw_phone"), c.From)
+			}
+		}
+		digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, raw)
+		valid := len(digits) == 10 && digits[0] >= '2' || len(digits) == 11 && digits[0] == '1' && digits[1] >= '2'
+		switch {
+		case valid:
+			if p := rec.String("phone"); p != digits[len(digits)-10:] || !rec["phone_invalid_reason"].IsNull() {
+				t.Errorf("%s: raw %q gave phone %q reason %v", c.ID, raw, p, rec["phone_invalid_reason"])
+			}
+		default:
+			seenInvalid = true
+			if !rec["phone"].IsNull() || rec.String("phone_invalid_reason") == "" {
+				t.Errorf("%s: invalid raw %q gave phone %v reason %v", c.ID, raw, rec["phone"], rec["phone_invalid_reason"])
+			}
+		}
+		if rec["inbound"] != cty.BoolVal(c.Inbound) || rec.String("status") != c.Status || rec.String("batch_id") != c.BatchID {
+			t.Errorf("%s: fields %v", c.ID, rec)
+		}
+		if c.BatchID == "" && !rec["batch_id"].IsNull() {
+			t.Errorf("%s: null batch_id became %v", c.ID, rec["batch_id"])
+		}
+		if l, _ := rec["call_length"].AsBigFloat().Float64(); l != c.CallLength {
+			t.Errorf("%s: call_length %v, want %v", c.ID, l, c.CallLength)
+		}
+		if !rec["metadata"].Type().IsObjectType() || rec["metadata"].GetAttr("campaign") != cty.StringVal("spring") {
+			t.Errorf("%s: metadata %#v", c.ID, rec["metadata"])
+		}
+	}
+	if !seenInbound || !seenInvalid {
+		t.Error("the fake served no inbound call or no invalid phone: the test proves nothing")
+	}
+}
+
+func TestSourceFaults(t *testing.T) {
+	tests := []struct {
+		name     string
+		faults   []blandtest.Fault
+		vars     []string
+		wantErr  []string // nil: success
+		wantReqs int      // for 2025-12-02
+		dates    []string // partitions that must come through, in order
+	}{
+		{name: "500 429 200 yields the data once",
+			faults:   []blandtest.Fault{{Date: "2025-12-02", Status: 500}, {Date: "2025-12-02", Status: 429, RetryAfter: "1"}},
+			wantReqs: 3, dates: []string{"2025-12-01", "2025-12-02", "2025-12-03"}},
+		{name: "cut body retried",
+			faults:   []blandtest.Fault{{Date: "2025-12-02", CutAfter: 900}},
+			wantReqs: 2, dates: []string{"2025-12-01", "2025-12-02", "2025-12-03"}},
+		{name: "cut body every time is an error, never a short date",
+			faults:   []blandtest.Fault{{Date: "2025-12-02", CutAfter: 900, Times: -1}},
+			wantErr:  []string{addr, "date 2025-12-02", "GET /v1/calls", "reading the response", "gave up after 4 attempts"},
+			wantReqs: 4, dates: []string{"2025-12-01"}},
+		{name: "404 fails at once",
+			faults:   []blandtest.Fault{{Date: "2025-12-02", Status: 404}},
+			wantErr:  []string{"date 2025-12-02", "GET /v1/calls: 404 Not Found"},
+			wantReqs: 1, dates: []string{"2025-12-01"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := blandtest.NewServer(blandtest.Config{Seed: 11, CallsPerDay: 30, Faults: tt.faults})
+			defer srv.Close()
+			r := runPipeline(t, context.Background(), srv, nil, append(dateVars("2025-12-01", "2025-12-03"), "concurrency=1")...)
+			if n := srv.RequestsFor("2025-12-02"); n != tt.wantReqs {
+				t.Errorf("%d requests for 2025-12-02, want %d", n, tt.wantReqs)
+			}
+			if tt.wantErr == nil {
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				wantRecords(t, srv, r, tt.dates...)
+				if got := r.block().Counts["requests"]; got != int64(tt.wantReqs+2) {
+					t.Errorf("requests counter %d, want %d", got, tt.wantReqs+2)
+				}
+				return
+			}
+			if r.err == nil {
+				t.Fatal("run succeeded")
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(r.err.Error(), w) {
+					t.Errorf("error %q lacks %q", r.err, w)
+				}
+			}
+			wantRecords(t, srv, r, tt.dates...)
+		})
+	}
+}
+
+func TestSourceUnauthorized(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{APIKey: "the-right-key"})
+	defer srv.Close()
+	t.Setenv("BLAND_API_KEY", "sk-live-WRONG")
+	reg := etl.NewRegistry()
+	Register(reg)
+	c := &etltest.Collector{}
+	etltest.Register(reg, c, nil)
+	p, diags := etl.Load("testdata/calls.hcl", etl.LoadOptions{Registry: reg, Vars: append(dateVars("2025-12-01", "2025-12-05"), "bland_url="+srv.URL(), "backoff=1h")})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	start := time.Now()
+	_, err := p.Run(context.Background(), etl.RunOptions{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("took %s: a 401 must fail at once", time.Since(start))
+	}
+	if strings.Contains(err.Error(), "WRONG") || !strings.Contains(err.Error(), "401 Unauthorized") || !strings.Contains(err.Error(), "GET /v1/calls") {
+		t.Errorf("error %q", err)
+	}
+	if n := srv.RequestsFor("2025-12-01"); n != 1 {
+		t.Errorf("%d requests for the first date, want 1 (no retry)", n)
+	}
+}
+
+func TestSourceCancelDuringBackoff(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{Faults: []blandtest.Fault{{Status: 503, Times: -1}}})
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(150*time.Millisecond, cancel)
+	start := time.Now()
+	r := runPipeline(t, ctx, srv, nil, append(dateVars("2025-12-01", "2025-12-04"), "backoff=1h")...)
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("run returned %s after the start; want promptly after the cancel", el)
+	}
+	if !errors.Is(r.err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", r.err)
+	}
+}
+
+func TestSourcePaging(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{Seed: 12, CallsPerDay: 23})
+	defer srv.Close()
+	r := runPipeline(t, context.Background(), srv, nil, append(dateVars("2025-12-01", "2025-12-02"), "limit=10")...)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	wantRecords(t, srv, r, "2025-12-01", "2025-12-02")
+	if n := srv.RequestsFor("2025-12-01"); n != 3 {
+		t.Errorf("%d requests, want 3 pages", n)
+	}
+}
+
+func TestSourceBrokenPaging(t *testing.T) {
+	for _, mode := range []string{"fail", "warn"} {
+		t.Run(mode, func(t *testing.T) {
+			srv := blandtest.NewServer(blandtest.Config{Seed: 13, CallsPerDay: 30, NoDuplicate: true,
+				Broken: map[string]int{"2025-12-02": 10}})
+			defer srv.Close()
+			r := runPipeline(t, context.Background(), srv, nil,
+				append(dateVars("2025-12-01", "2025-12-03"), "limit=10", "on_incomplete="+mode)...)
+			if mode == "fail" {
+				if r.err == nil {
+					t.Fatal("run succeeded on a truncated date")
+				}
+				for _, w := range []string{"date 2025-12-02", "reports 30 calls", "returned 10 distinct", "raise limit"} {
+					if !strings.Contains(r.err.Error(), w) {
+						t.Errorf("error %q lacks %q", r.err, w)
+					}
+				}
+				if got := r.c.Marks["default"]; len(got) != 1 || got[0] != "2025-12-01" {
+					t.Errorf("partitions %v, want only 2025-12-01", got)
+				}
+				return
+			}
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if got := strings.Join(r.c.Marks["default"], ","); got != "2025-12-01,2025-12-02,2025-12-03" {
+				t.Errorf("partitions %s", got)
+			}
+			if n := len(r.c.Records["default"]); n != 30+10+30 {
+				t.Errorf("%d records, want 70", n)
+			}
+			done := r.saved.Sources[addr]
+			if len(done) != 3 || !done[1].Incomplete || done[0].Incomplete || done[1].Info["calls"] != 10 || done[1].Info["total_count"] != 30 {
+				t.Errorf("checkpoint %+v", done)
+			}
+			if w := r.eventsOf(etl.EventWarning); len(w) != 1 || w[0].Partition != "2025-12-02" || !strings.Contains(w[0].Message, "raise limit") {
+				t.Errorf("warnings %+v", w)
+			}
+		})
+	}
+}
+
+func TestSourceResume(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{Seed: 14, CallsPerDay: 5})
+	defer srv.Close()
+	r := runPipeline(t, context.Background(), srv, func(p *etl.Pipeline) *etl.Checkpoint {
+		cp := etl.NewCheckpoint(p)
+		cp.Sources[addr] = []etl.PartitionDone{{Name: "2025-12-01"}, {Name: "2025-12-02"}}
+		return cp
+	}, dateVars("2025-12-01", "2025-12-04")...)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	wantRecords(t, srv, r, "2025-12-03", "2025-12-04")
+	for d, want := range map[string]int{"2025-12-01": 0, "2025-12-02": 0, "2025-12-03": 1, "2025-12-04": 1} {
+		if n := srv.RequestsFor(d); n != want {
+			t.Errorf("%s: %d requests, want %d", d, n, want)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	reg := etl.NewRegistry()
+	Register(reg)
+	etltest.Register(reg, &etltest.Collector{}, nil)
+	_, diags := etl.Load("testdata/invalid.hcl", etl.LoadOptions{Registry: reg})
+	want := map[string]int{ // summary -> line it points at
+		"Empty API key":                  2,
+		"start_date is after end_date":   3,
+		"Invalid on_incomplete":          5,
+		"Invalid concurrency":            6,
+		"Reserved query parameter":       7,
+		`Invalid value for "start_date"`: 12,
+	}
+	got := map[string]int{}
+	for _, d := range diags {
+		if d.Subject != nil {
+			got[d.Summary] = d.Subject.Start.Line
+		}
+	}
+	for s, line := range want {
+		if got[s] != line {
+			t.Errorf("diagnostic %q at line %d, want line %d (all: %v)", s, got[s], line, diags)
+		}
+	}
+	if len(diags.Errs()) != len(want) {
+		t.Errorf("%d errors, want %d: %v", len(diags.Errs()), len(want), diags)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	mk := func(end string, q map[string]string, key string) map[string]string {
+		c := defaultConfig()
+		c.APIKey = key
+		c.StartDate.DecodeValue(cty.StringVal("2025-12-01"))
+		c.EndDate.DecodeValue(cty.StringVal(end))
+		c.Query = q
+		return c.Fingerprint()
+	}
+	a := mk("2025-12-05", map[string]string{"inbound": "false", "batch_id": "b"}, "sk-1")
+	b := mk("2025-12-31", map[string]string{"batch_id": "b", "inbound": "false"}, "sk-2")
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("widening end_date or changing the key changed the fingerprint: %v vs %v", a, b)
+	}
+	if c := mk("2025-12-05", map[string]string{"inbound": "true"}, "sk-1"); fmt.Sprint(c) == fmt.Sprint(a) {
+		t.Error("changing a filter kept the fingerprint")
+	}
+	if strings.Contains(fmt.Sprint(a), "sk-") {
+		t.Errorf("fingerprint holds the key: %v", a)
+	}
+}
