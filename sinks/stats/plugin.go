@@ -1,0 +1,61 @@
+package stats
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Config is the stats sink's configuration.
+type Config struct {
+	Key  etl.Expr `hcl:"key" doc:"Per-record key counted for distinct values, e.g. record.phone. A null key counts as an invalid phone."`
+	Path string   `hcl:"path" doc:"JSON file the rows are written to (replaced atomically after every partition). Relative paths are resolved against the pipeline file's directory."`
+}
+
+// Validate checks the config without I/O.
+func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if strings.TrimSpace(c.Path) == "" {
+		diags = append(diags, b.Diag("path", "Empty path", "The stats sink needs a file path to write its rows to."))
+	}
+	return diags
+}
+
+// Fingerprint ties checkpointed state to the key it counted: state built
+// from another key expression would mix two kinds of values.
+func (c *Config) Fingerprint() map[string]string {
+	return map[string]string{"key": strings.Join(c.Key.Fields(), ",")}
+}
+
+// Register adds the stats sink to r.
+func Register(r *etl.Registry) {
+	r.Register(etl.Plugin{
+		Kind:    etl.KindSink,
+		Type:    "stats",
+		Summary: "Writes per-date call and distinct-key counts to a JSON file and reports them.",
+		Config:  func() any { return &Config{} },
+		New: func(cfg any, env etl.Env) (any, error) {
+			c := cfg.(*Config)
+			return newSink(*c, env)
+		},
+	})
+}
+
+func init() { Register(etl.Default) }
+
+// resolve makes a relative path relative to the pipeline's directory, as
+// etl.Env.Dir documents.
+func resolve(dir, path string) string {
+	if filepath.IsAbs(path) || dir == "" {
+		return path
+	}
+	return filepath.Join(dir, path)
+}
+
+// errorf names the file in errors about it.
+func errorf(path, format string, args ...any) error {
+	return fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...))
+}

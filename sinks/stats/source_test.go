@@ -1,0 +1,64 @@
+package stats
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// daysConfig configures the test source "days": one partition per element
+// of days, each {date, phones (null = a call without a valid phone),
+// incomplete, bytes, invalid}; bytes and invalid go into Mark.Info when set.
+type daysConfig struct {
+	Days cty.Value `hcl:"days"`
+}
+
+type days struct {
+	cfg daysConfig
+	env etl.Env
+}
+
+func (d *days) Read(_ context.Context, out etl.Output) error {
+	for it := d.cfg.Days.ElementIterator(); it.Next(); {
+		_, day := it.Element()
+		date := day.GetAttr("date").AsString()
+		if d.env.Done != nil && d.env.Done(date) {
+			continue
+		}
+		n := 0
+		for pit := day.GetAttr("phones").ElementIterator(); pit.Next(); {
+			_, ph := pit.Element()
+			rec := etl.Record{"call_id": cty.StringVal(fmt.Sprintf("%s-%d", date, n)), "phone": ph}
+			if err := out.Emit(rec); err != nil {
+				return err
+			}
+			n++
+		}
+		m := &etl.Mark{Source: d.env.Addr, Partition: date, Info: map[string]int64{}}
+		if day.Type().HasAttribute("incomplete") {
+			m.Incomplete = day.GetAttr("incomplete").True()
+		}
+		for _, name := range []string{"bytes", "invalid_phones"} {
+			if day.Type().HasAttribute(name) {
+				v, _ := day.GetAttr(name).AsBigFloat().Int64()
+				m.Info[name] = v
+			}
+		}
+		if err := out.EndPartition(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func registerDays(r *etl.Registry) {
+	r.Register(etl.Plugin{
+		Kind: etl.KindSource, Type: "days", Summary: "Test source: given phones per date.",
+		Config: func() any { return &daysConfig{} },
+		New: func(cfg any, env etl.Env) (any, error) {
+			return &days{cfg: *cfg.(*daysConfig), env: env}, nil
+		},
+	})
+}
