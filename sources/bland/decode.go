@@ -1,12 +1,14 @@
 package bland
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Call is what the source keeps of one call: the fields records need and
@@ -36,64 +38,364 @@ type Page struct {
 // DecodeCalls reads one response of GET /v1/calls as a stream and calls fn
 // for each call, in order, with a Call it may keep. Only the needed fields
 // are kept; unknown fields are skipped whatever their type. A call without
-// an id or with a malformed created_at is an error naming its index.
+// an id or with a malformed created_at is an error naming it.
 //
-// An error caused by the reader (a body cut off, a reset connection) wraps
-// the reader's error: errors.Is(err, io.ErrUnexpectedEOF) holds for a body
-// that ends mid-JSON.
+// The decoder is a small hand-written scanner rather than encoding/json's
+// token API, which reads about 100 MB/s, twenty times slower than a
+// loopback download: list responses are mostly summaries and variables the
+// source skips, and skipping a string here is a memchr. Values kept are
+// checked as strictly as encoding/json does; values skipped are checked for
+// structure only. FuzzDecodeCalls holds it to the token-API decoder.
+//
+// An error caused by the reader (a reset connection) wraps the reader's
+// error, and a body that ends mid-JSON gives io.ErrUnexpectedEOF: both mean
+// the body was cut off, worth another attempt.
 func DecodeCalls(r io.Reader, fn func(Call) error) (Page, error) {
-	d := json.NewDecoder(r)
-	d.UseNumber()
-	page, err := decodeResponse(d, fn)
+	s := &scanner{r: r, buf: make([]byte, 0, 64<<10)}
+	page, err := s.response(fn)
 	if err != nil {
-		if err == io.EOF {
-			err = fmt.Errorf("the response ends early: %w", io.ErrUnexpectedEOF)
-		}
 		return page, err
 	}
-	if _, err := d.Token(); err != io.EOF {
+	if _, err := s.peek(); err != io.EOF {
 		if err == nil {
-			err = errors.New("unexpected data after the response object")
+			err = s.errorf("unexpected data after the response object")
 		}
 		return page, err
 	}
 	return page, nil
 }
 
-func decodeResponse(d *json.Decoder, fn func(Call) error) (Page, error) {
-	page := Page{TotalCount: -1, Count: -1}
-	if err := expectDelim(d, '{', "the response"); err != nil {
-		return page, err
+// scanner reads JSON from r through a buffer, never holding more than the
+// buffer plus the value being kept.
+type scanner struct {
+	r   io.Reader
+	buf []byte
+	pos int
+	off int64 // bytes consumed before buf[0]
+	eof bool
+
+	capturing bool
+	capStart  int // start in buf of the bytes not yet captured
+	capture   []byte
+	scratch   []byte
+}
+
+// fill reads more data, keeping buf[pos:]. It returns io.EOF at the end
+// of input and the reader's error otherwise.
+func (s *scanner) fill() error {
+	if s.eof {
+		return io.EOF
 	}
-	sawCalls := false
-	for d.More() {
-		key, err := objectKey(d)
-		if err != nil {
-			return page, err
+	if s.capturing {
+		s.capture = append(s.capture, s.buf[s.capStart:s.pos]...)
+		s.capStart = 0
+	}
+	rest := copy(s.buf[:cap(s.buf)], s.buf[s.pos:])
+	s.off += int64(s.pos)
+	s.buf, s.pos = s.buf[:rest], 0
+	for {
+		n, err := s.r.Read(s.buf[rest:cap(s.buf)])
+		s.buf = s.buf[:rest+n]
+		if err == io.EOF {
+			s.eof = true
+			if n > 0 {
+				return nil
+			}
+			return io.EOF
 		}
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}
+
+// unexpectedEOF turns the end of input inside a value into
+// io.ErrUnexpectedEOF.
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return fmt.Errorf("the response ends early: %w", io.ErrUnexpectedEOF)
+	}
+	return err
+}
+
+func (s *scanner) errorf(format string, args ...any) error {
+	return fmt.Errorf("at byte %d: %s", s.off+int64(s.pos), fmt.Sprintf(format, args...))
+}
+
+// peek skips whitespace and returns the next byte without consuming it.
+func (s *scanner) peek() (byte, error) {
+	for {
+		for s.pos < len(s.buf) {
+			switch c := s.buf[s.pos]; c {
+			case ' ', '\t', '\n', '\r':
+				s.pos++
+			default:
+				return c, nil
+			}
+		}
+		if err := s.fill(); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// expect consumes the next non-space byte, which must be c.
+func (s *scanner) expect(c byte, what string) error {
+	got, err := s.peek()
+	if err != nil {
+		return unexpectedEOF(err)
+	}
+	if got != c {
+		return s.errorf("%s: expected %q, found %q", what, c, got)
+	}
+	s.pos++
+	return nil
+}
+
+// startCapture begins recording consumed bytes from the current position.
+func (s *scanner) startCapture() {
+	s.capturing = true
+	s.capture = s.capture[:0]
+	s.capStart = s.pos
+}
+
+func (s *scanner) endCapture() []byte {
+	s.capture = append(s.capture, s.buf[s.capStart:s.pos]...)
+	s.capturing = false
+	return s.capture
+}
+
+// str reads a string. With keep it returns the decoded string, validated
+// as encoding/json does; without, it only skips it.
+func (s *scanner) str(keep bool) (string, error) {
+	if err := s.expect('"', "string"); err != nil {
+		return "", err
+	}
+	raw := s.scratch[:0]
+	if keep {
+		raw = append(raw, '"')
+	}
+	plain := true // no escape, no control byte, valid UTF-8: raw is the value
+	for {
+		rest := s.buf[s.pos:]
+		q := bytes.IndexByte(rest, '"')
+		seg := rest
+		if q >= 0 {
+			seg = rest[:q]
+		}
+		if b := bytes.IndexByte(seg, '\\'); b >= 0 {
+			// An escape: take it whole (it may hide a quote) and go on.
+			if keep {
+				raw = append(raw, rest[:b]...)
+			}
+			s.pos += b
+			n, err := s.escape()
+			if err != nil {
+				return "", err
+			}
+			if keep {
+				raw = append(raw, n...)
+			}
+			plain = false
+			continue
+		}
+		if keep {
+			raw = append(raw, seg...)
+		}
+		s.pos += len(seg)
+		if q >= 0 {
+			s.pos++ // the closing quote
+			break
+		}
+		if err := s.fill(); err != nil {
+			return "", unexpectedEOF(err)
+		}
+	}
+	s.scratch = raw
+	if !keep {
+		return "", nil
+	}
+	body := raw[1:]
+	if plain {
+		for _, c := range body {
+			if c < 0x20 {
+				plain = false
+				break
+			}
+		}
+		if plain && utf8.Valid(body) {
+			return string(body), nil
+		}
+	}
+	var v string
+	if err := json.Unmarshal(append(raw, '"'), &v); err != nil {
+		return "", s.errorf("invalid string: %v", err)
+	}
+	return v, nil
+}
+
+// escape consumes a backslash escape and returns its raw bytes.
+func (s *scanner) escape() ([]byte, error) {
+	var e [6]byte
+	n := 0
+	for n < 2 || (e[1] == 'u' && n < 6) {
+		if s.pos >= len(s.buf) {
+			if err := s.fill(); err != nil {
+				return nil, unexpectedEOF(err)
+			}
+			continue
+		}
+		e[n] = s.buf[s.pos]
+		s.pos++
+		n++
+	}
+	switch e[1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't', 'u':
+		return e[:n:n], nil
+	}
+	return nil, s.errorf("invalid escape \\%c", e[1])
+}
+
+// literal reads a number, true, false or null, as raw bytes.
+func (s *scanner) literal() ([]byte, error) {
+	if _, err := s.peek(); err != nil {
+		return nil, unexpectedEOF(err)
+	}
+	lit := s.scratch[:0]
+	for {
+		for s.pos < len(s.buf) {
+			c := s.buf[s.pos]
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '+' || c == '.') {
+				s.scratch = lit
+				if len(lit) == 0 {
+					return nil, s.errorf("invalid character %q looking for a value", c)
+				}
+				return lit, nil
+			}
+			lit = append(lit, c)
+			s.pos++
+		}
+		if err := s.fill(); err != nil {
+			if err == io.EOF && len(lit) > 0 {
+				s.scratch = lit
+				return lit, nil // a literal may end the input; the caller sees the EOF next
+			}
+			return nil, unexpectedEOF(err)
+		}
+	}
+}
+
+// skip consumes one value of any type without keeping it, checking that
+// brackets match.
+func (s *scanner) skip() error {
+	var stack []byte
+	for {
+		c, err := s.peek()
+		if err != nil {
+			return unexpectedEOF(err)
+		}
+		switch c {
+		case '"':
+			if _, err := s.str(false); err != nil {
+				return err
+			}
+		case '{', '[':
+			s.pos++
+			stack = append(stack, c)
+			continue
+		case '}', ']':
+			if len(stack) == 0 || (c == '}') != (stack[len(stack)-1] == '{') {
+				return s.errorf("invalid character %q", c)
+			}
+			s.pos++
+			stack = stack[:len(stack)-1]
+		case ',', ':':
+			if len(stack) == 0 {
+				return s.errorf("invalid character %q looking for a value", c)
+			}
+			s.pos++
+			continue
+		default:
+			if _, err := s.literal(); err != nil {
+				return err
+			}
+		}
+		if len(stack) == 0 {
+			return nil
+		}
+	}
+}
+
+// next consumes the ',' between members or the closing byte; it reports
+// whether another member follows.
+func (s *scanner) next(close byte, what string) (bool, error) {
+	c, err := s.peek()
+	if err != nil {
+		return false, unexpectedEOF(err)
+	}
+	s.pos++
+	switch c {
+	case ',':
+		return true, nil
+	case close:
+		return false, nil
+	}
+	return false, s.errorf("%s: expected ',' or %q, found %q", what, close, c)
+}
+
+// members walks an object whose '{' is next, calling fn for each key with
+// the value next to read.
+func (s *scanner) members(what string, fn func(key string) error) error {
+	if err := s.expect('{', what); err != nil {
+		return err
+	}
+	if c, err := s.peek(); err != nil {
+		return unexpectedEOF(err)
+	} else if c == '}' {
+		s.pos++
+		return nil
+	}
+	for {
+		key, err := s.str(true)
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':', what); err != nil {
+			return err
+		}
+		if err := fn(key); err != nil {
+			return err
+		}
+		more, err := s.next('}', what)
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+func (s *scanner) response(fn func(Call) error) (Page, error) {
+	page := Page{TotalCount: -1, Count: -1}
+	sawCalls := false
+	err := s.members("the response", func(key string) error {
 		switch key {
 		case "total_count", "count":
-			n, err := intValue(d, key)
-			if err != nil {
-				return page, err
-			}
+			n, err := s.count(key)
 			if key == "count" {
 				page.Count = n
 			} else {
 				page.TotalCount = n
 			}
+			return err
 		case "calls":
 			sawCalls = true
-			if err := decodeList(d, &page, fn); err != nil {
-				return page, err
-			}
-		default:
-			if err := skip(d); err != nil {
-				return page, err
-			}
+			return s.calls(&page, fn)
 		}
-	}
-	if err := expectDelim(d, '}', "the response"); err != nil {
+		return s.skip()
+	})
+	if err != nil {
 		return page, err
 	}
 	if !sawCalls {
@@ -105,109 +407,125 @@ func decodeResponse(d *json.Decoder, fn func(Call) error) (Page, error) {
 	return page, nil
 }
 
-func decodeList(d *json.Decoder, page *Page, fn func(Call) error) error {
-	tok, err := d.Token()
+func (s *scanner) count(key string) (int, error) {
+	c, err := s.peek()
 	if err != nil {
-		return err
+		return 0, unexpectedEOF(err)
 	}
-	if tok == nil {
-		return nil // "calls": null is an empty list
+	if c == '"' || c == '{' || c == '[' {
+		return 0, s.errorf("%s is not a number", key)
 	}
-	if tok != json.Delim('[') {
-		return fmt.Errorf(`"calls" is %s, not a list`, describe(tok))
+	lit, err := s.literal()
+	if err != nil {
+		return 0, err
 	}
-	for d.More() {
-		c, err := decodeCall(d, page.Calls)
+	if string(lit) == "null" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(string(lit), 10, 64)
+	if err != nil || n < 0 || n > 1<<40 {
+		return 0, s.errorf("%s %s is not a count", key, lit)
+	}
+	return int(n), nil
+}
+
+func (s *scanner) calls(page *Page, fn func(Call) error) error {
+	c, err := s.peek()
+	if err != nil {
+		return unexpectedEOF(err)
+	}
+	if c == 'n' {
+		return s.null(`"calls"`)
+	}
+	if c != '[' {
+		return s.errorf(`"calls" is not a list`)
+	}
+	s.pos++
+	if c, err := s.peek(); err != nil {
+		return unexpectedEOF(err)
+	} else if c == ']' {
+		s.pos++
+		return nil
+	}
+	for {
+		call, err := s.call(page.Calls)
 		if err != nil {
 			return err
 		}
 		page.Calls++
-		if err := fn(c); err != nil {
+		if err := fn(call); err != nil {
+			return err
+		}
+		more, err := s.next(']', `the "calls" list`)
+		if err != nil || !more {
 			return err
 		}
 	}
-	return expectDelim(d, ']', `the "calls" list`)
 }
 
-// decodeCall reads one call object; i is its index in the list, for
-// messages.
-func decodeCall(d *json.Decoder, i int) (Call, error) {
-	var c Call
-	if err := expectDelim(d, '{', fmt.Sprintf("call %d", i)); err != nil {
-		return c, err
+func (s *scanner) null(what string) error {
+	lit, err := s.literal()
+	if err != nil {
+		return err
 	}
+	if string(lit) != "null" {
+		return s.errorf("%s: invalid literal %s", what, lit)
+	}
+	return nil
+}
+
+// call reads call object i.
+func (s *scanner) call(i int) (Call, error) {
+	var c Call
 	created := ""
-	for d.More() {
-		key, err := objectKey(d)
-		if err != nil {
-			return c, err
-		}
-		var s *string
+	if ch, err := s.peek(); err != nil {
+		return c, unexpectedEOF(err)
+	} else if ch != '{' {
+		return c, s.errorf("call %d is not an object", i)
+	}
+	err := s.members(fmt.Sprintf("call %d", i), func(key string) error {
 		switch key {
 		case "call_id", "c_id":
-			s = &c.ID
+			return s.text(&c.ID, i, key)
 		case "created_at":
-			s = &created
+			return s.text(&created, i, key)
 		case "to":
-			s = &c.To
+			return s.text(&c.To, i, key)
 		case "from":
-			s = &c.From
+			return s.text(&c.From, i, key)
 		case "batch_id":
-			s = &c.BatchID
+			return s.text(&c.BatchID, i, key)
 		case "status":
-			s = &c.Status
+			return s.text(&c.Status, i, key)
 		case "answered_by":
-			s = &c.AnsweredBy
+			return s.text(&c.AnsweredBy, i, key)
 		case "inbound":
-			tok, err := d.Token()
-			if err != nil {
-				return c, err
-			}
-			switch v := tok.(type) {
-			case bool:
-				c.Inbound = v
-			case nil:
-			default:
-				return c, fmt.Errorf("call %d: inbound is %s, not a bool", i, describe(tok))
-			}
-			continue
+			return s.boolean(&c.Inbound, i)
 		case "call_length":
-			tok, err := d.Token()
-			if err != nil {
-				return c, err
-			}
-			switch v := tok.(type) {
-			case json.Number:
-				f, err := v.Float64()
-				if err != nil {
-					return c, fmt.Errorf("call %d: call_length %s: %v", i, v, err)
-				}
-				c.CallLength, c.HasLength = f, true
-			case nil:
-			default:
-				return c, fmt.Errorf("call %d: call_length is %s, not a number", i, describe(tok))
-			}
-			continue
+			return s.length(&c, i)
 		case "metadata":
-			var raw json.RawMessage
-			if err := d.Decode(&raw); err != nil {
-				return c, err
+			ch, err := s.peek()
+			if err != nil {
+				return unexpectedEOF(err)
 			}
-			if string(raw) != "null" {
-				c.Metadata = raw
+			s.startCapture()
+			err = s.skip()
+			raw := s.endCapture()
+			if err != nil {
+				return err
 			}
-			continue
-		default:
-			if err := skip(d); err != nil {
-				return c, err
+			if !json.Valid(raw) {
+				return fmt.Errorf("call %d: metadata is not valid JSON", i)
 			}
-			continue
+			c.Metadata = nil
+			if ch != 'n' {
+				c.Metadata = append(json.RawMessage(nil), bytes.TrimSpace(raw)...)
+			}
+			return nil
 		}
-		if err := stringValue(d, s, i, key); err != nil {
-			return c, err
-		}
-	}
-	if err := expectDelim(d, '}', fmt.Sprintf("call %d", i)); err != nil {
+		return s.skip()
+	})
+	if err != nil {
 		return c, err
 	}
 	if c.ID == "" {
@@ -221,23 +539,78 @@ func decodeCall(d *json.Decoder, i int) (Call, error) {
 	return c, nil
 }
 
-// stringValue reads a string, null (""), or a number (kept as written: a
-// phone may come as one).
-func stringValue(d *json.Decoder, s *string, i int, key string) error {
-	tok, err := d.Token()
+// text reads a string, null (""), or a number kept as written (a phone
+// may come as one).
+func (s *scanner) text(dst *string, i int, key string) error {
+	c, err := s.peek()
+	if err != nil {
+		return unexpectedEOF(err)
+	}
+	switch {
+	case c == '"':
+		*dst, err = s.str(true)
+		return err
+	case c == 'n':
+		*dst = ""
+		return s.null(key)
+	case c == '-' || c >= '0' && c <= '9':
+		lit, err := s.literal()
+		if err != nil {
+			return err
+		}
+		if !json.Valid(lit) {
+			return s.errorf("call %d: %s: invalid number %s", i, key, lit)
+		}
+		*dst = string(lit)
+		return nil
+	}
+	return fmt.Errorf("call %d: %s is not a string", i, key)
+}
+
+func (s *scanner) boolean(dst *bool, i int) error {
+	if c, err := s.peek(); err != nil {
+		return unexpectedEOF(err)
+	} else if c == '"' || c == '{' || c == '[' {
+		return fmt.Errorf("call %d: inbound is not a bool", i)
+	}
+	lit, err := s.literal()
 	if err != nil {
 		return err
 	}
-	switch v := tok.(type) {
-	case string:
-		*s = v
-	case json.Number:
-		*s = v.String()
-	case nil:
-		*s = ""
+	switch string(lit) {
+	case "true":
+		*dst = true
+	case "false":
+		*dst = false
+	case "null":
 	default:
-		return fmt.Errorf("call %d: %s is %s, not a string", i, key, describe(tok))
+		return fmt.Errorf("call %d: inbound is %s, not a bool", i, lit)
 	}
+	return nil
+}
+
+func (s *scanner) length(c *Call, i int) error {
+	if ch, err := s.peek(); err != nil {
+		return unexpectedEOF(err)
+	} else if ch == '"' || ch == '{' || ch == '[' {
+		return fmt.Errorf("call %d: call_length is not a number", i)
+	}
+	lit, err := s.literal()
+	if err != nil {
+		return err
+	}
+	if string(lit) == "null" {
+		c.HasLength = false
+		return nil
+	}
+	if !json.Valid(lit) {
+		return fmt.Errorf("call %d: call_length %s is not a number", i, lit)
+	}
+	f, err := strconv.ParseFloat(string(lit), 64)
+	if err != nil {
+		return fmt.Errorf("call %d: call_length %s: %v", i, lit, err)
+	}
+	c.CallLength, c.HasLength = f, true
 	return nil
 }
 
@@ -254,91 +627,4 @@ func parseCreated(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("created_at %q is not an RFC 3339 time", s)
 	}
 	return t.UTC(), nil
-}
-
-func intValue(d *json.Decoder, key string) (int, error) {
-	tok, err := d.Token()
-	if err != nil {
-		return 0, err
-	}
-	switch v := tok.(type) {
-	case json.Number:
-		n, err := v.Int64()
-		if err != nil || n < 0 || n > 1<<40 {
-			return 0, fmt.Errorf("%s %s is not a count", key, v)
-		}
-		return int(n), nil
-	case nil:
-		return -1, nil
-	}
-	return 0, fmt.Errorf("%s is %s, not a number", key, describe(tok))
-}
-
-func objectKey(d *json.Decoder) (string, error) {
-	tok, err := d.Token()
-	if err != nil {
-		return "", err
-	}
-	k, ok := tok.(string)
-	if !ok {
-		return "", fmt.Errorf("expected an object key, found %s", describe(tok))
-	}
-	return k, nil
-}
-
-func expectDelim(d *json.Decoder, want json.Delim, what string) error {
-	tok, err := d.Token()
-	if err != nil {
-		return err
-	}
-	if tok != want {
-		return fmt.Errorf("%s: expected %q, found %s", what, want, describe(tok))
-	}
-	return nil
-}
-
-// skip consumes one value of any type. Scalars go through Token; objects
-// and lists are skipped a token at a time so that nothing large is kept.
-func skip(d *json.Decoder) error {
-	depth := 0
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return err
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
-}
-
-func describe(tok json.Token) string {
-	switch v := tok.(type) {
-	case nil:
-		return "null"
-	case json.Delim:
-		switch v {
-		case '{':
-			return "an object"
-		case '[':
-			return "a list"
-		}
-		return fmt.Sprintf("%q", string(v))
-	case string:
-		if len(v) > 40 {
-			v = v[:40] + "…"
-		}
-		return fmt.Sprintf("the string %q", strings.ToValidUTF8(v, "?"))
-	case json.Number:
-		return "the number " + v.String()
-	case bool:
-		return fmt.Sprintf("%v", v)
-	}
-	return fmt.Sprintf("%T", tok)
 }

@@ -1,6 +1,7 @@
 package bland
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -66,11 +67,16 @@ func TestDecodeCallsCases(t *testing.T) {
 		{name: "no id", in: `{"calls":[{"created_at":"2025-12-01T00:00:00Z"}]}`, wantErr: "call 0 has neither call_id nor c_id"},
 		{name: "bad created_at", in: `{"calls":[{"call_id":"x","created_at":"yesterday"}]}`, wantErr: `call x: created_at "yesterday" is not an RFC 3339 time`},
 		{name: "no created_at", in: `{"calls":[{"call_id":"x"}]}`, wantErr: "call x: no created_at"},
-		{name: "calls not a list", in: `{"calls":{}}`, wantErr: `"calls" is an object, not a list`},
-		{name: "inbound string", in: `{"calls":[{"call_id":"x","inbound":"yes"}]}`, wantErr: "inbound is the string"},
+		{name: "calls not a list", in: `{"calls":{}}`, wantErr: `"calls" is not a list`},
+		{name: "inbound string", in: `{"calls":[{"call_id":"x","inbound":"yes"}]}`, wantErr: "inbound is not a bool"},
 		{name: "trailing data", in: `{"calls":[]} {}`, wantErr: "unexpected data after"},
 		{name: "not an object", in: `[1]`, wantErr: "expected"},
-		{name: "syntax", in: `{"calls":[}`, wantErr: "invalid character"},
+		{name: "syntax", in: `{"calls":[}`, wantErr: "call 0 is not an object"},
+		{name: "bad literal", in: `{"calls":[{"call_id":"x","created_at":"2025-12-01T00:00:00Z","inbound":ture}]}`, wantErr: "inbound is ture"},
+		{name: "bad escape", in: `{"calls":[{"call_id":"\q"}]}`, wantErr: "invalid escape"},
+		{name: "control char in kept string", in: "{\"calls\":[{\"call_id\":\"a\tb\"}]}", wantErr: "invalid string"},
+		{name: "mismatched brackets in skipped value", in: `{"x":[1,2},"calls":[]}`, wantErr: "invalid character"},
+		{name: "escaped quote in skipped string", in: `{"x":"a\"b\\","calls":[{"c_id":"\u00e9","created_at":"2025-12-01T00:00:00Z"}]}`, calls: 1, total: 1},
 		{name: "empty body", in: ``, eof: true},
 		{name: "cut in list", in: `{"total_count":2,"calls":[{"call_id":"x","created_at":"2025-12-01T00:00:00Z"},`, eof: true},
 		{name: "cut in string", in: `{"total_count":2,"calls":[{"call_id":"x","summary":"abc`, eof: true},
@@ -127,9 +133,10 @@ func TestDecodeCallsOneByteReader(t *testing.T) {
 	}
 }
 
-// FuzzDecodeCalls checks the decoder against encoding/json: whenever the
-// streaming decoder accepts a body, a plain Unmarshal accepts it too and
-// finds the same calls with the same ids.
+// FuzzDecodeCalls holds the fast decoder to the encoding/json token-API
+// decoder: on valid JSON both accept or both refuse, with the same calls;
+// on any input, an accepted body cut before its last '}' is refused (a cut
+// body never passes as a short date).
 func FuzzDecodeCalls(f *testing.F) {
 	seeds := []string{
 		`{"total_count":1,"count":1,"calls":[{"call_id":"a","created_at":"2025-12-01T10:00:00.123Z","to":"+15619565858","inbound":false,"metadata":{"x":1}}]}`,
@@ -138,44 +145,62 @@ func FuzzDecodeCalls(f *testing.F) {
 		`{"calls":[],"x":[{"y":null}]}`,
 		`{"calls":[{"call_id":"a","c_id":"b","created_at":"2025-12-01 10:00:00Z","variables":{"a":[1,[2,[3]]]}}]}`,
 		`{"total_count":2,"calls":[{"call_id":"x",`,
-		`{"calls":[{"call_id":"\u00e9\ud83d\ude00","created_at":"2025-12-01T10:00:00.1+05:30"}]}`,
+		`{"calls":[{"call_id":"\u00e9\ud83d\ude00","created_at":"2025-12-01T10:00:00.1+05:30","summary":"a\"b"}]}`,
+		`{"calls":[{"call_id":"a","created_at":"2025-12-01T10:00:00Z","metadata":{"k":"v\"}"},"call_length":1e2}]}`,
 		``, `[]`, `null`, `{"calls":[1]}`,
 	}
 	for _, s := range seeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		var ids []string
-		p, err := DecodeCalls(strings.NewReader(in), func(c Call) error {
-			if c.ID == "" || c.CreatedAt.IsZero() {
-				t.Fatalf("call without id or time accepted: %+v", c)
+		collect := func(dec func(io.Reader, func(Call) error) (Page, error), r io.Reader) ([]Call, Page, error) {
+			var calls []Call
+			p, err := dec(r, func(c Call) error {
+				calls = append(calls, c)
+				return nil
+			})
+			return calls, p, err
+		}
+		got, p, err := collect(DecodeCalls, strings.NewReader(in))
+		if err == nil {
+			if p.Calls != len(got) {
+				t.Fatalf("page says %d calls, %d seen", p.Calls, len(got))
 			}
-			ids = append(ids, c.ID)
-			return nil
-		})
+			for _, c := range got {
+				if c.ID == "" || c.CreatedAt.IsZero() {
+					t.Fatalf("call without id or time accepted: %+v", c)
+				}
+			}
+			if cut := strings.LastIndexByte(in, '}'); cut >= 0 {
+				if _, _, err := collect(DecodeCalls, strings.NewReader(in[:cut])); err == nil {
+					t.Fatalf("accepted %q cut to %q", in, in[:cut])
+				}
+			}
+			// Small reads give the same result.
+			again, _, err := collect(DecodeCalls, iotest.OneByteReader(strings.NewReader(in)))
+			if err != nil || len(again) != len(got) {
+				t.Fatalf("one byte at a time: %d calls, %v; at once %d", len(again), err, len(got))
+			}
+		}
+		if !json.Valid([]byte(in)) {
+			return
+		}
+		want, _, werr := collect(decodeCallsStd, strings.NewReader(in))
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("fast decoder: %v; token decoder: %v", err, werr)
+		}
 		if err != nil {
 			return
 		}
-		if p.Calls != len(ids) {
-			t.Fatalf("page says %d calls, %d seen", p.Calls, len(ids))
+		if len(got) != len(want) {
+			t.Fatalf("%d calls, token decoder %d", len(got), len(want))
 		}
-		var ref struct {
-			Calls []map[string]any `json:"calls"`
-		}
-		dec := json.NewDecoder(strings.NewReader(in))
-		dec.UseNumber()
-		if err := dec.Decode(&ref); err != nil {
-			t.Fatalf("accepted a body encoding/json rejects: %v", err)
-		}
-		if len(ref.Calls) != len(ids) {
-			t.Fatalf("%d calls, encoding/json finds %d", len(ids), len(ref.Calls))
-		}
-		for i, m := range ref.Calls {
-			// With both call_id and c_id, the later one wins; either way
-			// the id must be one of them.
-			a, b := idOf(m["call_id"]), idOf(m["c_id"])
-			if ids[i] != a && ids[i] != b {
-				t.Fatalf("call %d: id %q, encoding/json finds call_id %q, c_id %q", i, ids[i], a, b)
+		for i := range got {
+			g, w := got[i], want[i]
+			if g.ID != w.ID || !g.CreatedAt.Equal(w.CreatedAt) || g.To != w.To || g.From != w.From || g.BatchID != w.BatchID ||
+				g.Status != w.Status || g.AnsweredBy != w.AnsweredBy || g.Inbound != w.Inbound || g.HasLength != w.HasLength ||
+				g.CallLength != w.CallLength || !bytes.Equal(g.Metadata, w.Metadata) {
+				t.Fatalf("call %d:\n fast  %+v\n token %+v", i, g, w)
 			}
 		}
 	})

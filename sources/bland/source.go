@@ -1,7 +1,9 @@
 package bland
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -10,7 +12,6 @@ import (
 	"github.com/etlhq/etl/etl/phone"
 	"github.com/etlhq/etl/etl/retry"
 	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // Source is a running bland_calls block.
@@ -191,19 +192,58 @@ func nullable(s string) cty.Value {
 }
 
 // jsonValue converts a JSON value to cty; null when absent or unusable.
+// It decodes once into Go values and converts those: ctyjson infers the
+// type in a pass of its own and costs four times as much, which on a big
+// day was most of the source's time.
 func jsonValue(raw []byte) cty.Value {
 	if len(raw) == 0 {
 		return cty.NullVal(cty.DynamicPseudoType)
 	}
-	ty, err := ctyjson.ImpliedType(raw)
-	if err != nil {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
 		return cty.NullVal(cty.DynamicPseudoType)
 	}
-	v, err := ctyjson.Unmarshal(raw, ty)
-	if err != nil {
+	return ctyOf(v)
+}
+
+// ctyOf converts a value decoded by encoding/json (with UseNumber): objects
+// become cty objects and arrays tuples, as ctyjson would make them.
+func ctyOf(v any) cty.Value {
+	switch x := v.(type) {
+	case nil:
 		return cty.NullVal(cty.DynamicPseudoType)
+	case bool:
+		return cty.BoolVal(x)
+	case string:
+		return cty.StringVal(x)
+	case json.Number:
+		n, err := cty.ParseNumberVal(x.String())
+		if err != nil {
+			return cty.NullVal(cty.Number)
+		}
+		return n
+	case []any:
+		if len(x) == 0 {
+			return cty.EmptyTupleVal
+		}
+		vals := make([]cty.Value, len(x))
+		for i, e := range x {
+			vals[i] = ctyOf(e)
+		}
+		return cty.TupleVal(vals)
+	case map[string]any:
+		if len(x) == 0 {
+			return cty.EmptyObjectVal
+		}
+		attrs := make(map[string]cty.Value, len(x))
+		for k, e := range x {
+			attrs[k] = ctyOf(e)
+		}
+		return cty.ObjectVal(attrs)
 	}
-	return v
+	return cty.NullVal(cty.DynamicPseudoType)
 }
 
 func humanBytes(n int64) string {

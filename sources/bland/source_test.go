@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -59,6 +60,7 @@ func runPipeline(t *testing.T, ctx context.Context, srv *blandtest.Server, resum
 	}
 	var mu sync.Mutex
 	opts := etl.RunOptions{
+		Logger: slog.New(slog.DiscardHandler),
 		Events: etl.ReporterFunc(func(e etl.Event) {
 			mu.Lock()
 			r.events = append(r.events, e)
@@ -301,7 +303,7 @@ func TestSourceUnauthorized(t *testing.T) {
 		t.Fatal(diags)
 	}
 	start := time.Now()
-	_, err := p.Run(context.Background(), etl.RunOptions{})
+	_, err := p.Run(context.Background(), etl.RunOptions{Logger: slog.New(slog.DiscardHandler)})
 	if err == nil {
 		t.Fatal("no error")
 	}
