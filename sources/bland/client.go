@@ -140,16 +140,23 @@ func (c *Client) FetchDate(ctx context.Context, date string) (*Day, error) {
 		day.TotalCount = max(page.TotalCount, day.TotalCount)
 
 		fresh, repeats := 0, 0
+		n0 := len(calls)
+		kept := calls[:0] // filtered in place: a big first page is held once
 		for _, call := range calls {
 			if _, dup := seen[call.ID]; dup {
 				repeats++
 				continue
 			}
 			seen[call.ID] = struct{}{}
-			day.Calls = append(day.Calls, call)
+			kept = append(kept, call)
 			fresh++
 		}
-		served += len(calls)
+		if day.Calls == nil {
+			day.Calls = kept
+		} else {
+			day.Calls = append(day.Calls, kept...)
+		}
+		served += n0
 		switch {
 		case served >= day.TotalCount:
 			day.Duplicates += repeats

@@ -117,9 +117,10 @@ func (s *Source) emitDate(date string, day *Day, err error, out etl.Output) erro
 	} else if err != nil {
 		return err
 	}
-	invalid := 0
+	invalid, calls := 0, len(day.Calls)
 	for i := range day.Calls {
 		rec, ok := record(date, &day.Calls[i])
+		day.Calls[i] = Call{} // let its strings go while the rest is emitted
 		if !ok {
 			invalid++
 		}
@@ -134,7 +135,7 @@ func (s *Source) emitDate(date string, day *Day, err error, out etl.Output) erro
 	out.Count("bytes", day.Bytes)
 	out.Count("invalid phones", int64(invalid))
 	info := map[string]int64{
-		"calls":          int64(len(day.Calls)),
+		"calls":          int64(calls),
 		"duplicates":     int64(day.Duplicates),
 		"invalid_phones": int64(invalid),
 		"bytes":          day.Bytes,
@@ -142,9 +143,9 @@ func (s *Source) emitDate(date string, day *Day, err error, out etl.Output) erro
 		"total_count":    int64(day.TotalCount),
 	}
 	msg := fmt.Sprintf("%s: %d calls (%d invalid phones, %d duplicates) in %d requests, %s",
-		date, len(day.Calls), invalid, day.Duplicates, day.Requests, humanBytes(day.Bytes))
+		date, calls, invalid, day.Duplicates, day.Requests, humanBytes(day.Bytes))
 	if incomplete {
-		msg += fmt.Sprintf(", INCOMPLETE: %d of %d listed", len(day.Calls), day.TotalCount)
+		msg += fmt.Sprintf(", INCOMPLETE: %d of %d listed", calls, day.TotalCount)
 	}
 	data := map[string]any{"date": date, "incomplete": incomplete}
 	for k, v := range info {
