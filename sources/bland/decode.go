@@ -171,8 +171,31 @@ func (s *scanner) endCapture() []byte {
 // str reads a string. With keep it returns the decoded string, validated
 // as encoding/json does; without, it only skips it.
 func (s *scanner) str(keep bool) (string, error) {
-	if err := s.expect('"', "string"); err != nil {
+	raw, plain, err := s.strRaw(keep)
+	if err != nil || !keep {
 		return "", err
+	}
+	if b, ok := plainBody(raw, plain); ok {
+		return string(b), nil
+	}
+	return s.unquote(raw)
+}
+
+// unquote decodes a raw string (opening quote included, closing quote
+// not) the way encoding/json does.
+func (s *scanner) unquote(raw []byte) (string, error) {
+	var v string
+	if err := json.Unmarshal(append(raw, '"'), &v); err != nil {
+		return "", s.errorf("invalid string: %v", err)
+	}
+	return v, nil
+}
+
+// strRaw scans a string. With keep it returns its raw bytes in scratch
+// (opening quote included) and whether it held no escape.
+func (s *scanner) strRaw(keep bool) ([]byte, bool, error) {
+	if err := s.expect('"', "string"); err != nil {
+		return nil, false, err
 	}
 	raw := s.scratch[:0]
 	if keep {
@@ -194,7 +217,7 @@ func (s *scanner) str(keep bool) (string, error) {
 			s.pos += b
 			n, err := s.escape()
 			if err != nil {
-				return "", err
+				return nil, false, err
 			}
 			if keep {
 				raw = append(raw, n...)
@@ -211,30 +234,41 @@ func (s *scanner) str(keep bool) (string, error) {
 			break
 		}
 		if err := s.fill(); err != nil {
-			return "", unexpectedEOF(err)
+			return nil, false, unexpectedEOF(err)
 		}
 	}
 	s.scratch = raw
-	if !keep {
-		return "", nil
-	}
+	return raw, plain, nil
+}
+
+// plainBody returns the text of a raw string (opening quote included) when
+// it needs no decoding: no escape, no control byte, valid UTF-8.
+func plainBody(raw []byte, noEscape bool) ([]byte, bool) {
 	body := raw[1:]
-	if plain {
-		for _, c := range body {
-			if c < 0x20 {
-				plain = false
-				break
-			}
-		}
-		if plain && utf8.Valid(body) {
-			return string(body), nil
+	if !noEscape {
+		return nil, false
+	}
+	for _, c := range body {
+		if c < 0x20 {
+			return nil, false
 		}
 	}
-	var v string
-	if err := json.Unmarshal(append(raw, '"'), &v); err != nil {
-		return "", s.errorf("invalid string: %v", err)
+	return body, utf8.Valid(body)
+}
+
+// key reads an object key. A plain key comes back as bytes of the
+// scanner's scratch, valid until the next read, so that matching it
+// allocates nothing.
+func (s *scanner) key() ([]byte, error) {
+	raw, plain, err := s.strRaw(true)
+	if err != nil {
+		return nil, err
 	}
-	return v, nil
+	if b, ok := plainBody(raw, plain); ok {
+		return b, nil
+	}
+	v, err := s.unquote(raw)
+	return []byte(v), err
 }
 
 // escape consumes a backslash escape and returns its raw bytes.
@@ -348,7 +382,7 @@ func (s *scanner) next(close byte, what string) (bool, error) {
 
 // members walks an object whose '{' is next, calling fn for each key with
 // the value next to read.
-func (s *scanner) members(what string, fn func(key string) error) error {
+func (s *scanner) members(what string, fn func(key []byte) error) error {
 	if err := s.expect('{', what); err != nil {
 		return err
 	}
@@ -359,7 +393,7 @@ func (s *scanner) members(what string, fn func(key string) error) error {
 		return nil
 	}
 	for {
-		key, err := s.str(true)
+		key, err := s.key()
 		if err != nil {
 			return err
 		}
@@ -379,8 +413,8 @@ func (s *scanner) members(what string, fn func(key string) error) error {
 func (s *scanner) response(fn func(Call) error) (Page, error) {
 	page := Page{TotalCount: -1, Count: -1}
 	sawCalls := false
-	err := s.members("the response", func(key string) error {
-		switch key {
+	err := s.members("the response", func(k []byte) error {
+		switch key := string(k); key {
 		case "total_count", "count":
 			n, err := s.count(key)
 			if key == "count" {
@@ -483,8 +517,8 @@ func (s *scanner) call(i int) (Call, error) {
 	} else if ch != '{' {
 		return c, s.errorf("call %d is not an object", i)
 	}
-	err := s.members(fmt.Sprintf("call %d", i), func(key string) error {
-		switch key {
+	err := s.members(fmt.Sprintf("call %d", i), func(k []byte) error {
+		switch key := string(k); key {
 		case "call_id", "c_id":
 			return s.text(&c.ID, i, key)
 		case "created_at":
