@@ -21,6 +21,14 @@ type Pipeline struct {
 	parser *hclparse.Parser
 }
 
+// sourceText returns the text of r in the pipeline's files.
+func (p *Pipeline) sourceText(r hcl.Range) string {
+	if f := p.parser.Files()[r.Filename]; f != nil && r.End.Byte <= len(f.Bytes) {
+		return string(r.SliceBytes(f.Bytes))
+	}
+	return ""
+}
+
 // Files returns the parsed source files, for rendering diagnostics with
 // snippets.
 func (p *Pipeline) Files() map[string]*hcl.File { return p.parser.Files() }
@@ -157,7 +165,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 			continue // unknown type, already reported
 		}
 		b.Config = b.Plugin.Config()
-		attrs, d := decodeBody(b.body, b.Plugin.Attrs(), b.Config, ctx, b.Addr.Kind != KindSource)
+		attrs, d := decodeBody(b.body, b.Plugin.Attrs(), b.Config, ctx, b.Addr.Kind != KindSource, p.sourceText)
 		b.attrs = attrs
 		diags = append(diags, d...)
 		diags = append(diags, checkRecordRefs(b)...)

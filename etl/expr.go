@@ -25,7 +25,13 @@ type Expr struct {
 	// reads record.NAME forms: the `record` object is then built from
 	// those alone, not from the whole (wide) record.
 	fields []string
+	// source is the expression as written, for fingerprints and messages.
+	source string
 }
+
+// Source returns the expression as written in the pipeline file, e.g.
+// "record.phone"; "" when unset.
+func (e Expr) Source() string { return e.source }
 
 // compileExpr prepares expr for per-record evaluation in ctx.
 func compileExpr(expr hcl.Expression, ctx *hcl.EvalContext) (Expr, hcl.Diagnostics) {

@@ -124,7 +124,7 @@ func renderDefault(v reflect.Value, secret bool) string {
 // the plugin's config struct. input says whether the block may have an
 // `input` attribute (it is handled by the caller, not here). Per-record
 // attributes are compiled against ctx; the rest are evaluated in ctx.
-func decodeBody(body hcl.Body, specs []AttrSpec, cfg any, ctx *hcl.EvalContext, input bool) (map[string]*hcl.Attribute, hcl.Diagnostics) {
+func decodeBody(body hcl.Body, specs []AttrSpec, cfg any, ctx *hcl.EvalContext, input bool, src func(hcl.Range) string) (map[string]*hcl.Attribute, hcl.Diagnostics) {
 	schema := &hcl.BodySchema{}
 	if input {
 		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: "input", Required: true})
@@ -147,6 +147,9 @@ func decodeBody(body hcl.Body, specs []AttrSpec, cfg any, ctx *hcl.EvalContext, 
 		case s.PerRecord:
 			e, d := compileExpr(attr.Expr, ctx)
 			diags = append(diags, d...)
+			if src != nil {
+				e.source = src(attr.Expr.Range())
+			}
 			field.Set(reflect.ValueOf(e))
 		case s.goType == hclExprType:
 			field.Set(reflect.ValueOf(attr.Expr))

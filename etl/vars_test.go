@@ -159,3 +159,11 @@ func TestFunctions(t *testing.T) {
 		})
 	}
 }
+
+func TestExprSource(t *testing.T) {
+	reg, _ := testRegistry(t)
+	p := load(t, reg, "source \"gen\" \"g\" {}\ntransform \"map\" \"m\" {\n  input = source.gen.g\n  field = \"x\"\n  value = upper( record.key )\n}\nsink \"collect\" \"c\" {\n  input = transform.map.m\n}\n")
+	if got := p.Blocks[1].Config.(*etltest.MapConfig).Value.Source(); got != "upper( record.key )" {
+		t.Errorf("Source() = %q", got)
+	}
+}
