@@ -2,9 +2,6 @@ package dedupe
 
 import (
 	"fmt"
-	"os"
-	"strings"
-	"sync"
 
 	"github.com/etlhq/etl/etl"
 	"github.com/hashicorp/hcl/v2"
@@ -22,9 +19,6 @@ type Config struct {
 	OrderBy    etl.Expr `hcl:"order_by" doc:"Per-record value; the record with the greatest value (etl ordering: numbers, times, strings) is kept."`
 	TieBreaker etl.Expr `hcl:"tie_breaker,optional" doc:"Per-record value breaking order_by ties, greatest wins; defaults to record.call_id. When it ties too, the later record wins."`
 	Emit       string   `hcl:"emit,optional" doc:"\"end\": emit the kept records at end of input, sorted by key; \"updates\": emit a record whenever it becomes its key's latest."`
-
-	srcOnce sync.Once
-	src     map[string]string
 }
 
 // Validate checks emit.
@@ -37,37 +31,15 @@ func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
 }
 
 // Fingerprint returns what gives the saved kept records their meaning: the
-// key, order and tie-breaker expressions as written, and the emit mode (a
-// restored "updates" run re-emits, an "end" run does not).
+// key, order and tie-breaker expressions as written. The emit mode is not
+// part of it: the kept records are the same in both modes, and a restored
+// "updates" run simply re-emits them.
 func (c *Config) Fingerprint() map[string]string {
-	c.srcOnce.Do(func() {
-		c.src = map[string]string{
-			"key":         exprSource(c.Key),
-			"order_by":    exprSource(c.OrderBy),
-			"tie_breaker": exprSource(c.TieBreaker),
-		}
-	})
 	return map[string]string{
-		"key":         c.src["key"],
-		"order_by":    c.src["order_by"],
-		"tie_breaker": c.src["tie_breaker"],
-		"emit":        c.Emit,
+		"key":         c.Key.Source(),
+		"order_by":    c.OrderBy.Source(),
+		"tie_breaker": c.TieBreaker.Source(),
 	}
-}
-
-// exprSource returns the expression's text as written in the pipeline file.
-// etl.Expr does not expose its source, so it is read back from the file at
-// the expression's range; when that fails, the record fields the
-// expression reads stand in for it.
-func exprSource(e etl.Expr) string {
-	if !e.IsSet() {
-		return ""
-	}
-	r := e.Range()
-	if data, err := os.ReadFile(r.Filename); err == nil && r.Start.Byte >= 0 && r.End.Byte <= len(data) && r.Start.Byte < r.End.Byte {
-		return string(data[r.Start.Byte:r.End.Byte])
-	}
-	return "fields(" + strings.Join(e.Fields(), ",") + ")"
 }
 
 // Register adds dedupe_latest to r.
