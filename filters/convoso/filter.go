@@ -3,8 +3,10 @@ package convoso
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +29,12 @@ type Filter struct {
 	checked  atomic.Int64 // phones whose lookup finished
 	progress sync.Mutex   // serialises progress events
 	lastSent time.Time
+
+	// outcomes counts distinct phones by verdict ("kept", "excluded: SALE",
+	// "not found", ...): the report is per phone, while drops are per
+	// record (a phone may arrive several times with emit = "updates").
+	outcomesMu sync.Mutex
+	outcomes   map[string]int64
 }
 
 // verdict is the answer for one phone, shared by every record carrying it.
@@ -148,7 +156,53 @@ func (f *Filter) Stream(ctx context.Context, in <-chan etl.Batch, out etl.Output
 	})
 	err = g.Wait()
 	f.reportProgress(true)
+	if err == nil {
+		f.reportOutcomes()
+	}
 	return err
+}
+
+// countOutcome records one phone's verdict.
+func (f *Filter) countOutcome(v verdict) {
+	key := "kept"
+	if !v.keep {
+		key = v.reason
+	}
+	f.outcomesMu.Lock()
+	defer f.outcomesMu.Unlock()
+	if f.outcomes == nil {
+		f.outcomes = map[string]int64{}
+	}
+	f.outcomes[key]++
+}
+
+// reportOutcomes prints the Convoso results per phone, as the original
+// script did: "Convoso: 2000 phones checked | excluded SALE 25, DNC 8 |
+// on DNC list 3 | not found 100 | kept 1864".
+func (f *Filter) reportOutcomes() {
+	f.outcomesMu.Lock()
+	defer f.outcomesMu.Unlock()
+	var total int64
+	var excluded []string
+	data := map[string]any{}
+	for _, k := range slices.Sorted(maps.Keys(f.outcomes)) {
+		n := f.outcomes[k]
+		total += n
+		data[k] = n
+		if status, ok := strings.CutPrefix(k, "excluded: "); ok {
+			excluded = append(excluded, fmt.Sprintf("%s %d", status, n))
+		}
+	}
+	parts := []string{fmt.Sprintf("Convoso: %d phones checked", total)}
+	if len(excluded) > 0 {
+		parts = append(parts, "excluded "+strings.Join(excluded, ", "))
+	}
+	if n := f.outcomes["on dnc list"]; n > 0 {
+		parts = append(parts, fmt.Sprintf("on DNC list %d", n))
+	}
+	parts = append(parts, fmt.Sprintf("not found %d", f.outcomes["not found"]), fmt.Sprintf("kept %d", f.outcomes["kept"]))
+	data["phones_checked"] = total
+	f.env.Report(etl.EventInfo, "", strings.Join(parts, " | "), map[string]any{"phones": data})
 }
 
 // itemFor evaluates rec's phone and finds or starts its lookup.
@@ -184,6 +238,7 @@ func (f *Filter) itemFor(ctx context.Context, g *errgroup.Group, rec etl.Record,
 		}
 		l.v = v
 		close(l.done)
+		f.countOutcome(v)
 		out.Count("phones checked", 1)
 		f.checked.Add(1)
 		f.reportProgress(false)
