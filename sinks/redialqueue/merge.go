@@ -1,0 +1,112 @@
+package redialqueue
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/atomicfile"
+)
+
+// mergeResult is what a merge did or would do.
+type mergeResult struct {
+	added    []member // new entries, sorted by phone
+	already  int      // phones of this run the file already holds
+	created  bool     // the file did not exist
+	total    int      // entries in the file afterwards
+	attempts int      // merges done (more than 1: the file changed under us)
+}
+
+// plan merges pending into q in memory.
+func plan(q *queue, pending map[string]json.RawMessage) mergeResult {
+	r := mergeResult{created: !q.state.exists, attempts: 1}
+	keys := make([]string, 0, len(pending))
+	for k := range pending {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if q.index[k] {
+			r.already++
+			continue
+		}
+		r.added = append(r.added, member{key: k, raw: pending[k]})
+	}
+	r.total = len(q.members) + len(r.added)
+	return r
+}
+
+// errChanged says the file changed between our read and our rename.
+var errChanged = errors.New("queue file changed on disk during the merge")
+
+// beforeRename is a test hook run between the merge's read and its rename.
+var beforeRename func(path string)
+
+// merge writes the entries the file lacks, under the lock. If the file
+// changes between our read and our rename, the merge is redone on the new
+// content rather than overwriting it.
+func (s *sink) merge() (mergeResult, error) {
+	// Nothing to add (every phone already queued): no lock, no write, the
+	// file and its directory stay exactly as they are.
+	q, err := readQueue(s.path)
+	if err != nil {
+		return mergeResult{}, err
+	}
+	if r := plan(q, s.pending); len(r.added) == 0 {
+		return r, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
+		return mergeResult{}, fmt.Errorf("creating queue directory: %w", err)
+	}
+	unlock, err := lockFile(s.path+".lock", lockWait)
+	if err != nil {
+		return mergeResult{}, err
+	}
+	defer unlock()
+	for attempt := 1; ; attempt++ {
+		q, err := readQueue(s.path)
+		if err != nil {
+			return mergeResult{}, err
+		}
+		r := plan(q, s.pending)
+		r.attempts = attempt
+		if len(r.added) == 0 {
+			return r, nil
+		}
+		perm := q.state.mode
+		if !q.state.exists {
+			perm = 0o644
+		}
+		err = atomicfile.Write(s.path, atomicfile.Options{
+			Perm:   perm,
+			Backup: true,
+			BeforeRename: func() error {
+				if beforeRename != nil {
+					beforeRename(s.path)
+				}
+				_, now, err := readFile(s.path)
+				if err != nil {
+					return err
+				}
+				if !now.same(q.state) {
+					return errChanged
+				}
+				return nil
+			},
+		}, func(w io.Writer) error { return render(w, q.members, r.added) })
+		switch {
+		case err == nil:
+			return r, nil
+		case errors.Is(err, errChanged) && attempt < maxMerges:
+			s.env.Report(etl.EventWarning, "", fmt.Sprintf("%s changed on disk during the merge (another writer); merging again", s.path), nil)
+			continue
+		default:
+			return r, err
+		}
+	}
+}

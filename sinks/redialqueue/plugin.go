@@ -1,0 +1,63 @@
+package redialqueue
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Config is the redial_queue sink's configuration. Every attribute but path
+// is evaluated per record; a constant such as
+// local_time(var.end_date, "11:00", "America/New_York") is evaluated once.
+type Config struct {
+	Path        string   `hcl:"path" doc:"Queue file (JSON object keyed by phone). Merged into, never overwritten; created with its directory when missing. Relative paths are resolved against the pipeline file's directory."`
+	Key         etl.Expr `hcl:"key" doc:"Phone of the entry; normalized to 10 digits. Records with a null or invalid phone are dropped and counted."`
+	LeadID      etl.Expr `hcl:"lead_id" doc:"lead_id of the entry (a string; null when unknown)."`
+	CreatedAt   etl.Expr `hcl:"created_at" doc:"created_at of the entry: an RFC 3339 time, written in UTC with milliseconds."`
+	NextAttempt etl.Expr `hcl:"next_attempt" doc:"next_attempt of the entry: an RFC 3339 time, e.g. local_time(var.end_date, \"11:00\", \"America/New_York\")."`
+	Metadata    etl.Expr `hcl:"metadata,optional" doc:"metadata object of the entry ({} when omitted)."`
+}
+
+// Validate checks the config without I/O.
+func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if strings.TrimSpace(c.Path) == "" {
+		diags = append(diags, b.Diag("path", "Empty path", "The redial_queue sink needs the path of the queue file."))
+	}
+	return diags
+}
+
+// Fingerprint ties checkpointed entries to the fields they were built from.
+func (c *Config) Fingerprint() map[string]string {
+	join := func(e etl.Expr) string { return strings.Join(e.Fields(), ",") }
+	return map[string]string{
+		"key": join(c.Key), "lead_id": join(c.LeadID), "created_at": join(c.CreatedAt),
+		"next_attempt": join(c.NextAttempt), "metadata": join(c.Metadata),
+	}
+}
+
+// Register adds the redial_queue sink to r.
+func Register(r *etl.Registry) {
+	r.Register(etl.Plugin{
+		Kind:    etl.KindSink,
+		Type:    "redial_queue",
+		Summary: "Merges records into the dialer's redial queue file (JSON object keyed by phone), never overwriting entries.",
+		Config:  func() any { return &Config{} },
+		New: func(cfg any, env etl.Env) (any, error) {
+			return newSink(*cfg.(*Config), env)
+		},
+	})
+}
+
+func init() { Register(etl.Default) }
+
+// resolve makes a relative path relative to the pipeline's directory, as
+// etl.Env.Dir documents.
+func resolve(dir, path string) string {
+	if filepath.IsAbs(path) || dir == "" {
+		return path
+	}
+	return filepath.Join(dir, path)
+}

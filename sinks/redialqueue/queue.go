@@ -1,0 +1,158 @@
+package redialqueue
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+)
+
+// member is one "phone": {...} pair of the queue file, its value kept as
+// the exact bytes read so that rewriting the file leaves it unchanged.
+type member struct {
+	key string
+	raw json.RawMessage
+}
+
+// queue is the queue file as read: its members in file order and what it
+// looked like on disk, to notice a concurrent writer.
+type queue struct {
+	members []member
+	index   map[string]bool
+	state   fileState
+}
+
+// fileState identifies a version of a file: a writer that replaced or
+// rewrote it changes at least one of these.
+type fileState struct {
+	exists bool
+	size   int64
+	mtime  time.Time
+	sum    [sha256.Size]byte
+	mode   fs.FileMode
+}
+
+// readQueue reads and parses the queue file; a missing file is an empty
+// queue. Errors name the file; a file that is not a JSON object is an error
+// and is not touched.
+func readQueue(path string) (*queue, error) {
+	data, st, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	q := &queue{index: map[string]bool{}, state: st}
+	if !st.exists {
+		return q, nil
+	}
+	if q.members, err = parseQueue(data); err != nil {
+		return nil, fmt.Errorf("queue file %s is not a valid JSON object (%v); left untouched", path, err)
+	}
+	for _, m := range q.members {
+		q.index[m.key] = true
+	}
+	return q, nil
+}
+
+// readFile returns the file's content and state; a missing file has
+// exists=false and no error.
+func readFile(path string) ([]byte, fileState, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fileState{}, nil
+	}
+	if err != nil {
+		return nil, fileState{}, fmt.Errorf("reading queue file: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fileState{}, fmt.Errorf("reading queue file: %w", err)
+	}
+	if info.IsDir() {
+		return nil, fileState{}, fmt.Errorf("queue file %s is a directory", path)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fileState{}, fmt.Errorf("reading queue file %s: %w", path, err)
+	}
+	return data, fileState{exists: true, size: info.Size(), mtime: info.ModTime(), sum: sha256.Sum256(data), mode: info.Mode().Perm()}, nil
+}
+
+// same reports whether two states are the same version of the file.
+func (a fileState) same(b fileState) bool {
+	return a.exists == b.exists && a.size == b.size && a.mtime.Equal(b.mtime) && a.sum == b.sum
+}
+
+// parseQueue splits a JSON object into its members, keeping each value's
+// bytes and the members' order. Duplicate keys are kept as they are.
+func parseQueue(data []byte) ([]member, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	at := func(err error) error { return fmt.Errorf("at byte %d: %w", dec.InputOffset(), err) }
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, at(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, at(fmt.Errorf("the top level is not an object"))
+	}
+	var members []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, at(err)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, at(fmt.Errorf("expected a key"))
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, at(err)
+		}
+		members = append(members, member{key: key, raw: raw})
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, at(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, at(fmt.Errorf("data after the object"))
+	}
+	return members, nil
+}
+
+// render writes the queue: existing members verbatim, then the added ones
+// (compact JSON) indented two spaces per level.
+func render(w io.Writer, existing, added []member) error {
+	var b bytes.Buffer
+	b.WriteString("{")
+	sep := "\n"
+	for _, m := range existing {
+		k, _ := json.Marshal(m.key)
+		fmt.Fprintf(&b, "%s  %s: ", sep, k)
+		b.Write(m.raw)
+		sep = ",\n"
+	}
+	for _, m := range added {
+		k, _ := json.Marshal(m.key)
+		fmt.Fprintf(&b, "%s  %s: ", sep, k)
+		if err := json.Indent(&b, m.raw, "  ", "  "); err != nil {
+			return err
+		}
+		sep = ",\n"
+	}
+	if sep == "\n" {
+		b.WriteString("}\n")
+	} else {
+		b.WriteString("\n}\n")
+	}
+	if !json.Valid(b.Bytes()) {
+		return fmt.Errorf("internal error: merged queue is not valid JSON")
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}

@@ -1,0 +1,231 @@
+package redialqueue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/phone"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// entry is one queue entry as the dialer's queue processor expects it; the
+// field order is the order in the file.
+type entry struct {
+	LeadID      *string         `json:"lead_id"`
+	PhoneNumber string          `json:"phone_number"`
+	Status      string          `json:"status"`
+	Attempts    int             `json:"attempts"`
+	LastAttempt *string         `json:"last_attempt"`
+	NextAttempt string          `json:"next_attempt"`
+	CreatedAt   string          `json:"created_at"`
+	Metadata    json.RawMessage `json:"metadata"`
+}
+
+// Drop reasons shown in the report.
+const (
+	dropNoPhone      = "no phone"
+	dropInvalidPhone = "invalid phone"
+)
+
+// sink collects the last entry per phone and merges them into the file at
+// the end of input. It runs in the engine's single goroutine for the stage.
+type sink struct {
+	cfg  Config
+	path string
+	env  etl.Env
+
+	// pending holds the entry (compact JSON) of the last record per phone.
+	pending map[string]json.RawMessage
+	// drops counts dropped records until they are handed to an Output.
+	drops map[string]int64
+	// initial is the file as read when the sink was built (plan mode
+	// compares against it; apply mode re-reads under the lock).
+	initial *queue
+
+	change etl.Change
+}
+
+// lockWait is how long a run waits for another run's merge to finish.
+var lockWait = 30 * time.Second
+
+// maxMerges bounds how often the merge is redone when the file keeps
+// changing under it.
+const maxMerges = 5
+
+func newSink(c Config, env etl.Env) (*sink, error) {
+	s := &sink{cfg: c, path: resolve(env.Dir, c.Path), env: env, pending: map[string]json.RawMessage{}, drops: map[string]int64{}}
+	// Read and validate now, before any source sends a request: a broken
+	// queue file must stop the run before it costs API calls.
+	q, err := readQueue(s.path)
+	if err != nil {
+		return nil, err
+	}
+	s.initial = q
+	if !env.Plan {
+		if err := checkWritable(filepath.Dir(s.path)); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// checkWritable fails early when the queue's directory (or, if it does not
+// exist yet, its nearest existing ancestor) cannot be written. Apply mode
+// only; the check itself writes nothing.
+func checkWritable(dir string) error {
+	d := dir
+	for {
+		info, err := os.Stat(d)
+		if err == nil {
+			if !info.IsDir() {
+				return fmt.Errorf("queue directory %s: %s is not a directory", dir, d)
+			}
+			break
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return fmt.Errorf("queue directory %s: %w", dir, err)
+		}
+		d = parent
+	}
+	if err := writable(d); err != nil {
+		return fmt.Errorf("queue directory %s is not writable: %w", dir, err)
+	}
+	return nil
+}
+
+// Write keeps the record's entry as the latest for its phone.
+func (s *sink) Write(_ context.Context, rec etl.Record) error {
+	raw, ok, err := s.cfg.Key.EvalString(rec)
+	if err != nil {
+		return err
+	}
+	if !ok || raw == "" {
+		s.drops[dropNoPhone]++
+		return nil
+	}
+	ph, _, valid := phone.Normalize(raw)
+	if !valid {
+		s.drops[dropInvalidPhone]++
+		return nil
+	}
+	e, err := s.entry(ph, rec)
+	if err != nil {
+		return fmt.Errorf("queue entry for phone %s: %w", phone.Mask(ph), err)
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("queue entry for phone %s: %w", phone.Mask(ph), err)
+	}
+	s.pending[ph] = b
+	return nil
+}
+
+// entry builds the queue entry of a record.
+func (s *sink) entry(ph string, rec etl.Record) (*entry, error) {
+	e := &entry{PhoneNumber: ph, Status: "pending", Metadata: json.RawMessage("{}")}
+	lead, ok, err := s.cfg.LeadID.EvalString(rec)
+	if err != nil {
+		return nil, fmt.Errorf("lead_id: %w", err)
+	}
+	if ok {
+		e.LeadID = &lead
+	}
+	if e.CreatedAt, err = milliTime(s.cfg.CreatedAt, rec); err != nil {
+		return nil, fmt.Errorf("created_at: %w", err)
+	}
+	if e.NextAttempt, err = milliTime(s.cfg.NextAttempt, rec); err != nil {
+		return nil, fmt.Errorf("next_attempt: %w", err)
+	}
+	if s.cfg.Metadata.IsSet() {
+		v, err := s.cfg.Metadata.Eval(rec)
+		if err != nil {
+			return nil, fmt.Errorf("metadata: %w", err)
+		}
+		if e.Metadata, err = metadataJSON(v); err != nil {
+			return nil, fmt.Errorf("metadata: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// milliTime evaluates a time attribute and renders it RFC 3339 UTC with
+// milliseconds, as the queue processor reads it.
+func milliTime(x etl.Expr, rec etl.Record) (string, error) {
+	s, ok, err := x.EvalString(rec)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", fmt.Errorf("is null")
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not an RFC 3339 time", s)
+	}
+	return t.UTC().Format(etl.MilliLayout), nil
+}
+
+// metadataJSON renders an object or map value as JSON; null is {}.
+func metadataJSON(v cty.Value) (json.RawMessage, error) {
+	if v.IsNull() {
+		return json.RawMessage("{}"), nil
+	}
+	v, _ = v.UnmarkDeep()
+	if !v.IsWhollyKnown() {
+		return nil, fmt.Errorf("value is not known")
+	}
+	if t := v.Type(); !t.IsObjectType() && !t.IsMapType() {
+		return nil, fmt.Errorf("want an object, got %s", t.FriendlyName())
+	}
+	return ctyjson.Marshal(v, v.Type())
+}
+
+// EndPartition hands the partition's drop counts to the report. The
+// entries stay in memory (and in the checkpoint) until Finish.
+func (s *sink) EndPartition(_ context.Context, _ *etl.Mark, out etl.Output) error {
+	s.flushDrops(out)
+	return nil
+}
+
+func (s *sink) flushDrops(out etl.Output) {
+	if out == nil {
+		return
+	}
+	for reason, n := range s.drops {
+		for ; n > 0; n-- {
+			out.Drop(reason)
+		}
+	}
+	clear(s.drops)
+}
+
+// Finish merges the entries into the file (apply) or works out what the
+// merge would do (plan).
+func (s *sink) Finish(_ context.Context, out etl.Output) error {
+	s.flushDrops(out)
+	var res mergeResult
+	if s.env.Plan {
+		res = plan(s.initial, s.pending)
+	} else {
+		var err error
+		if res, err = s.merge(); err != nil {
+			return err
+		}
+	}
+	if out != nil {
+		out.Count("added", int64(len(res.added)))
+		out.Count("already queued", int64(res.already))
+	}
+	s.change = s.describe(res)
+	return nil
+}
+
+// Change is the change the merge made, or would make in plan mode.
+func (s *sink) Change() etl.Change { return s.change }

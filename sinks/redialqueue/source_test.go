@@ -1,0 +1,72 @@
+package redialqueue
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// callsConfig configures the test source "calls": each element of calls is
+// a record; consecutive records with the same "date" form a partition.
+type callsConfig struct {
+	Calls []map[string]string `hcl:"calls"`
+}
+
+// reads counts calls of the test source's Read, to prove a run stopped
+// before any source started.
+var reads atomic.Int64
+
+type calls struct {
+	cfg callsConfig
+	env etl.Env
+}
+
+func (c *calls) Read(_ context.Context, out etl.Output) error {
+	reads.Add(1)
+	end := func(date string) error {
+		return out.EndPartition(&etl.Mark{Source: c.env.Addr, Partition: date})
+	}
+	date := ""
+	skipping := false
+	for _, m := range c.cfg.Calls {
+		if m["date"] != date {
+			if date != "" && !skipping {
+				if err := end(date); err != nil {
+					return err
+				}
+			}
+			date = m["date"]
+			skipping = c.env.Done != nil && c.env.Done(date)
+		}
+		if skipping {
+			continue
+		}
+		rec := etl.Record{}
+		for k, v := range m {
+			if v == "null" {
+				rec[k] = cty.NullVal(cty.String)
+				continue
+			}
+			rec[k] = cty.StringVal(v)
+		}
+		if err := out.Emit(rec); err != nil {
+			return err
+		}
+	}
+	if date != "" && !skipping {
+		return end(date)
+	}
+	return nil
+}
+
+func registerCalls(r *etl.Registry) {
+	r.Register(etl.Plugin{
+		Kind: etl.KindSource, Type: "calls", Summary: "Test source: given records.",
+		Config: func() any { return &callsConfig{} },
+		New: func(cfg any, env etl.Env) (any, error) {
+			return &calls{cfg: *cfg.(*callsConfig), env: env}, nil
+		},
+	})
+}
