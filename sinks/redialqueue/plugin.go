@@ -31,10 +31,9 @@ func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
 
 // Fingerprint ties checkpointed entries to the fields they were built from.
 func (c *Config) Fingerprint() map[string]string {
-	join := func(e etl.Expr) string { return strings.Join(e.Fields(), ",") }
 	return map[string]string{
-		"key": join(c.Key), "lead_id": join(c.LeadID), "created_at": join(c.CreatedAt),
-		"next_attempt": join(c.NextAttempt), "metadata": join(c.Metadata),
+		"key": c.Key.Source(), "lead_id": c.LeadID.Source(), "created_at": c.CreatedAt.Source(),
+		"next_attempt": c.NextAttempt.Source(), "metadata": c.Metadata.Source(),
 	}
 }
 

@@ -27,7 +27,7 @@ func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
 // Fingerprint ties checkpointed state to the key it counted: state built
 // from another key expression would mix two kinds of values.
 func (c *Config) Fingerprint() map[string]string {
-	return map[string]string{"key": strings.Join(c.Key.Fields(), ",")}
+	return map[string]string{"key": c.Key.Source()}
 }
 
 // Register adds the stats sink to r.
