@@ -1,6 +1,7 @@
 package redialqueue
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
@@ -114,7 +115,10 @@ func parseQueue(data []byte) ([]member, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return nil, at(err)
 		}
-		members = append(members, member{key: key, raw: raw})
+		// Keep a view into data rather than the decoder's copy: the queue
+		// is held once in memory, not twice.
+		end := int(dec.InputOffset())
+		members = append(members, member{key: key, raw: data[end-len(raw) : end : end]})
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return nil, at(err)
@@ -126,23 +130,28 @@ func parseQueue(data []byte) ([]member, error) {
 }
 
 // render writes the queue: existing members verbatim, then the added ones
-// (compact JSON) indented two spaces per level.
+// (compact JSON) indented two spaces per level. It streams: the merged file
+// is never held in memory whole. Every value is valid JSON already (read by
+// the parser, or checked by json.Indent), so the output is too.
 func render(w io.Writer, existing, added []member) error {
-	var b bytes.Buffer
+	b := bufio.NewWriterSize(w, 64<<10)
+	var ind bytes.Buffer
 	b.WriteString("{")
 	sep := "\n"
 	for _, m := range existing {
 		k, _ := json.Marshal(m.key)
-		fmt.Fprintf(&b, "%s  %s: ", sep, k)
+		fmt.Fprintf(b, "%s  %s: ", sep, k)
 		b.Write(m.raw)
 		sep = ",\n"
 	}
 	for _, m := range added {
 		k, _ := json.Marshal(m.key)
-		fmt.Fprintf(&b, "%s  %s: ", sep, k)
-		if err := json.Indent(&b, m.raw, "  ", "  "); err != nil {
+		fmt.Fprintf(b, "%s  %s: ", sep, k)
+		ind.Reset()
+		if err := json.Indent(&ind, m.raw, "  ", "  "); err != nil {
 			return err
 		}
+		b.Write(ind.Bytes())
 		sep = ",\n"
 	}
 	if sep == "\n" {
@@ -150,9 +159,5 @@ func render(w io.Writer, existing, added []member) error {
 	} else {
 		b.WriteString("\n}\n")
 	}
-	if !json.Valid(b.Bytes()) {
-		return fmt.Errorf("internal error: merged queue is not valid JSON")
-	}
-	_, err := w.Write(b.Bytes())
-	return err
+	return b.Flush()
 }

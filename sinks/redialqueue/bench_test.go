@@ -1,0 +1,53 @@
+package redialqueue
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"testing"
+)
+
+// BenchmarkParseRender50k parses a 50,000-entry queue and renders it with
+// 50,000 more entries: the merge's CPU cost at the issue's scale.
+func BenchmarkParseRender50k(b *testing.B) {
+	mk := func(i int) member {
+		ph := fmt.Sprintf("561%07d", i)
+		lead := fmt.Sprint(i)
+		raw, _ := json.Marshal(entry{LeadID: &lead, PhoneNumber: ph, Status: "pending", NextAttempt: "2026-01-07T16:00:00.000Z",
+			CreatedAt: "2025-12-15T14:30:00.000Z", Metadata: json.RawMessage(`{"call_id":"c","batch_id":"b","source":"bland_backfill"}`)})
+		return member{key: ph, raw: raw}
+	}
+	var old, added []member
+	for i := 0; i < 50000; i++ {
+		old = append(old, mk(i))
+		added = append(added, mk(50000+i))
+	}
+	var file countingWriter
+	var data []byte
+	{
+		w := &bytesWriter{}
+		render(w, nil, old)
+		data = w.b
+	}
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for range b.N {
+		m, err := parseQueue(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := render(&file, m, added); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type countingWriter struct{ n int }
+
+func (c *countingWriter) Write(p []byte) (int, error) { c.n += len(p); return len(p), nil }
+
+type bytesWriter struct{ b []byte }
+
+func (w *bytesWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+var _ io.Writer = (*bytesWriter)(nil)
