@@ -40,7 +40,10 @@
 // In plan mode nothing is written (no lock, temp file or backup); the change
 // says how many entries would be added and how many are already queued.
 //
-// The sink is stateful: between partitions its checkpoint holds the entries
-// waiting to be merged, phone numbers included, so that a resumed run still
-// queues the calls of dates finished before the interruption.
+// The sink is deliberately not stateful. On a resumed run the records of
+// finished dates come back from the stateful stage upstream (dedupe_latest
+// re-emits its restored keys) and pass the filters again; restoring pending
+// entries here would queue a phone that the Convoso filter now excludes. A
+// pipeline that wires a source straight into this sink should put a
+// stateful stage (dedupe_latest) in between if it is to be resumed.
 package redialqueue

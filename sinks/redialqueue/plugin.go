@@ -1,7 +1,6 @@
 package redialqueue
 
 import (
-	"path/filepath"
 	"strings"
 
 	"github.com/etlhq/etl/etl"
@@ -12,7 +11,7 @@ import (
 // is evaluated per record; a constant such as
 // local_time(var.end_date, "11:00", "America/New_York") is evaluated once.
 type Config struct {
-	Path        string   `hcl:"path" doc:"Queue file (JSON object keyed by phone). Merged into, never overwritten; created with its directory when missing. Relative paths are resolved against the pipeline file's directory."`
+	Path        string   `hcl:"path" doc:"Queue file (JSON object keyed by phone). Merged into, never overwritten; created with its directory when missing. A relative path is relative to the working directory, as on the command line."`
 	Key         etl.Expr `hcl:"key" doc:"Phone of the entry; normalized to 10 digits. Records with a null or invalid phone are dropped and counted."`
 	LeadID      etl.Expr `hcl:"lead_id" doc:"lead_id of the entry (a string; null when unknown)."`
 	CreatedAt   etl.Expr `hcl:"created_at" doc:"created_at of the entry: an RFC 3339 time, written in UTC with milliseconds."`
@@ -51,12 +50,3 @@ func Register(r *etl.Registry) {
 }
 
 func init() { Register(etl.Default) }
-
-// resolve makes a relative path relative to the pipeline's directory, as
-// etl.Env.Dir documents.
-func resolve(dir, path string) string {
-	if filepath.IsAbs(path) || dir == "" {
-		return path
-	}
-	return filepath.Join(dir, path)
-}

@@ -436,30 +436,3 @@ func TestLockedQueueFails(t *testing.T) {
 		t.Error("queue changed while another run held the lock")
 	}
 }
-
-// TestResumeKeepsEntriesOfDoneDates: entries of dates finished before an
-// interruption come back from the checkpoint.
-func TestResumeKeepsEntriesOfDoneDates(t *testing.T) {
-	full := newHarness(t)
-	var first []byte
-	_, err := full.run(pipeline("2026-01-07", baseCalls...), etl.RunOptions{Save: func(cp *etl.Checkpoint) error {
-		if first == nil {
-			first, _ = jsonMarshal(cp)
-		}
-		return nil
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cp etl.Checkpoint
-	if err := jsonUnmarshal(first, &cp); err != nil || !cp.Done("source.calls.c", "2025-12-15") {
-		t.Fatalf("first checkpoint %s (%v)", first, err)
-	}
-	h := newHarness(t)
-	if _, err := h.run(pipeline("2026-01-07", baseCalls...), etl.RunOptions{Resume: &cp}); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := h.read(queueRel), full.read(queueRel); !bytes.Equal(got, want) {
-		t.Errorf("resumed queue\n%s\nwant\n%s", got, want)
-	}
-}

@@ -59,7 +59,7 @@ var lockWait = 30 * time.Second
 const maxMerges = 5
 
 func newSink(c Config, env etl.Env) (*sink, error) {
-	s := &sink{cfg: c, path: resolve(env.Dir, c.Path), env: env, pending: map[string]json.RawMessage{}, drops: map[string]int64{}}
+	s := &sink{cfg: c, path: c.Path, env: env, pending: map[string]json.RawMessage{}, drops: map[string]int64{}}
 	// Read and validate now, before any source sends a request: a broken
 	// queue file must stop the run before it costs API calls.
 	q, err := readQueue(s.path)

@@ -2,7 +2,6 @@ package stats
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/etlhq/etl/etl"
@@ -12,7 +11,7 @@ import (
 // Config is the stats sink's configuration.
 type Config struct {
 	Key  etl.Expr `hcl:"key" doc:"Per-record key counted for distinct values, e.g. record.phone. A null key counts as an invalid phone."`
-	Path string   `hcl:"path" doc:"JSON file the rows are written to (replaced atomically after every partition). Relative paths are resolved against the pipeline file's directory."`
+	Path string   `hcl:"path" doc:"JSON file the rows are written to (replaced atomically after every partition). A relative path is relative to the working directory, as on the command line."`
 }
 
 // Validate checks the config without I/O.
@@ -45,15 +44,6 @@ func Register(r *etl.Registry) {
 }
 
 func init() { Register(etl.Default) }
-
-// resolve makes a relative path relative to the pipeline's directory, as
-// etl.Env.Dir documents.
-func resolve(dir, path string) string {
-	if filepath.IsAbs(path) || dir == "" {
-		return path
-	}
-	return filepath.Join(dir, path)
-}
 
 // errorf names the file in errors about it.
 func errorf(path, format string, args ...any) error {

@@ -52,7 +52,7 @@ type sink struct {
 func newSink(c Config, env etl.Env) (*sink, error) {
 	s := &sink{
 		key:   c.Key,
-		path:  resolve(env.Dir, c.Path),
+		path:  c.Path,
 		env:   env,
 		bytes: map[string]int64{},
 		seen:  map[string]struct{}{},

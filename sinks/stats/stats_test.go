@@ -40,6 +40,9 @@ func (h *harness) run(src string, opts etl.RunOptions) (*etl.Result, error) {
 	Register(reg)
 	registerDays(reg)
 	etltest.Register(reg, h.collector, nil)
+	// Relative paths are relative to the working directory: anchor the
+	// test's in h.dir.
+	src = strings.ReplaceAll(src, `path  = "`, `path  = "`+h.dir+"/")
 	path := filepath.Join(h.dir, "pipeline.hcl")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		h.t.Fatal(err)
@@ -267,6 +270,7 @@ func TestFileAfterEveryPartition(t *testing.T) {
 		t.Fatal(diags.Error())
 	}
 	cfg := p.Blocks[1].Config.(*Config)
+	cfg.Path = filepath.Join(dir, cfg.Path)
 	s, err := newSink(*cfg, etl.Env{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
