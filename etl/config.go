@@ -53,7 +53,14 @@ type Block struct {
 	inputRange hcl.Range
 	body       hcl.Body
 	attrs      map[string]*hcl.Attribute
+	unknown    map[string]bool
 }
+
+// Known reports whether an attribute's value was known at load time. It is
+// not for env("NAME") of an unset variable under `etl validate`, which
+// checks a pipeline without its secrets: a Validator skips checks of such
+// values rather than calling them empty.
+func (b *Block) Known(attr string) bool { return !b.unknown[attr] }
 
 // AttrRange returns where an attribute is written in the block, or the
 // block's header when the attribute is absent: the place a diagnostic about
@@ -81,6 +88,10 @@ type LoadOptions struct {
 	Vars []string
 	// Environ is the environment searched for ETL_VAR_NAME (os.Environ()).
 	Environ []string
+	// AllowUnsetEnv makes env("NAME") of an unset variable an unknown value
+	// rather than an error: `etl validate` checks a pipeline without its
+	// secrets; run and plan need them.
+	AllowUnsetEnv bool
 }
 
 var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -153,7 +164,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	vars, ctxVars, d := resolveVariables(varBlocks, opts)
 	diags = append(diags, d...)
 	p.Variables = vars
-	ctx := &hcl.EvalContext{Variables: ctxVars, Functions: reg.Functions(p.Dir)}
+	ctx := &hcl.EvalContext{Variables: ctxVars, Functions: reg.Functions(p.Dir, opts.AllowUnsetEnv)}
 
 	diags = append(diags, linkBlocks(blocks, seen)...)
 	ordered, d := topoSort(blocks)
@@ -165,8 +176,8 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 			continue // unknown type, already reported
 		}
 		b.Config = b.Plugin.Config()
-		attrs, d := decodeBody(b.body, b.Plugin.Attrs(), b.Config, ctx, b.Addr.Kind != KindSource, p.sourceText)
-		b.attrs = attrs
+		attrs, unknown, d := decodeBody(b.body, b.Plugin.Attrs(), b.Config, ctx, b.Addr.Kind != KindSource, p.sourceText)
+		b.attrs, b.unknown = attrs, unknown
 		diags = append(diags, d...)
 		diags = append(diags, checkRecordRefs(b)...)
 		b.Fields = outputFields(b)

@@ -15,7 +15,7 @@ import (
 // Functions returns the functions available in pipeline expressions: the
 // go-cty standard library, env, file and local_time, plus the registry's
 // extras. dir is the pipeline file's directory, for file().
-func (r *Registry) Functions(dir string) map[string]function.Function {
+func (r *Registry) Functions(dir string, allowUnsetEnv bool) map[string]function.Function {
 	fns := map[string]function.Function{
 		"abs": stdlib.AbsoluteFunc, "ceil": stdlib.CeilFunc, "floor": stdlib.FloorFunc,
 		"max": stdlib.MaxFunc, "min": stdlib.MinFunc, "parseint": stdlib.ParseIntFunc,
@@ -38,7 +38,7 @@ func (r *Registry) Functions(dir string) map[string]function.Function {
 		"setunion": stdlib.SetUnionFunc, "setintersection": stdlib.SetIntersectionFunc,
 		"setsubtract": stdlib.SetSubtractFunc, "csvdecode": stdlib.CSVDecodeFunc,
 		"jsonencode": stdlib.JSONEncodeFunc, "jsondecode": stdlib.JSONDecodeFunc,
-		"env":        envFunc,
+		"env":        envFunc(allowUnsetEnv),
 		"file":       fileFunc(dir),
 		"local_time": LocalTimeFunc,
 	}
@@ -52,29 +52,37 @@ func (r *Registry) Functions(dir string) map[string]function.Function {
 // the default, or an error naming the variable when it is unset. The value
 // is marked sensitive: environment variables carry keys, and a marked value
 // is never printed in a diagnostic.
-var envFunc = function.New(&function.Spec{
-	Description: "The value of an environment variable; env(NAME, DEFAULT) when it may be unset.",
-	Params:      []function.Parameter{{Name: "name", Type: cty.String}},
-	VarParam:    &function.Parameter{Name: "default", Type: cty.String},
-	Type:        function.StaticReturnType(cty.String),
-	RefineResult: func(b *cty.RefinementBuilder) *cty.RefinementBuilder {
-		return b.NotNull()
-	},
-	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-		name := args[0].AsString()
-		if len(args) > 2 {
-			return cty.NilVal, function.NewArgErrorf(2, "env takes a name and at most one default")
-		}
-		v, ok := os.LookupEnv(name)
-		if !ok || v == "" {
-			if len(args) == 2 {
-				return args[1], nil
+//
+// With allowUnset (etl validate, which must work without secrets), an unset
+// variable yields an unknown string instead of an error.
+func envFunc(allowUnset bool) function.Function {
+	return function.New(&function.Spec{
+		Description: "The value of an environment variable; env(NAME, DEFAULT) when it may be unset.",
+		Params:      []function.Parameter{{Name: "name", Type: cty.String}},
+		VarParam:    &function.Parameter{Name: "default", Type: cty.String},
+		Type:        function.StaticReturnType(cty.String),
+		RefineResult: func(b *cty.RefinementBuilder) *cty.RefinementBuilder {
+			return b.NotNull()
+		},
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			name := args[0].AsString()
+			if len(args) > 2 {
+				return cty.NilVal, function.NewArgErrorf(2, "env takes a name and at most one default")
 			}
-			return cty.NilVal, function.NewArgErrorf(0, "environment variable %s is not set", name)
-		}
-		return cty.StringVal(v).Mark(Sensitive), nil
-	},
-})
+			v, ok := os.LookupEnv(name)
+			if !ok || v == "" {
+				if len(args) == 2 {
+					return args[1], nil
+				}
+				if allowUnset {
+					return cty.UnknownVal(cty.String), nil
+				}
+				return cty.NilVal, function.NewArgErrorf(0, "environment variable %s is not set", name)
+			}
+			return cty.StringVal(v).Mark(Sensitive), nil
+		},
+	})
+}
 
 // Sensitive is the cty mark on values that must never be printed: sensitive
 // variables and env() results.

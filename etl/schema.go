@@ -124,7 +124,7 @@ func renderDefault(v reflect.Value, secret bool) string {
 // the plugin's config struct. input says whether the block may have an
 // `input` attribute (it is handled by the caller, not here). Per-record
 // attributes are compiled against ctx; the rest are evaluated in ctx.
-func decodeBody(body hcl.Body, specs []AttrSpec, cfg any, ctx *hcl.EvalContext, input bool, src func(hcl.Range) string) (map[string]*hcl.Attribute, hcl.Diagnostics) {
+func decodeBody(body hcl.Body, specs []AttrSpec, cfg any, ctx *hcl.EvalContext, input bool, src func(hcl.Range) string) (map[string]*hcl.Attribute, map[string]bool, hcl.Diagnostics) {
 	schema := &hcl.BodySchema{}
 	if input {
 		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: "input", Required: true})
@@ -134,8 +134,9 @@ func decodeBody(body hcl.Body, specs []AttrSpec, cfg any, ctx *hcl.EvalContext, 
 	}
 	content, diags := body.Content(schema)
 	if content == nil {
-		return nil, diags
+		return nil, nil, diags
 	}
+	unknown := map[string]bool{}
 	v := reflect.ValueOf(cfg).Elem()
 	for _, s := range specs {
 		attr := content.Attributes[s.Name]
@@ -157,8 +158,10 @@ func decodeBody(body hcl.Body, specs []AttrSpec, cfg any, ctx *hcl.EvalContext, 
 			val, d := attr.Expr.Value(ctx)
 			diags = append(diags, d...)
 			if d.HasErrors() || !val.IsWhollyKnown() {
-				// Unknown means an input was already reported as wrong
-				// (a variable without a value); do not cascade.
+				// Unknown: an input was already reported as wrong (a
+				// variable without a value), or an env() that validate
+				// allows to be unset. Leave the default; do not cascade.
+				unknown[s.Name] = !d.HasErrors()
 				continue
 			}
 			if err := decodeValue(val, field); err != nil {
@@ -171,7 +174,7 @@ func decodeBody(body hcl.Body, specs []AttrSpec, cfg any, ctx *hcl.EvalContext, 
 			}
 		}
 	}
-	return content.Attributes, diags
+	return content.Attributes, unknown, diags
 }
 
 // decodeValue stores val into field, converting as the field's Go type asks.

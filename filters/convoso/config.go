@@ -54,7 +54,7 @@ func defaultConfig() *Config {
 // Validate checks the block without I/O.
 func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	if strings.TrimSpace(c.AuthToken) == "" {
+	if strings.TrimSpace(c.AuthToken) == "" && b.Known("auth_token") {
 		diags = append(diags, b.Diag("auth_token", "Empty auth token", `auth_token is empty; set it with env("CONVOSO_AUTH_TOKEN").`))
 	}
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {

@@ -54,7 +54,7 @@ var reservedParams = []string{"created_at", "start_date", "end_date", "limit", "
 // Validate checks the block without I/O.
 func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	if strings.TrimSpace(c.APIKey) == "" {
+	if strings.TrimSpace(c.APIKey) == "" && b.Known("api_key") {
 		diags = append(diags, b.Diag("api_key", "Empty API key", `api_key is empty; set it with env("BLAND_API_KEY").`))
 	}
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"github.com/etlhq/etl/etl"
@@ -49,6 +50,7 @@ type cli struct {
 	Plugins  pluginsCmd  `cmd:"" help:"List the plugins, or show one plugin's attributes."`
 	Fmt      fmtCmd      `cmd:"" help:"Rewrite pipeline files in canonical HCL formatting."`
 	State    stateCmd    `cmd:"" help:"Inspect or delete a checkpoint."`
+	Demo     demoCmd     `cmd:"" help:"Run pipelines/backfill.hcl against built-in fake Bland and Convoso APIs (no key, no network)."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 
@@ -125,7 +127,9 @@ func (a *app) reporter() etl.Reporter {
 	if a.globals.Output == "json" {
 		return &etl.JSONReporter{W: a.stdout, Quiet: a.globals.Quiet}
 	}
-	return &etl.TextReporter{W: a.stdout, Err: a.stderr, Quiet: a.globals.Quiet}
+	// Progress lines at most every 2 s per block: a fast run stays readable,
+	// a slow one still shows it is alive.
+	return &etl.TextReporter{W: a.stdout, Err: a.stderr, Quiet: a.globals.Quiet, ProgressEvery: 2 * time.Second}
 }
 
 // interrupted reports whether err is a cancellation by signal.

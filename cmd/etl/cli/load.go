@@ -16,11 +16,18 @@ type pipelineArgs struct {
 // load parses and validates the pipeline, printing its diagnostics. It
 // returns nil when there were errors.
 func (pa *pipelineArgs) load(a *app) *etl.Pipeline {
+	return pa.loadWith(a, false)
+}
+
+// loadWith is load; allowUnsetEnv lets env() of an unset variable pass (for
+// validate, which runs without secrets).
+func (pa *pipelineArgs) loadWith(a *app, allowUnsetEnv bool) *etl.Pipeline {
 	p, diags := etl.Load(pa.File, etl.LoadOptions{
-		Registry: a.registry,
-		VarFiles: pa.VarFile,
-		Vars:     pa.Var,
-		Environ:  a.environ,
+		Registry:      a.registry,
+		VarFiles:      pa.VarFile,
+		Vars:          pa.Var,
+		Environ:       a.environ,
+		AllowUnsetEnv: allowUnsetEnv,
 	})
 	if len(diags) > 0 {
 		etl.WriteDiagnostics(a.stderr, p.Files(), diags)

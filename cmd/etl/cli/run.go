@@ -24,11 +24,17 @@ type planCmd struct {
 }
 
 func (c *runCmd) run(a *app) int {
-	return execute(a, &c.pipelineArgs, &c.stateArgs, etl.RunOptions{})
+	return execute(a, &c.pipelineArgs, &c.stateArgs, runOptions())
+}
+
+func runOptions() etl.RunOptions { return etl.RunOptions{} }
+
+func planOptions(showEntries, unmask bool) etl.RunOptions {
+	return etl.RunOptions{Plan: true, ShowEntries: showEntries, Unmask: unmask}
 }
 
 func (c *planCmd) run(a *app) int {
-	status := execute(a, &c.pipelineArgs, &c.stateArgs, etl.RunOptions{Plan: true, ShowEntries: c.ShowEntries, Unmask: c.Unmask})
+	status := execute(a, &c.pipelineArgs, &c.stateArgs, planOptions(c.ShowEntries, c.Unmask))
 	if status == exitChanges && !c.DetailedExitcode {
 		return exitOK
 	}

@@ -14,7 +14,7 @@ type validateCmd struct {
 }
 
 func (c *validateCmd) run(a *app) int {
-	p := c.load(a)
+	p := c.loadWith(a, true)
 	if p == nil {
 		return exitError
 	}
@@ -25,7 +25,11 @@ func (c *validateCmd) run(a *app) int {
 	var parts []string
 	for _, k := range etl.Kinds {
 		if n := counts[k]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, k))
+			noun := string(k)
+			if n > 1 {
+				noun += "s"
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", n, noun))
 		}
 	}
 	if !a.globals.Quiet {
