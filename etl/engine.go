@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -34,6 +35,9 @@ type RunOptions struct {
 	// Save is called with the new checkpoint each time a partition has
 	// passed every sink. Never called in plan mode.
 	Save func(*Checkpoint) error
+	// DrainTimeout bounds how long a run that lost a source keeps going to
+	// checkpoint the partitions already read (default 30 s).
+	DrainTimeout time.Duration
 }
 
 // Result sums up a run.
@@ -97,6 +101,7 @@ func (e *StageError) Unwrap() error { return e.Err }
 
 // stage is a block being run.
 type stage struct {
+	rs     *runState
 	block  *Block
 	impl   any
 	env    Env
@@ -144,10 +149,18 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		return nil, err
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 30 * time.Second
+	}
+	drainCtx, cancelDrain := context.WithCancel(ctx)
+	defer cancelDrain()
+	rs := &runState{cancel: cancelDrain, drainTimeout: opts.DrainTimeout}
+	defer rs.stop()
+	g, gctx := errgroup.WithContext(drainCtx)
 	acks := make(chan *Mark, len(stages))
 	for _, s := range stages {
 		s.out.ctx = gctx
+		s.rs = rs
 		if s.block.Addr.Kind == KindSink {
 			s.out.acks = acks
 		}
@@ -171,6 +184,14 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				}
 				if err != nil && !errors.Is(err, context.Canceled) {
 					err = &StageError{Addr: s.block.Addr, Range: s.block.DefRange, Err: err}
+				}
+				if err != nil && s.in == nil && !errors.Is(err, context.Canceled) && gctx.Err() == nil {
+					// A source failed: keep the error for the end and let
+					// what it already read drain through every stage, so
+					// that finished partitions reach the checkpoint. No
+					// stage finishes (no sink writes a partial result).
+					rs.abort(err)
+					err = s.closeOutputs(gctx)
 				}
 			}()
 			return s.run(gctx)
@@ -211,6 +232,9 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		}
 	})
 	err = g.Wait()
+	if rs.err != nil && (err == nil || errors.Is(err, context.Canceled) && ctx.Err() == nil) {
+		err = rs.err
+	}
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -315,22 +339,61 @@ func (s *stage) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if f, ok := s.impl.(Finisher); ok {
+	if f, ok := s.impl.(Finisher); ok && !s.rs.aborted.Load() {
 		var o Output = out
 		if err := f.Finish(ctx, o); err != nil {
 			return err
 		}
 	}
-	if err := out.flush(nil); err != nil {
+	return s.closeOutputs(ctx)
+}
+
+// closeOutputs sends what is buffered and closes the consumers' channels:
+// the end of this stage's output.
+func (s *stage) closeOutputs(ctx context.Context) error {
+	if err := s.out.flush(nil); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	for _, ch := range out.consumers {
+	for _, ch := range s.out.consumers {
 		close(ch)
 	}
 	return nil
+}
+
+// runState is shared by the stages of one run.
+type runState struct {
+	// aborted is set when a source failed: stages drain their input and
+	// close their outputs without finishing.
+	aborted      atomic.Bool
+	once         sync.Once
+	err          error
+	cancel       context.CancelFunc
+	drainTimeout time.Duration
+	mu           sync.Mutex
+	timer        *time.Timer
+}
+
+// abort records the first source failure and bounds the drain.
+func (rs *runState) abort(err error) {
+	rs.once.Do(func() {
+		rs.err = err
+		rs.aborted.Store(true)
+		rs.mu.Lock()
+		rs.timer = time.AfterFunc(rs.drainTimeout, rs.cancel)
+		rs.mu.Unlock()
+	})
+}
+
+// stop releases the drain timer.
+func (rs *runState) stop() {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.timer != nil {
+		rs.timer.Stop()
+	}
 }
 
 // loop feeds a Processor or Sink record by record, and marks to

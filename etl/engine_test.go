@@ -153,7 +153,7 @@ sink "collect" "out" {
 
 func atomicLoad(_ *etltest.Collector, n *int64) int64 { return etltest.Count(n) }
 
-func TestErrorCancelsEveryStage(t *testing.T) {
+func TestSourceFailureDrainsFinishedPartitions(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	reg, c := testRegistry(t)
 	p := load(t, reg, `
@@ -162,11 +162,21 @@ source "gen" "nums" {
   per_partition = 1000
   fail_after    = 2500
 }
-sink "collect" "out" {
+transform "map" "t" {
   input = source.gen.nums
+  field = "x"
+  value = record.id
+}
+sink "collect" "out" {
+  input = transform.map.t
 }
 `)
-	_, err := p.Run(context.Background(), etl.RunOptions{})
+	var saved []string
+	_, err := p.Run(context.Background(), etl.RunOptions{Save: func(cp *etl.Checkpoint) error {
+		parts := cp.Sources["source.gen.nums"]
+		saved = append(saved, parts[len(parts)-1].Name)
+		return nil
+	}})
 	var se *etl.StageError
 	if !errors.As(err, &se) || se.Addr.String() != "source.gen.nums" {
 		t.Fatalf("err = %v, want a StageError naming source.gen.nums", err)
@@ -174,11 +184,40 @@ sink "collect" "out" {
 	if !strings.Contains(err.Error(), "p.hcl:2:1") || !strings.Contains(err.Error(), "gen failed after 2500") {
 		t.Errorf("error %q should name the block's place and the cause", err)
 	}
-	// The sink must not treat the failure as end of input: it may have
-	// seen the marks of the two whole partitions (or fewer, if the
-	// cancellation overtook them), never the third's.
-	if m := c.Marks["default"]; len(m) > 2 || !slices.Equal(m, []string{"p000", "p001"}[:len(m)]) {
-		t.Errorf("marks = %v", m)
+	// What the source read before failing drains through every stage: the
+	// two whole partitions reach the sink and the checkpoint...
+	if !slices.Equal(c.Marks["default"], []string{"p000", "p001"}) || !slices.Equal(saved, []string{"p000", "p001"}) {
+		t.Errorf("marks = %v, checkpoints = %v; want p000, p001", c.Marks["default"], saved)
+	}
+	// ...but the sink never reaches the end of input: no partial result.
+	if c.Finished != 0 {
+		t.Error("a sink finished after its source failed")
+	}
+}
+
+func TestStageFailureCancelsAtOnce(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	reg, c := testRegistry(t)
+	p := load(t, reg, `
+source "gen" "nums" {
+  partitions    = 50
+  per_partition = 1000
+}
+filter "where" "w" {
+  input     = source.gen.nums
+  condition = record.id < 1500 ? true : parseint(record.key, 10) > 0
+}
+sink "collect" "out" {
+  input = filter.where.w
+}
+`)
+	_, err := p.Run(context.Background(), etl.RunOptions{})
+	var se *etl.StageError
+	if !errors.As(err, &se) || se.Addr.String() != "filter.where.w" {
+		t.Fatalf("err = %v, want a StageError naming filter.where.w", err)
+	}
+	if c.Finished != 0 || len(c.Marks["default"]) > 1 {
+		t.Errorf("after a filter failed the sink saw marks %v and finished %d times", c.Marks["default"], c.Finished)
 	}
 }
 

@@ -141,6 +141,8 @@ type Collector struct {
 	// Block, when non-nil, is read before every write: a test can hold the
 	// sink still to check backpressure.
 	Block chan struct{}
+	// Finished counts the collect sinks that reached the end of input.
+	Finished int
 }
 
 type collect struct {
@@ -169,6 +171,13 @@ func (s *collect) EndPartition(_ context.Context, m *etl.Mark, _ etl.Output) err
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	s.c.Marks[s.name] = append(s.c.Marks[s.name], m.Partition)
+	return nil
+}
+
+func (s *collect) Finish(context.Context, etl.Output) error {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	s.c.Finished++
 	return nil
 }
 

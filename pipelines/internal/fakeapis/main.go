@@ -1,0 +1,112 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/etlhq/etl/filters/convoso/convosotest"
+	"github.com/etlhq/etl/sources/bland/blandtest"
+)
+
+func main() {
+	calls := flag.Int("calls-per-day", 10000, "calls the Bland fake serves per date (the duplicate included)")
+	phones := flag.Int("phones", 50000, "distinct lead phones the calls go to; Convoso is seeded with all of them")
+	payload := flag.Int("payload-bytes", 2000, "length of each call's summary, which clients skip")
+	blandLatency := flag.Duration("bland-latency", 5*time.Millisecond, "delay of every Bland response")
+	convosoLatency := flag.Duration("convoso-latency", 2*time.Millisecond, "delay of every Convoso answer")
+	convosoRPS := flag.Float64("convoso-rps", 0, "requests per second above which Convoso answers 429 (0: no limit)")
+	seed := flag.Int64("seed", 2025, "seed of the generated calls")
+	flag.Parse()
+	if *calls <= 0 || *phones <= 0 {
+		fmt.Fprintln(os.Stderr, "fakeapis: -calls-per-day and -phones must be positive")
+		os.Exit(64)
+	}
+
+	// Signals are caught before the settings are printed, so a client that
+	// kills us as soon as it has read them still gets the counts.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+
+	bland := blandtest.NewServer(blandtest.Config{
+		Seed:         *seed,
+		CallsPerDay:  *calls,
+		PhonePool:    *phones,
+		PayloadBytes: *payload,
+		Latency:      *blandLatency,
+	})
+	defer bland.Close()
+	convoso := convosotest.NewServer(convosotest.Config{Latency: *convosoLatency, RequestsPerSecond: *convosoRPS})
+	defer convoso.Close()
+	pool := make([]string, *phones)
+	for k := range pool {
+		pool[k] = blandtest.Phone(k)
+	}
+	convoso.Seed(pool)
+
+	fmt.Printf("BLAND_URL=%s CONVOSO_URL=%s BLAND_API_KEY=%s CONVOSO_AUTH_TOKEN=%s\n",
+		shellQuote(bland.URL()), shellQuote(convoso.URL()), shellQuote(bland.Key()), shellQuote(convoso.Token()))
+	os.Stdout.Sync()
+
+	<-sig
+	printCounts(os.Stdout, bland, convoso)
+}
+
+// printCounts writes what the fakes were asked, one NAME=VALUE a line.
+func printCounts(w io.Writer, bland *blandtest.Server, convoso *convosotest.Server) {
+	reqs := bland.Requests()
+	perDate := map[string]int{}
+	bland429, blandFailed := 0, 0
+	for _, r := range reqs {
+		perDate[r.Date]++
+		switch {
+		case r.Status == http.StatusTooManyRequests:
+			bland429++
+		case r.Status != http.StatusOK:
+			blandFailed++
+		}
+	}
+	dates := make([]string, 0, len(perDate))
+	for d := range perDate {
+		dates = append(dates, d)
+	}
+	sort.Strings(dates)
+	lo, hi := 0, 0
+	for i, d := range dates {
+		n := perDate[d]
+		if i == 0 || n < lo {
+			lo = n
+		}
+		hi = max(hi, n)
+	}
+	fmt.Fprintf(w, "BLAND_REQUESTS=%d\n", len(reqs))
+	fmt.Fprintf(w, "BLAND_DATES=%d\n", len(dates))
+	if len(dates) > 0 {
+		fmt.Fprintf(w, "BLAND_FIRST_DATE=%s\nBLAND_LAST_DATE=%s\n", dates[0], dates[len(dates)-1])
+	}
+	fmt.Fprintf(w, "BLAND_PER_DATE_MAX=%d\nBLAND_PER_DATE_MIN=%d\n", hi, lo)
+	fmt.Fprintf(w, "BLAND_429=%d\nBLAND_OTHER_ERRORS=%d\n", bland429, blandFailed)
+
+	fmt.Fprintf(w, "CONVOSO_REQUESTS=%d\n", convoso.Count("", 0))
+	for _, p := range []struct{ name, path string }{
+		{"LEADS", convosotest.LeadsPath},
+		{"DNC", convosotest.DNCPath},
+		{"STATUS", convosotest.StatusPath},
+	} {
+		fmt.Fprintf(w, "CONVOSO_%s=%d\n", p.name, convoso.Count(p.path, 0))
+	}
+	fmt.Fprintf(w, "CONVOSO_429=%d\n", convoso.Count("", http.StatusTooManyRequests))
+	fmt.Fprintf(w, "CONVOSO_MAX_IN_FLIGHT=%d\n", convoso.MaxInFlight())
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
