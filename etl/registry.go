@@ -25,6 +25,24 @@ func NewRegistry() *Registry {
 // Default is the registry `etl` uses; plugin packages add to it from init.
 var Default = NewRegistry()
 
+// Clone returns a registry holding the same plugins and functions, to
+// which a test may add its own without touching r.
+func (r *Registry) Clone() *Registry {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	c := NewRegistry()
+	for k, byType := range r.plugins {
+		c.plugins[k] = map[string]*Plugin{}
+		for t, p := range byType {
+			c.plugins[k][t] = p
+		}
+	}
+	for n, f := range r.functions {
+		c.functions[n] = f
+	}
+	return c
+}
+
 // Register adds p to the Default registry.
 func Register(p Plugin) { Default.Register(p) }
 

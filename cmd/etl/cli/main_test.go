@@ -19,8 +19,9 @@ import (
 // testRegistry is etl.Default plus the in-memory etltest plugins, so that
 // scripts can run pipelines without any API.
 func testRegistry() *etl.Registry {
-	etltest.Register(etl.Default, &etltest.Collector{}, nil)
-	return etl.Default
+	reg := etl.Default.Clone()
+	etltest.Register(reg, &etltest.Collector{}, nil)
+	return reg
 }
 
 func TestMain(m *testing.M) {
