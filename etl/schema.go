@@ -25,7 +25,7 @@ type AttrSpec struct {
 	Secret    bool   // never printed
 	Doc       string
 
-	field  int
+	field  []int // index path in the config struct
 	goType reflect.Type
 }
 
@@ -37,21 +37,40 @@ var (
 	decoderType  = reflect.TypeOf((*ValueDecoder)(nil)).Elem()
 )
 
-// Attrs returns the attribute specs of a plugin, in struct order. It panics
-// on a malformed config struct: a programmer error caught at registration.
+// Attrs returns the attribute specs of a plugin, in struct order. Fields of
+// an embedded struct without an hcl tag are the plugin's own attributes, so
+// that plugins share attribute groups (retry.Settings). It panics on a
+// malformed config struct: a programmer error caught at registration.
 func (p *Plugin) Attrs() []AttrSpec {
 	cfg := p.Config()
 	v := reflect.ValueOf(cfg)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		panic(fmt.Sprintf("etl: plugin %s %q: Config must return a pointer to a struct, got %T", p.Kind, p.Type, cfg))
 	}
-	v = v.Elem()
+	specs := attrSpecs(v.Elem(), nil)
+	seen := map[string]bool{}
+	for _, s := range specs {
+		if s.Name == "" || s.Name == "input" || seen[s.Name] {
+			panic(fmt.Sprintf("etl: plugin %s %q: bad or repeated hcl attribute name %q", p.Kind, p.Type, s.Name))
+		}
+		seen[s.Name] = true
+	}
+	return specs
+}
+
+// attrSpecs reads the tagged fields of struct v, descending into embedded
+// untagged structs; index is v's path from the config struct.
+func attrSpecs(v reflect.Value, index []int) []AttrSpec {
 	t := v.Type()
 	var specs []AttrSpec
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		path := append(append([]int{}, index...), i)
 		tag, ok := f.Tag.Lookup("hcl")
 		if !ok {
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				specs = append(specs, attrSpecs(v.Field(i), path)...)
+			}
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
@@ -60,11 +79,8 @@ func (p *Plugin) Attrs() []AttrSpec {
 			Required: opts != "optional",
 			Doc:      f.Tag.Get("doc"),
 			Secret:   strings.Contains(f.Tag.Get("etl"), "secret"),
-			field:    i,
+			field:    path,
 			goType:   f.Type,
-		}
-		if name == "" || name == "input" {
-			panic(fmt.Sprintf("etl: plugin %s %q: field %s: bad hcl attribute name %q", p.Kind, p.Type, f.Name, name))
 		}
 		switch {
 		case f.Type == exprType:
@@ -143,7 +159,7 @@ func decodeBody(body hcl.Body, specs []AttrSpec, cfg any, ctx *hcl.EvalContext, 
 		if attr == nil {
 			continue
 		}
-		field := v.Field(s.field)
+		field := v.FieldByIndex(s.field)
 		switch {
 		case s.PerRecord:
 			e, d := compileExpr(attr.Expr, ctx)

@@ -167,3 +167,35 @@ func TestExprSource(t *testing.T) {
 		t.Errorf("Source() = %q", got)
 	}
 }
+
+// Shared is an attribute group embedded in a config struct.
+type Shared struct {
+	Retries int `hcl:"retries,optional" doc:"Shared attribute."`
+}
+
+type embeddingConfig struct {
+	Name string `hcl:"name"`
+	Shared
+}
+
+func TestEmbeddedAttributeGroup(t *testing.T) {
+	reg, c := testRegistry(t)
+	_ = c
+	reg.Register(etl.Plugin{
+		Kind: etl.KindSink, Type: "embedding", Summary: "Has an embedded group.",
+		Config: func() any { return &embeddingConfig{Shared: Shared{Retries: 3}} },
+		New:    func(any, etl.Env) (any, error) { return discardSink{}, nil },
+	})
+	plugin, _ := reg.Lookup(etl.KindSink, "embedding")
+	var names []string
+	for _, a := range plugin.Attrs() {
+		names = append(names, a.Name+"="+a.Default)
+	}
+	if got := strings.Join(names, " "); got != "name= retries=3" {
+		t.Errorf("attrs = %s", got)
+	}
+	p := load(t, reg, "source \"gen\" \"g\" {}\nsink \"embedding\" \"e\" {\n  input = source.gen.g\n  name = \"x\"\n  retries = 7\n}\n")
+	if got := p.Blocks[1].Config.(*embeddingConfig).Retries; got != 7 {
+		t.Errorf("retries = %d, want 7", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/retry"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -21,19 +22,18 @@ var validFlags = []string{"dnc", "success", "final"}
 
 // Config is the convoso_status block.
 type Config struct {
-	BaseURL           string        `hcl:"base_url,optional" doc:"Convoso API root."`
-	AuthToken         string        `hcl:"auth_token" doc:"Convoso auth token, sent as a form parameter (never in a URL); use env(\"CONVOSO_AUTH_TOKEN\")." etl:"secret"`
-	Phone             etl.Expr      `hcl:"phone" doc:"Per-record phone to look up; NANP numbers are normalised to 10 digits, records without a valid phone are dropped."`
-	ExcludeStatuses   []string      `hcl:"exclude_statuses,optional" doc:"Lead statuses that exclude a phone when ANY of its leads has one, e.g. [\"SALE\", \"DNC\"]."`
-	ExcludeFlags      []string      `hcl:"exclude_flags,optional" doc:"Also exclude every status the status catalogue flags so: \"dnc\", \"success\", \"final\"."`
-	CheckDNCList      bool          `hcl:"check_dnc_list,optional" doc:"Also drop phones on Convoso's global DNC list (asked only for phones otherwise kept)."`
-	Concurrency       int           `hcl:"concurrency,optional" doc:"Phones looked up at once; output keeps input order."`
-	RequestsPerSecond float64       `hcl:"requests_per_second,optional" doc:"Rate limit on requests, retries included (0: none)."`
-	OnNotFound        string        `hcl:"on_not_found,optional" doc:"A phone without leads: \"drop\" it, or \"keep\" it with lead_id = null."`
-	MaxRetries        int           `hcl:"max_retries,optional" doc:"Retries of a request after 429, 5xx, a network error or a success=false answer other than a refused token."`
-	BackoffBase       time.Duration `hcl:"backoff_base,optional" doc:"First backoff ceiling; doubles each retry (full jitter)."`
-	BackoffMax        time.Duration `hcl:"backoff_max,optional" doc:"Largest backoff ceiling."`
-	Timeout           time.Duration `hcl:"timeout,optional" doc:"Time allowed for one request, reading the answer included."`
+	BaseURL           string   `hcl:"base_url,optional" doc:"Convoso API root."`
+	AuthToken         string   `hcl:"auth_token" doc:"Convoso auth token, sent as a form parameter (never in a URL); use env(\"CONVOSO_AUTH_TOKEN\")." etl:"secret"`
+	Phone             etl.Expr `hcl:"phone" doc:"Per-record phone to look up; NANP numbers are normalised to 10 digits, records without a valid phone are dropped."`
+	ExcludeStatuses   []string `hcl:"exclude_statuses,optional" doc:"Lead statuses that exclude a phone when ANY of its leads has one, e.g. [\"SALE\", \"DNC\"]."`
+	ExcludeFlags      []string `hcl:"exclude_flags,optional" doc:"Also exclude every status the status catalogue flags so: \"dnc\", \"success\", \"final\"."`
+	CheckDNCList      bool     `hcl:"check_dnc_list,optional" doc:"Also drop phones on Convoso's global DNC list (asked only for phones otherwise kept)."`
+	Concurrency       int      `hcl:"concurrency,optional" doc:"Phones looked up at once; output keeps input order."`
+	RequestsPerSecond float64  `hcl:"requests_per_second,optional" doc:"Rate limit on requests, retries included (0: none)."`
+	OnNotFound        string   `hcl:"on_not_found,optional" doc:"A phone without leads: \"drop\" it, or \"keep\" it with lead_id = null."`
+	// Settings: max_retries also covers success=false answers other than
+	// a refused token.
+	retry.Settings
 }
 
 // DefaultConcurrency is the default number of lookups in flight.
@@ -44,10 +44,7 @@ func defaultConfig() *Config {
 		BaseURL:     "https://api.convoso.com",
 		Concurrency: DefaultConcurrency,
 		OnNotFound:  NotFoundDrop,
-		MaxRetries:  5,
-		BackoffBase: time.Second,
-		BackoffMax:  30 * time.Second,
-		Timeout:     30 * time.Second,
+		Settings:    retry.DefaultSettings(30 * time.Second),
 	}
 }
 
@@ -80,18 +77,7 @@ func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
 			diags = append(diags, b.Diag("exclude_statuses", "Empty status", "exclude_statuses holds an empty status."))
 		}
 	}
-	if c.MaxRetries < 0 {
-		diags = append(diags, b.Diag("max_retries", "Invalid max_retries", "max_retries must be 0 or more."))
-	}
-	if c.BackoffBase <= 0 {
-		diags = append(diags, b.Diag("backoff_base", "Invalid backoff_base", "backoff_base must be positive."))
-	}
-	if c.BackoffMax < c.BackoffBase {
-		diags = append(diags, b.Diag("backoff_max", "Invalid backoff_max", "backoff_max must be at least backoff_base."))
-	}
-	if c.Timeout <= 0 {
-		diags = append(diags, b.Diag("timeout", "Invalid timeout", "timeout must be positive."))
-	}
+	diags = append(diags, c.Settings.Validate(b)...)
 	return diags
 }
 

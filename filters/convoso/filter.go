@@ -66,15 +66,7 @@ func newFilter(cfg *Config, env etl.Env) *Filter {
 	// Keep a connection per lookup in flight: the default of 2 idle
 	// connections per host would reconnect for most requests.
 	transport.MaxIdleConnsPerHost = cfg.Concurrency
-	hc := &retry.Client{
-		HTTP:        &http.Client{Transport: transport},
-		MaxRetries:  cfg.MaxRetries,
-		BackoffBase: cfg.BackoffBase,
-		BackoffMax:  cfg.BackoffMax,
-		Timeout:     cfg.Timeout,
-		Limiter:     retry.PerSecond(cfg.RequestsPerSecond),
-		Secrets:     []string{cfg.AuthToken},
-	}
+	hc := cfg.Settings.Client(&http.Client{Transport: transport}, retry.PerSecond(cfg.RequestsPerSecond), cfg.AuthToken)
 	return &Filter{cfg: cfg, env: env, client: &Client{BaseURL: cfg.BaseURL, Token: cfg.AuthToken, HTTP: hc}}
 }
 

@@ -8,22 +8,20 @@ import (
 	"time"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/retry"
 	"github.com/hashicorp/hcl/v2"
 )
 
 // Config is the bland_calls block.
 type Config struct {
-	BaseURL           string            `hcl:"base_url,optional" doc:"API base URL."`
-	APIKey            string            `hcl:"api_key" doc:"Bland API key, sent raw as the authorization header; use env(\"BLAND_API_KEY\")." etl:"secret"`
-	StartDate         Date              `hcl:"start_date" doc:"First date to list, inclusive, YYYY-MM-DD (UTC)."`
-	EndDate           Date              `hcl:"end_date" doc:"Last date to list, inclusive, YYYY-MM-DD (UTC)."`
-	Limit             int               `hcl:"limit,optional" doc:"Calls asked for per request. Keep it above the busiest day's count: each date is meant to come in one request, and paging is only a fallback."`
-	Concurrency       int               `hcl:"concurrency,optional" doc:"Dates fetched at once; records still come out in date order."`
-	OnIncomplete      string            `hcl:"on_incomplete,optional" doc:"What to do when a date cannot be listed whole: \"fail\" the run, or \"warn\" and mark the date incomplete."`
-	MaxRetries        int               `hcl:"max_retries,optional" doc:"Retries of a request after 429, 5xx, a network error or a cut-off body."`
-	BackoffBase       time.Duration     `hcl:"backoff_base,optional" doc:"First backoff ceiling; doubles each retry (full jitter)."`
-	BackoffMax        time.Duration     `hcl:"backoff_max,optional" doc:"Largest backoff ceiling."`
-	Timeout           time.Duration     `hcl:"timeout,optional" doc:"Time allowed for one request, reading the body included."`
+	BaseURL      string `hcl:"base_url,optional" doc:"API base URL."`
+	APIKey       string `hcl:"api_key" doc:"Bland API key, sent raw as the authorization header; use env(\"BLAND_API_KEY\")." etl:"secret"`
+	StartDate    Date   `hcl:"start_date" doc:"First date to list, inclusive, YYYY-MM-DD (UTC)."`
+	EndDate      Date   `hcl:"end_date" doc:"Last date to list, inclusive, YYYY-MM-DD (UTC)."`
+	Limit        int    `hcl:"limit,optional" doc:"Calls asked for per request. Keep it above the busiest day's count: each date is meant to come in one request, and paging is only a fallback."`
+	Concurrency  int    `hcl:"concurrency,optional" doc:"Dates fetched at once; records still come out in date order."`
+	OnIncomplete string `hcl:"on_incomplete,optional" doc:"What to do when a date cannot be listed whole: \"fail\" the run, or \"warn\" and mark the date incomplete."`
+	retry.Settings
 	RequestsPerMinute int               `hcl:"requests_per_minute,optional" doc:"Rate limit on requests (0: none)."`
 	Query             map[string]string `hcl:"query,optional" doc:"Extra query parameters passed through, e.g. { inbound = \"false\" }."`
 	MaxPages          int               `hcl:"max_pages,optional" doc:"Most pages requested per date before giving up on it."`
@@ -40,10 +38,7 @@ func defaultConfig() *Config {
 		Limit:        DefaultLimit,
 		Concurrency:  2,
 		OnIncomplete: "fail",
-		MaxRetries:   5,
-		BackoffBase:  time.Second,
-		BackoffMax:   30 * time.Second,
-		Timeout:      2 * time.Minute,
+		Settings:     retry.DefaultSettings(2 * time.Minute),
 		MaxPages:     20,
 	}
 }
@@ -81,18 +76,7 @@ func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
 	if c.OnIncomplete != "fail" && c.OnIncomplete != "warn" {
 		diags = append(diags, b.Diag("on_incomplete", "Invalid on_incomplete", `on_incomplete must be "fail" or "warn".`))
 	}
-	if c.MaxRetries < 0 {
-		diags = append(diags, b.Diag("max_retries", "Invalid max_retries", "max_retries must be 0 or more."))
-	}
-	if c.BackoffBase <= 0 {
-		diags = append(diags, b.Diag("backoff_base", "Invalid backoff_base", "backoff_base must be positive."))
-	}
-	if c.BackoffMax < c.BackoffBase {
-		diags = append(diags, b.Diag("backoff_max", "Invalid backoff_max", "backoff_max must be at least backoff_base."))
-	}
-	if c.Timeout <= 0 {
-		diags = append(diags, b.Diag("timeout", "Invalid timeout", "timeout must be positive."))
-	}
+	diags = append(diags, c.Settings.Validate(b)...)
 	if c.RequestsPerMinute < 0 {
 		diags = append(diags, b.Diag("requests_per_minute", "Invalid requests_per_minute", "requests_per_minute must be 0 (no limit) or more."))
 	}

@@ -25,15 +25,7 @@ type Source struct {
 func newSource(cfg *Config, env etl.Env) (*Source, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = max(cfg.Concurrency, 2)
-	rc := &retry.Client{
-		HTTP:        &http.Client{Transport: transport},
-		MaxRetries:  cfg.MaxRetries,
-		BackoffBase: cfg.BackoffBase,
-		BackoffMax:  cfg.BackoffMax,
-		Timeout:     cfg.Timeout,
-		Limiter:     retry.PerMinute(cfg.RequestsPerMinute),
-		Secrets:     []string{cfg.APIKey},
-	}
+	rc := cfg.Settings.Client(&http.Client{Transport: transport}, retry.PerMinute(cfg.RequestsPerMinute), cfg.APIKey)
 	if env.Logger != nil {
 		log := env.Logger
 		rc.OnAttempt = func(a retry.Attempt) {
