@@ -120,7 +120,7 @@ func (c *Client) Do(ctx context.Context, req *http.Request, handle func(*http.Re
 			}
 			return n, err
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := Sleep(ctx, wait); err != nil {
 			return n, c.ctxErr(ctx, method, path, err)
 		}
 	}
@@ -225,8 +225,12 @@ func (c *Client) ctxErr(ctx context.Context, method, path string, err error) err
 	return fmt.Errorf("%s %s: %w", method, path, err)
 }
 
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx is done and returns its error: the one
+// cancellable wait shared by the clients and the fakes.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

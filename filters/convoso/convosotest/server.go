@@ -1,8 +1,8 @@
 package convosotest
 
 import (
-	"context"
 	"encoding/json"
+	"github.com/etlhq/etl/etl/retry"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -267,7 +267,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.LatencyFor != nil && phone != "" {
 		latency = s.cfg.LatencyFor(phone)
 	}
-	if !wait(r.Context(), latency) {
+	if retry.Sleep(r.Context(), latency) != nil {
 		return
 	}
 	if r.Form.Get("auth_token") != s.cfg.Token {
@@ -438,19 +438,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	// The values are the fake's own maps: encoding cannot fail, and a
 	// client gone away is not the fake's concern.
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// wait sleeps d, or returns false when the request is cancelled first.
-func wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

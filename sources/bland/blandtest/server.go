@@ -2,9 +2,9 @@ package blandtest
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/etlhq/etl/etl/retry"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -237,7 +237,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		status = code
 		writeError(w, code, msg)
 	}
-	if !wait(r.Context(), s.cfg.Latency) {
+	if retry.Sleep(r.Context(), s.cfg.Latency) != nil {
 		status = 499
 		return
 	}
@@ -269,7 +269,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := s.fault(entry.Date)
-	if !wait(r.Context(), f.Latency) {
+	if retry.Sleep(r.Context(), f.Latency) != nil {
 		status = 499
 		return
 	}
@@ -353,19 +353,4 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(map[string]string{"status": "error", "message": msg})
-}
-
-// wait sleeps d unless the request goes away first.
-func wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
