@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -30,13 +31,13 @@ func (c *stateShowCmd) run(a *app) int {
 	}
 	w := a.stdout
 	fmt.Fprintf(w, "checkpoint %s\n  pipeline: %s\n  updated:  %s\n", c.File, cp.Pipeline, cp.Updated.Format("2006-01-02 15:04:05 UTC"))
-	for _, src := range sortedKeys(cp.Sources) {
+	for _, src := range slices.Sorted(maps.Keys(cp.Sources)) {
 		parts := cp.Sources[src]
 		fmt.Fprintf(w, "\n%s: %d partition(s) done\n", src, len(parts))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, p := range parts {
 			var info []string
-			for _, k := range sortedKeys(p.Info) {
+			for _, k := range slices.Sorted(maps.Keys(p.Info)) {
 				info = append(info, fmt.Sprintf("%s %d", k, p.Info[k]))
 			}
 			flag := ""
@@ -49,7 +50,7 @@ func (c *stateShowCmd) run(a *app) int {
 	}
 	if len(cp.Stages) > 0 {
 		fmt.Fprintln(w, "\nstate of stateful stages:")
-		for _, addr := range sortedKeys(cp.Stages) {
+		for _, addr := range slices.Sorted(maps.Keys(cp.Stages)) {
 			fmt.Fprintf(w, "  %s: %d bytes\n", addr, len(cp.Stages[addr]))
 		}
 	}
@@ -71,13 +72,4 @@ func (c *stateRmCmd) run(a *app) int {
 	}
 	fmt.Fprintf(a.stdout, "removed %s\n", c.File)
 	return exitOK
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
