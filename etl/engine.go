@@ -280,7 +280,9 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint) ([]*stage, error) {
 		}
 		s.out = &output{addr: b.Addr, batchSize: opts.BatchSize, stats: s.stats}
 		if st, ok := impl.(Stateful); ok {
-			s.out.stateful = st
+			if !opts.Plan && opts.Save != nil {
+				s.out.stateful = st // snapshots cost: take them only to save them
+			}
 			if data, ok := cp.Stages[b.Addr.String()]; ok {
 				if err := st.Restore(data); err != nil {
 					return stages, &StageError{Addr: b.Addr, Range: b.DefRange, Err: fmt.Errorf("restoring checkpoint: %w", err)}

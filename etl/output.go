@@ -52,7 +52,9 @@ type output struct {
 	batchSize int
 	buf       []Record
 	stats     *blockStats
-	stateful  Stateful // snapshot taken as each mark passes; nil if none
+	// stateful is snapshotted as each mark passes; nil when the stage is
+	// not stateful or the run saves no checkpoint (plan mode).
+	stateful Stateful
 }
 
 var _ Output = (*output)(nil)

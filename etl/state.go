@@ -1,8 +1,11 @@
 package etl
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -33,14 +36,39 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 }
 
 // SaveCheckpoint writes cp atomically (temp file, fsync, rename), creating
-// the directory.
+// the directory. The stages' snapshots, which may be large, are streamed
+// into the file as they are, never re-encoded or copied.
 func SaveCheckpoint(path string, cp *Checkpoint) error {
-	data, err := json.MarshalIndent(cp, "", "  ")
+	head := *cp
+	head.Stages = nil
+	data, err := json.MarshalIndent(head, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding checkpoint: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(path, append(data, '\n'), 0o600)
+	return atomicfile.Write(path, atomicfile.Options{Perm: 0o600}, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 64<<10)
+		if len(cp.Stages) == 0 {
+			bw.Write(data)
+		} else {
+			// Reopen the object to add "stages", one stage per line.
+			bw.Write(bytes.TrimSuffix(bytes.TrimRight(data, "\n"), []byte("\n}")))
+			bw.WriteString(",\n  \"stages\": {")
+			for i, addr := range sortedKeys(cp.Stages) {
+				if i > 0 {
+					bw.WriteByte(',')
+				}
+				name, _ := json.Marshal(addr)
+				bw.WriteString("\n    ")
+				bw.Write(name)
+				bw.WriteString(": ")
+				bw.Write(cp.Stages[addr])
+			}
+			bw.WriteString("\n  }\n}")
+		}
+		bw.WriteByte('\n')
+		return bw.Flush()
+	})
 }

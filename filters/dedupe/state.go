@@ -1,52 +1,60 @@
 package dedupe
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/etlhq/etl/etl"
-	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // stateVersion is the format of Snapshot's JSON.
-const stateVersion = 1
+const stateVersion = 2
 
-// state is the snapshot: the kept records in key order. Each field is
-// encoded by cty's JSON encoding with its type ({"value": …, "type": …}),
-// so a restored record equals the saved one, types included. Key, order
-// and tie-breaker are recomputed from the records on restore (the
-// fingerprint guarantees the expressions are unchanged).
-type state struct {
-	Version int                          `json:"version"`
-	Records []map[string]json.RawMessage `json:"records"`
-}
-
-// Snapshot returns the kept records as JSON.
+// Snapshot returns the kept records as {"version": 2, "records": [...]},
+// each record in etl.AppendRecord's compact form, ordered by canonical key
+// so that equal states give equal bytes. The records are already encoded:
+// a snapshot costs a copy, not an encoding, however many dates it follows.
 func (d *Dedupe) Snapshot() ([]byte, error) {
-	st := state{Version: stateVersion, Records: make([]map[string]json.RawMessage, 0, len(d.kept))}
-	for _, e := range d.sorted() {
-		r, err := encodeRecord(e.rec)
-		if err != nil {
-			return nil, err
-		}
-		st.Records = append(st.Records, r)
+	keys := make([]string, 0, len(d.kept))
+	size := 32
+	for ck, e := range d.kept {
+		keys = append(keys, ck)
+		size += len(e.enc) + 1
 	}
-	return json.Marshal(st)
+	slices.Sort(keys)
+	buf := make([]byte, 0, size)
+	buf = append(buf, `{"version":`...)
+	buf = strconv.AppendInt(buf, stateVersion, 10)
+	buf = append(buf, `,"records":[`...)
+	for i, ck := range keys {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, d.kept[ck].enc...)
+	}
+	return append(buf, "]}"...), nil
 }
 
-// Restore replaces the kept records with a snapshot's.
+// Restore replaces the kept records with a snapshot's. Key, order and
+// tie-breaker are recomputed from the records (the fingerprint guarantees
+// the expressions are unchanged).
 func (d *Dedupe) Restore(data []byte) error {
-	var st state
+	var st struct {
+		Version int               `json:"version"`
+		Records []json.RawMessage `json:"records"`
+	}
 	if err := json.Unmarshal(data, &st); err != nil {
 		return fmt.Errorf("dedupe state: %w", err)
 	}
 	if st.Version != stateVersion {
-		return fmt.Errorf("dedupe state: version %d, want %d", st.Version, stateVersion)
+		return fmt.Errorf("dedupe state: version %d, want %d (start over with --fresh)", st.Version, stateVersion)
 	}
 	kept := make(map[string]*entry, len(st.Records))
 	for i, raw := range st.Records {
-		rec, err := decodeRecord(raw)
+		rec, err := etl.DecodeRecord(raw)
 		if err != nil {
 			return fmt.Errorf("dedupe state: record %d: %w", i, err)
 		}
@@ -59,35 +67,9 @@ func (d *Dedupe) Restore(data []byte) error {
 		}
 		d.seq++
 		e.seq = d.seq
+		e.enc = bytes.Clone(raw) // do not pin the whole checkpoint
 		kept[canonicalKey(e.key)] = e
 	}
 	d.kept = kept
 	return nil
-}
-
-// encodeRecord encodes each field with its type. Sensitive marks are
-// dropped: state is written only by stages that already hold the values.
-func encodeRecord(rec etl.Record) (map[string]json.RawMessage, error) {
-	out := make(map[string]json.RawMessage, len(rec))
-	for name, v := range rec {
-		v, _ = v.UnmarkDeep()
-		b, err := ctyjson.Marshal(v, cty.DynamicPseudoType)
-		if err != nil {
-			return nil, fmt.Errorf("field %q: %w", name, err)
-		}
-		out[name] = b
-	}
-	return out, nil
-}
-
-func decodeRecord(raw map[string]json.RawMessage) (etl.Record, error) {
-	rec := make(etl.Record, len(raw))
-	for name, b := range raw {
-		v, err := ctyjson.Unmarshal(b, cty.DynamicPseudoType)
-		if err != nil {
-			return nil, fmt.Errorf("field %q: %w", name, err)
-		}
-		rec[name] = v
-	}
-	return rec, nil
 }

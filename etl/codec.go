@@ -1,0 +1,265 @@
+package etl
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// Records are stored (checkpoints, stages that keep many records) in a
+// compact JSON form: strings, numbers, bools, objects and tuples as plain
+// JSON, so that a record of API data costs about what the API sent. Values
+// whose type plain JSON would lose are tagged: a typed null is
+// {"$null": TYPE} and lists, maps and sets are {"$cty": {"value", "type"}}
+// in go-cty's typed JSON. Every value round-trips exactly.
+
+// AppendRecord appends rec's compact JSON form to dst, fields sorted by
+// name so that equal records encode equally.
+func AppendRecord(dst []byte, rec Record) ([]byte, error) {
+	names := make([]string, 0, len(rec))
+	for n := range rec {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	dst = append(dst, '{')
+	for i, n := range names {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, n)
+		dst = append(dst, ':')
+		var err error
+		if dst, err = AppendValue(dst, rec[n]); err != nil {
+			return dst, fmt.Errorf("field %q: %w", n, err)
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// AppendValue appends v's compact JSON form to dst (marks are dropped).
+func AppendValue(dst []byte, v cty.Value) ([]byte, error) {
+	v, _ = v.UnmarkDeep()
+	ty := v.Type()
+	switch {
+	case !v.IsKnown():
+		return dst, fmt.Errorf("unknown value")
+	case v.IsNull() && ty == cty.DynamicPseudoType:
+		return append(dst, "null"...), nil
+	case v.IsNull():
+		tb, err := ctyjson.MarshalType(ty)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, `{"$null":`...)
+		return append(append(dst, tb...), '}'), nil
+	case ty == cty.String:
+		return appendString(dst, v.AsString()), nil
+	case ty == cty.Number:
+		f := v.AsBigFloat()
+		if f.IsInf() {
+			return dst, fmt.Errorf("infinite number")
+		}
+		return append(dst, f.Text('g', -1)...), nil
+	case ty == cty.Bool:
+		return strconv.AppendBool(dst, v.True()), nil
+	case ty.IsObjectType():
+		attrs := ty.AttributeTypes()
+		if _, tagged := attrs["$null"]; tagged && len(attrs) == 1 {
+			break // would read back as a typed null
+		}
+		if _, tagged := attrs["$cty"]; tagged && len(attrs) == 1 {
+			break
+		}
+		names := make([]string, 0, len(attrs))
+		for n := range attrs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		dst = append(dst, '{')
+		for i, n := range names {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, n)
+			dst = append(dst, ':')
+			var err error
+			if dst, err = AppendValue(dst, v.GetAttr(n)); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, '}'), nil
+	case ty.IsTupleType():
+		dst = append(dst, '[')
+		for i, e := range v.AsValueSlice() {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = AppendValue(dst, e); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
+	}
+	b, err := ctyjson.Marshal(v, cty.DynamicPseudoType)
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, `{"$cty":`...)
+	return append(append(dst, b...), '}'), nil
+}
+
+// DecodeRecord reads a record written by AppendRecord.
+func DecodeRecord(data []byte) (Record, error) {
+	v, err := decodeGo(data)
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("a record must be a JSON object")
+	}
+	rec := make(Record, len(obj))
+	for n, x := range obj {
+		if rec[n], err = valueFromGo(x); err != nil {
+			return nil, fmt.Errorf("field %q: %w", n, err)
+		}
+	}
+	return rec, nil
+}
+
+// ValueFromJSON converts any JSON value to cty: objects become objects,
+// arrays tuples, as go-cty's own JSON decoding would infer them (the tagged
+// forms of AppendValue are read back too). Invalid JSON is an error.
+func ValueFromJSON(data []byte) (cty.Value, error) {
+	v, err := decodeGo(data)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return valueFromGo(v)
+}
+
+func decodeGo(data []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// valueFromGo converts what encoding/json decoded (with UseNumber).
+func valueFromGo(v any) (cty.Value, error) {
+	switch x := v.(type) {
+	case nil:
+		return cty.NullVal(cty.DynamicPseudoType), nil
+	case bool:
+		return cty.BoolVal(x), nil
+	case string:
+		return cty.StringVal(x), nil
+	case json.Number:
+		return cty.ParseNumberVal(x.String())
+	case []any:
+		if len(x) == 0 {
+			return cty.EmptyTupleVal, nil
+		}
+		vals := make([]cty.Value, len(x))
+		for i, e := range x {
+			var err error
+			if vals[i], err = valueFromGo(e); err != nil {
+				return cty.NilVal, err
+			}
+		}
+		return cty.TupleVal(vals), nil
+	case map[string]any:
+		if len(x) == 1 {
+			if t, ok := x["$null"]; ok {
+				return typedNull(t)
+			}
+			if t, ok := x["$cty"]; ok {
+				return typedValue(t)
+			}
+		}
+		if len(x) == 0 {
+			return cty.EmptyObjectVal, nil
+		}
+		attrs := make(map[string]cty.Value, len(x))
+		for k, e := range x {
+			var err error
+			if attrs[k], err = valueFromGo(e); err != nil {
+				return cty.NilVal, err
+			}
+		}
+		return cty.ObjectVal(attrs), nil
+	}
+	return cty.NilVal, fmt.Errorf("unexpected %T", v)
+}
+
+func typedNull(t any) (cty.Value, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	ty, err := ctyjson.UnmarshalType(b)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return cty.NullVal(ty), nil
+}
+
+func typedValue(t any) (cty.Value, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return ctyjson.Unmarshal(b, cty.DynamicPseudoType)
+}
+
+// appendString appends s as a JSON string.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, `\u00`...)
+				dst = append(dst, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(append(dst, s[start:]...), '"')
+}

@@ -1,0 +1,98 @@
+package etl_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/etlhq/etl/etl"
+	"github.com/zclconf/go-cty/cty"
+)
+
+func TestRecordCodecRoundTrip(t *testing.T) {
+	huge, err := cty.ParseNumberVal("123456789012345678901234567890.125")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]cty.Value{
+		"string":        cty.StringVal("+1 (561) 956-5858 ☎ \"quoted\" \\ \n\t\x01"),
+		"empty string":  cty.StringVal(""),
+		"int":           cty.NumberIntVal(-42),
+		"fraction":      cty.NumberFloatVal(0.1),
+		"huge":          huge,
+		"true":          cty.True,
+		"false":         cty.False,
+		"null string":   cty.NullVal(cty.String),
+		"null number":   cty.NullVal(cty.Number),
+		"null dynamic":  cty.NullVal(cty.DynamicPseudoType),
+		"null object":   cty.NullVal(cty.Object(map[string]cty.Type{"a": cty.String})),
+		"list":          cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal("b")}),
+		"empty list":    cty.ListValEmpty(cty.Number),
+		"map":           cty.MapVal(map[string]cty.Value{"x": cty.NumberIntVal(1)}),
+		"set":           cty.SetVal([]cty.Value{cty.StringVal("s")}),
+		"tuple":         cty.TupleVal([]cty.Value{cty.StringVal("a"), cty.NumberIntVal(1), cty.NullVal(cty.Bool)}),
+		"empty tuple":   cty.EmptyTupleVal,
+		"empty object":  cty.EmptyObjectVal,
+		"object nested": cty.ObjectVal(map[string]cty.Value{"a": cty.ObjectVal(map[string]cty.Value{"b": cty.ListVal([]cty.Value{cty.True})}), "n": cty.NullVal(cty.String)}),
+		"tag lookalike": cty.ObjectVal(map[string]cty.Value{"$null": cty.StringVal("string")}),
+	}
+	for name, v := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := etl.Record{"v": v, "key": cty.StringVal("k")}
+			b, err := etl.AppendRecord(nil, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !json.Valid(b) {
+				t.Fatalf("invalid JSON: %s", b)
+			}
+			out, err := etl.DecodeRecord(b)
+			if err != nil {
+				t.Fatalf("%v: %s", err, b)
+			}
+			if !out["v"].RawEquals(v) || !out["key"].RawEquals(in["key"]) {
+				t.Errorf("round trip of %#v gave %#v (json %s)", v, out["v"], b)
+			}
+		})
+	}
+}
+
+func TestRecordCodecIsCompact(t *testing.T) {
+	rec := etl.Record{"call_id": cty.StringVal("c-1"), "n": cty.NumberIntVal(3), "ok": cty.True,
+		"meta": cty.ObjectVal(map[string]cty.Value{"a": cty.StringVal("b")})}
+	b, err := etl.AppendRecord(nil, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), `{"call_id":"c-1","meta":{"a":"b"},"n":3,"ok":true}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func FuzzRecordCodec(f *testing.F) {
+	f.Add("a\"b", 1.5, true)
+	f.Add("\xff\x00", -0.0, false)
+	f.Fuzz(func(t *testing.T, s string, n float64, b bool) {
+		rec := etl.Record{"s": cty.StringVal(s), "n": cty.NumberFloatVal(n), "b": cty.BoolVal(b)}
+		enc, err := etl.AppendRecord(nil, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := etl.DecodeRecord(enc)
+		if err != nil {
+			t.Fatalf("%v: %s", err, enc)
+		}
+		want := cty.StringVal(s) // cty normalises; invalid UTF-8 becomes U+FFFD
+		if !out["n"].RawEquals(rec["n"]) || !out["b"].RawEquals(rec["b"]) || (out["s"].AsString() != want.AsString() && !isInvalidUTF8(s)) {
+			t.Errorf("round trip of %#v gave %#v", rec, out)
+		}
+	})
+}
+
+func isInvalidUTF8(s string) bool {
+	for _, r := range s {
+		if r == '\uFFFD' {
+			return true
+		}
+	}
+	return !json.Valid([]byte(`"` + s + `"`))
+}
