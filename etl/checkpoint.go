@@ -193,6 +193,12 @@ func (t *partitionTracker) ack(m *Mark) error {
 	if err := t.opts.Save(t.cp); err != nil {
 		return fmt.Errorf("saving checkpoint after %s %s: %w", src, m.Partition, err)
 	}
+	if len(t.expected) == 1 {
+		// With one source, every partition brings fresh snapshots of every
+		// stateful stage: holding the saved ones (the whole dedupe state)
+		// until the next save would only double the memory.
+		clear(t.cp.Stages)
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -18,6 +19,8 @@ type Dedupe struct {
 	env  etl.Env
 	kept map[string]*entry // canonical key → latest record
 	seq  uint64            // arrival counter: the later record wins a full tie
+
+	scratch []byte // encoding buffer, reused
 }
 
 // entry is the kept record of one key with the values it is ordered by.
@@ -59,9 +62,12 @@ func (d *Dedupe) Process(_ context.Context, rec etl.Record, out etl.Output) erro
 		out.Drop("not latest")
 		return nil
 	}
-	if e.enc, err = etl.AppendRecord(nil, rec); err != nil {
+	// Encode into a scratch buffer and keep an exact-size copy: append's
+	// spare capacity would otherwise double what 50,000 kept records cost.
+	if d.scratch, err = etl.AppendRecord(d.scratch[:0], rec); err != nil {
 		return fmt.Errorf("storing record: %w", err)
 	}
+	e.enc = bytes.Clone(d.scratch)
 	d.kept[ck] = e
 	if d.cfg.Emit == EmitUpdates {
 		return out.Emit(rec)
