@@ -1,8 +1,6 @@
 package etl
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -116,111 +114,13 @@ func AppendValue(dst []byte, v cty.Value) ([]byte, error) {
 }
 
 // DecodeRecord reads a record written by AppendRecord.
-func DecodeRecord(data []byte) (Record, error) {
-	v, err := decodeGo(data)
-	if err != nil {
-		return nil, err
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("a record must be a JSON object")
-	}
-	rec := make(Record, len(obj))
-	for n, x := range obj {
-		if rec[n], err = valueFromGo(x); err != nil {
-			return nil, fmt.Errorf("field %q: %w", n, err)
-		}
-	}
-	return rec, nil
-}
+func DecodeRecord(data []byte) (Record, error) { return parseRecord(data) }
 
-// ValueFromJSON converts any JSON value to cty: objects become objects,
-// arrays tuples, as go-cty's own JSON decoding would infer them (the tagged
-// forms of AppendValue are read back too). Invalid JSON is an error.
-func ValueFromJSON(data []byte) (cty.Value, error) {
-	v, err := decodeGo(data)
-	if err != nil {
-		return cty.NilVal, err
-	}
-	return valueFromGo(v)
-}
-
-func decodeGo(data []byte) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
-// valueFromGo converts what encoding/json decoded (with UseNumber).
-func valueFromGo(v any) (cty.Value, error) {
-	switch x := v.(type) {
-	case nil:
-		return cty.NullVal(cty.DynamicPseudoType), nil
-	case bool:
-		return cty.BoolVal(x), nil
-	case string:
-		return cty.StringVal(x), nil
-	case json.Number:
-		return cty.ParseNumberVal(x.String())
-	case []any:
-		if len(x) == 0 {
-			return cty.EmptyTupleVal, nil
-		}
-		vals := make([]cty.Value, len(x))
-		for i, e := range x {
-			var err error
-			if vals[i], err = valueFromGo(e); err != nil {
-				return cty.NilVal, err
-			}
-		}
-		return cty.TupleVal(vals), nil
-	case map[string]any:
-		if len(x) == 1 {
-			if t, ok := x["$null"]; ok {
-				return typedNull(t)
-			}
-			if t, ok := x["$cty"]; ok {
-				return typedValue(t)
-			}
-		}
-		if len(x) == 0 {
-			return cty.EmptyObjectVal, nil
-		}
-		attrs := make(map[string]cty.Value, len(x))
-		for k, e := range x {
-			var err error
-			if attrs[k], err = valueFromGo(e); err != nil {
-				return cty.NilVal, err
-			}
-		}
-		return cty.ObjectVal(attrs), nil
-	}
-	return cty.NilVal, fmt.Errorf("unexpected %T", v)
-}
-
-func typedNull(t any) (cty.Value, error) {
-	b, err := json.Marshal(t)
-	if err != nil {
-		return cty.NilVal, err
-	}
-	ty, err := ctyjson.UnmarshalType(b)
-	if err != nil {
-		return cty.NilVal, err
-	}
-	return cty.NullVal(ty), nil
-}
-
-func typedValue(t any) (cty.Value, error) {
-	b, err := json.Marshal(t)
-	if err != nil {
-		return cty.NilVal, err
-	}
-	return ctyjson.Unmarshal(b, cty.DynamicPseudoType)
-}
+// ValueFromJSON converts any JSON value to cty: objects become objects and
+// arrays tuples, as go-cty's own JSON decoding would infer them, numbers
+// keep their exact text, and the tagged forms of AppendValue are read back.
+// Invalid JSON is an error.
+func ValueFromJSON(data []byte) (cty.Value, error) { return parseJSONValue(data) }
 
 // appendString appends s as a JSON string.
 func appendString(dst []byte, s string) []byte {

@@ -96,3 +96,60 @@ func isInvalidUTF8(s string) bool {
 	}
 	return !json.Valid([]byte(`"` + s + `"`))
 }
+
+func TestValueFromJSON(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want cty.Value
+	}{
+		{`{"lead_id":123,"campaign":"spring","tags":["a","b"]}`, cty.ObjectVal(map[string]cty.Value{
+			"lead_id": cty.NumberIntVal(123), "campaign": cty.StringVal("spring"),
+			"tags": cty.TupleVal([]cty.Value{cty.StringVal("a"), cty.StringVal("b")})})},
+		{` [ 1.5e3 , -2, true, null, {} , [] ] `, cty.TupleVal([]cty.Value{cty.NumberFloatVal(1500), cty.NumberIntVal(-2), cty.True,
+			cty.NullVal(cty.DynamicPseudoType), cty.EmptyObjectVal, cty.EmptyTupleVal})},
+		{`"a\"b\u00e9\n"`, cty.StringVal("a\"bé\n")},
+		{`"☎"`, cty.StringVal("☎")},
+		{`123456789012345678901234567890`, cty.MustParseNumberVal("123456789012345678901234567890")},
+	} {
+		got, err := etl.ValueFromJSON([]byte(tc.in))
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		if !got.RawEquals(tc.want) {
+			t.Errorf("%s: got %#v, want %#v", tc.in, got, tc.want)
+		}
+	}
+	for _, bad := range []string{``, `{`, `{"a"}`, `{"a":1,}`, `[1,]`, `tru`, `"abc`, `1 2`, `01x`, `{"a":1}}`, "\"a\x01\""} {
+		if v, err := etl.ValueFromJSON([]byte(bad)); err == nil {
+			t.Errorf("%q parsed as %#v", bad, v)
+		}
+	}
+}
+
+// FuzzValueFromJSON: whatever encoding/json accepts, ValueFromJSON accepts,
+// and the other way round.
+func FuzzValueFromJSON(f *testing.F) {
+	for _, s := range []string{`{"a":[1,"x",null,true]}`, `"\u00e9"`, `-1.5e-3`, `{"$null":"string"}`, `[`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := etl.ValueFromJSON([]byte(s))
+		if valid := json.Valid([]byte(s)); valid != (err == nil) {
+			// The tagged forms may be rejected when their content is not a
+			// go-cty type or value; anything else must agree.
+			if !(valid && (contains(s, "$null") || contains(s, "$cty") || contains(err.Error(), "out of range"))) {
+				t.Errorf("json.Valid = %v but ValueFromJSON err = %v for %q", valid, err, s)
+			}
+		}
+	})
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}

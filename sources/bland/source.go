@@ -1,9 +1,7 @@
 package bland
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -109,16 +107,10 @@ func (s *Source) emitDate(date string, day *Day, err error, out etl.Output) erro
 	} else if err != nil {
 		return err
 	}
-	invalid, calls := 0, len(day.Calls)
-	for i := range day.Calls {
-		rec, ok := record(date, &day.Calls[i])
-		day.Calls[i] = Call{} // let its strings go while the rest is emitted
-		if !ok {
-			invalid++
-		}
-		if err := out.Emit(rec); err != nil {
-			return err
-		}
+	calls := len(day.Calls)
+	invalid, err := emitRecords(date, day.Calls, out)
+	if err != nil {
+		return err
 	}
 	for i := 0; i < day.Duplicates; i++ {
 		out.Drop("duplicate call_id")
@@ -145,6 +137,22 @@ func (s *Source) emitDate(date string, day *Day, err error, out etl.Output) erro
 	}
 	s.env.Report(etl.EventProgress, date, msg, data)
 	return out.EndPartition(&etl.Mark{Source: s.env.Addr, Partition: date, Incomplete: incomplete, Info: info})
+}
+
+// emitRecords turns calls into records and emits them in order, releasing
+// each call once built.
+func emitRecords(date string, calls []Call, out etl.Output) (invalid int, err error) {
+	for i := range calls {
+		rec, ok := record(date, &calls[i])
+		calls[i] = Call{} // let its strings go while the rest is emitted
+		if !ok {
+			invalid++
+		}
+		if err := out.Emit(rec); err != nil {
+			return invalid, err
+		}
+	}
+	return invalid, nil
 }
 
 // record turns a call into a record; ok is false when its phone is
@@ -185,58 +193,15 @@ func nullable(s string) cty.Value {
 }
 
 // jsonValue converts a JSON value to cty; null when absent or unusable.
-// It decodes once into Go values and converts those: ctyjson infers the
-// type in a pass of its own and costs four times as much, which on a big
-// day was most of the source's time.
 func jsonValue(raw []byte) cty.Value {
 	if len(raw) == 0 {
 		return cty.NullVal(cty.DynamicPseudoType)
 	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
+	v, err := etl.ValueFromJSON(raw)
+	if err != nil {
 		return cty.NullVal(cty.DynamicPseudoType)
 	}
-	return ctyOf(v)
-}
-
-// ctyOf converts a value decoded by encoding/json (with UseNumber): objects
-// become cty objects and arrays tuples, as ctyjson would make them.
-func ctyOf(v any) cty.Value {
-	switch x := v.(type) {
-	case nil:
-		return cty.NullVal(cty.DynamicPseudoType)
-	case bool:
-		return cty.BoolVal(x)
-	case string:
-		return cty.StringVal(x)
-	case json.Number:
-		n, err := cty.ParseNumberVal(x.String())
-		if err != nil {
-			return cty.NullVal(cty.Number)
-		}
-		return n
-	case []any:
-		if len(x) == 0 {
-			return cty.EmptyTupleVal
-		}
-		vals := make([]cty.Value, len(x))
-		for i, e := range x {
-			vals[i] = ctyOf(e)
-		}
-		return cty.TupleVal(vals)
-	case map[string]any:
-		if len(x) == 0 {
-			return cty.EmptyObjectVal
-		}
-		attrs := make(map[string]cty.Value, len(x))
-		for k, e := range x {
-			attrs[k] = ctyOf(e)
-		}
-		return cty.ObjectVal(attrs)
-	}
-	return cty.NullVal(cty.DynamicPseudoType)
+	return v
 }
 
 func humanBytes(n int64) string {
