@@ -128,7 +128,10 @@ type partitionTracker struct {
 	cp       *Checkpoint
 	opts     RunOptions
 	expected map[Addr]int // source → sinks downstream of it
-	pending  map[Addr]map[string]*pendingPartition
+	// unsafe holds sources with a buffering sink that nothing replays to:
+	// their partitions are reported but never saved as done.
+	unsafe  map[Addr]bool
+	pending map[Addr]map[string]*pendingPartition
 }
 
 type pendingPartition struct {
@@ -137,16 +140,16 @@ type pendingPartition struct {
 }
 
 func newPartitionTracker(p *Pipeline, cp *Checkpoint, opts RunOptions) *partitionTracker {
-	t := &partitionTracker{cp: cp, opts: opts, expected: map[Addr]int{}, pending: map[Addr]map[string]*pendingPartition{}}
+	t := &partitionTracker{cp: cp, opts: opts, expected: map[Addr]int{}, unsafe: map[Addr]bool{}, pending: map[Addr]map[string]*pendingPartition{}}
 	for _, b := range p.Blocks {
 		if b.Addr.Kind != KindSink {
 			continue
 		}
-		src := b
-		for src.Input != nil {
-			src = src.Input
-		}
+		src := b.source()
 		t.expected[src.Addr]++
+		if b.Plugin.Buffers && !b.resumable() {
+			t.unsafe[src.Addr] = true
+		}
 	}
 	return t
 }
@@ -171,6 +174,12 @@ func (t *partitionTracker) ack(m *Mark) error {
 	}
 	delete(parts, m.Partition)
 	src := m.Source.String()
+	if t.unsafe[m.Source] {
+		// Not durable (see checkResumable): report it, do not save it.
+		t.opts.Events.Report(Event{Time: time.Now().UTC(), Type: EventPartition, Block: src, Partition: m.Partition,
+			Data: map[string]any{"incomplete": m.Incomplete, "info": m.Info, "checkpoint": false}})
+		return nil
+	}
 	t.cp.Sources[src] = append(t.cp.Sources[src], PartitionDone{Name: m.Partition, Incomplete: m.Incomplete, Info: m.Info})
 	for a, s := range pp.snapshots {
 		t.cp.Stages[a.String()] = json.RawMessage(s)

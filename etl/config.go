@@ -185,8 +185,47 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 			diags = append(diags, v.Validate(b)...)
 		}
 	}
+	diags = append(diags, checkResumable(ordered)...)
 	sortDiagnostics(diags)
 	return p, diags
+}
+
+// checkResumable warns about a sink that Buffers with no stage upstream
+// that Replays: a resumed run could not give it the records of finished
+// partitions, so its source is not checkpointed (see unsafeToResume).
+func checkResumable(blocks []*Block) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, b := range blocks {
+		if b.Plugin == nil || !b.Plugin.Buffers || b.resumable() {
+			continue
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Pipeline not checkpointed",
+			Detail: fmt.Sprintf("%s holds its records until the end of the run, and no stage before it replays them after a restart (as dedupe_latest does), "+
+				"so finished partitions cannot be checkpointed: an interrupted run starts over.", b.Addr),
+			Subject: b.DefRange.Ptr(),
+		})
+	}
+	return diags
+}
+
+// resumable reports whether a buffering sink has a replaying stage upstream.
+func (b *Block) resumable() bool {
+	for up := b.Input; up != nil; up = up.Input {
+		if up.Plugin != nil && up.Plugin.Replays {
+			return true
+		}
+	}
+	return false
+}
+
+// source returns the source at the head of b's chain.
+func (b *Block) source() *Block {
+	for b.Input != nil {
+		b = b.Input
+	}
+	return b
 }
 
 // sortDiagnostics orders diagnostics by file position, those without a

@@ -3,6 +3,7 @@ package etl_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -311,5 +312,58 @@ sink "collect" "out" {
 	}
 	if len(res.Changes) != 1 || !strings.HasPrefix(res.Changes[0].Summary, "would write") {
 		t.Errorf("changes = %+v", res.Changes)
+	}
+}
+
+// passThrough is a transform that emits what it gets.
+type passThrough struct{}
+
+func (passThrough) Process(_ context.Context, rec etl.Record, out etl.Output) error {
+	return out.Emit(rec)
+}
+
+// A sink that buffers until the end makes a partition durable only behind a
+// stage that replays: without one, the pipeline is not checkpointed (and
+// validate says so); with one, it is.
+func TestBufferingSinkNeedsReplayingStage(t *testing.T) {
+	for _, replays := range []bool{false, true} {
+		t.Run(fmt.Sprintf("replays=%v", replays), func(t *testing.T) {
+			reg, _ := testRegistry(t)
+			reg.Register(etl.Plugin{
+				Kind: etl.KindSink, Type: "hold", Summary: "Buffers until the end.", Buffers: true,
+				Config: func() any { return &struct{}{} },
+				New:    func(any, etl.Env) (any, error) { return discardSink{}, nil },
+			})
+			reg.Register(etl.Plugin{
+				Kind: etl.KindTransform, Type: "pass", Summary: "Passes records through.", Replays: replays,
+				Config: func() any { return &struct{}{} },
+				New:    func(any, etl.Env) (any, error) { return passThrough{}, nil },
+			})
+			p, diags := etl.Load(writePipeline(t, `
+source "gen" "g" {
+  partitions = 3
+}
+transform "pass" "p" {
+  input = source.gen.g
+}
+sink "hold" "h" {
+  input = transform.pass.p
+}
+`), etl.LoadOptions{Registry: reg})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			warned := strings.Contains(diags.Error(), "Pipeline not checkpointed")
+			if warned == replays {
+				t.Errorf("warning = %v, want %v: %v", warned, !replays, diags)
+			}
+			saves := 0
+			if _, err := p.Run(context.Background(), etl.RunOptions{Save: func(*etl.Checkpoint) error { saves++; return nil }}); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{false: 0, true: 3}[replays]; saves != want {
+				t.Errorf("%d checkpoints saved, want %d", saves, want)
+			}
+		})
 	}
 }

@@ -70,6 +70,15 @@ type Plugin struct {
 	// Replaces says a transform or filter drops its input's fields and emits
 	// only Fields.
 	Replaces bool
+	// Buffers says a sink holds what it receives until the end of input
+	// (it writes in Finish): its EndPartition does not make a partition
+	// durable. Such a sink is safe to resume only behind a stage that
+	// Replays; otherwise the engine does not checkpoint its source.
+	Buffers bool
+	// Replays says a stateful stage emits its restored records again on a
+	// resumed run, so that the stages and sinks after it see every finished
+	// partition's data.
+	Replays bool
 	// New builds the stage from the decoded config (the pointer Config
 	// returned) when a pipeline runs.
 	New func(cfg any, env Env) (any, error)

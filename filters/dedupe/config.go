@@ -48,6 +48,7 @@ func Register(r *etl.Registry) {
 		Kind:    etl.KindTransform,
 		Type:    "dedupe_latest",
 		Summary: "Keeps the latest record per key (greatest order_by), at end of input or as updates.",
+		Replays: true, // restored records are emitted again (Restored or Finish)
 		Config:  func() any { return &Config{Emit: EmitEnd} },
 		New: func(cfg any, env etl.Env) (any, error) {
 			return New(cfg.(*Config), env), nil

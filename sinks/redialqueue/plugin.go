@@ -28,20 +28,15 @@ func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
 	return diags
 }
 
-// Fingerprint ties checkpointed entries to the fields they were built from.
-func (c *Config) Fingerprint() map[string]string {
-	return map[string]string{
-		"key": c.Key.Source(), "lead_id": c.LeadID.Source(), "created_at": c.CreatedAt.Source(),
-		"next_attempt": c.NextAttempt.Source(), "metadata": c.Metadata.Source(),
-	}
-}
-
 // Register adds the redial_queue sink to r.
 func Register(r *etl.Registry) {
 	r.Register(etl.Plugin{
 		Kind:    etl.KindSink,
 		Type:    "redial_queue",
 		Summary: "Merges records into the dialer's redial queue file (JSON object keyed by phone), never overwriting entries.",
+		// Entries are held until the end of input and merged once, so a
+		// finished date is durable only through a replaying stage upstream.
+		Buffers: true,
 		Config:  func() any { return &Config{} },
 		New: func(cfg any, env etl.Env) (any, error) {
 			return newSink(*cfg.(*Config), env)

@@ -188,7 +188,7 @@ func metadataJSON(v cty.Value) (json.RawMessage, error) {
 }
 
 // EndPartition hands the partition's drop counts to the report. The
-// entries stay in memory (and in the checkpoint) until Finish.
+// entries stay in memory until Finish (see Plugin.Buffers).
 func (s *sink) EndPartition(_ context.Context, _ *etl.Mark, out etl.Output) error {
 	s.flushDrops(out)
 	return nil
