@@ -77,6 +77,22 @@ func (c *Checkpoint) Compare(p *Pipeline) []string {
 			}
 		}
 	}
+	for _, b := range p.Blocks {
+		set, ok := b.Config.(PartitionSet)
+		if !ok {
+			continue
+		}
+		var outside []string
+		for _, d := range c.Sources[b.Addr.String()] {
+			if !set.HasPartition(d.Name) {
+				outside = append(outside, d.Name)
+			}
+		}
+		if len(outside) > 0 {
+			diffs = append(diffs, fmt.Sprintf("%s: the checkpoint holds %d partition(s) this pipeline no longer reads (%s … %s), e.g. a narrower date range",
+				b.Addr, len(outside), outside[0], outside[len(outside)-1]))
+		}
+	}
 	return diffs
 }
 

@@ -194,6 +194,14 @@ type Fingerprinter interface {
 	Fingerprint() map[string]string
 }
 
+// PartitionSet is implemented by source configs that know which
+// partitions they produce (bland_calls: the dates from start_date to
+// end_date). A checkpoint holding a partition outside the set is refused:
+// its state would carry data the user no longer asked for.
+type PartitionSet interface {
+	HasPartition(name string) bool
+}
+
 // FieldDeclarer is implemented by configs whose output fields depend on
 // their settings (a transform that sets a field named in its config): the
 // fields it adds, beyond Plugin.Fields.

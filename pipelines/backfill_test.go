@@ -393,3 +393,30 @@ func slicesDelete(args []string, flag string) []string {
 	}
 	return args
 }
+
+// TestBackfillNarrowedRangeRefusesCheckpoint: a checkpoint holding dates
+// outside start_date..end_date is refused (its state carries those dates),
+// while widening the range resumes and fetches only the new dates.
+func TestBackfillNarrowedRangeRefusesCheckpoint(t *testing.T) {
+	dir := setup(t)
+	f := startFakes(t, nil)
+	if status, out, errOut := etlRun(t, append([]string{"run"}, f.args(dir)...)...); status != 0 {
+		t.Fatalf("exit %d\n%s\n%s", status, out, errOut)
+	}
+	status, _, errOut := etlRun(t, append([]string{"run"}, f.args(dir, "--var", "end_date=2025-12-03")...)...)
+	if status != 1 || !strings.Contains(errOut, "no longer reads (2025-12-04 … 2025-12-06)") || !strings.Contains(errOut, "--fresh") {
+		t.Errorf("narrowed range: exit %d\n%s", status, errOut)
+	}
+	seen := len(f.bland.Requests())
+	status, out, errOut := etlRun(t, append([]string{"run"}, f.args(dir, "--var", "end_date=2025-12-08")...)...)
+	if status != 0 {
+		t.Fatalf("widened range: exit %d\n%s\n%s", status, out, errOut)
+	}
+	var fetched []string
+	for _, r := range f.bland.Requests()[seen:] {
+		fetched = append(fetched, r.Date)
+	}
+	if strings.Join(fetched, ",") != "2025-12-07,2025-12-08" && strings.Join(fetched, ",") != "2025-12-08,2025-12-07" {
+		t.Errorf("widened run fetched %v, want only 2025-12-07 and 2025-12-08", fetched)
+	}
+}

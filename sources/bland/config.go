@@ -43,6 +43,14 @@ func defaultConfig() *Config {
 	}
 }
 
+// HasPartition reports whether date is one this block lists: a checkpoint
+// holding other dates was written for another range (etl.PartitionSet).
+func (c *Config) HasPartition(date string) bool {
+	return date >= c.StartDate.String() && date <= c.EndDate.String()
+}
+
+var _ etl.PartitionSet = (*Config)(nil)
+
 // reservedParams are set by the source itself.
 var reservedParams = []string{"created_at", "start_date", "end_date", "limit", "from", "to"}
 

@@ -2,6 +2,7 @@ package bland
 
 import (
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -18,11 +19,16 @@ func (d *Date) DecodeValue(v cty.Value) error {
 	}
 	t, err := time.Parse(time.DateOnly, v.AsString())
 	if err != nil {
+		if len(v.AsString()) == len("2006-01-02") && dateShape.MatchString(v.AsString()) {
+			return fmt.Errorf("must be a real date: %q does not exist", v.AsString())
+		}
 		return fmt.Errorf(`must be a date written YYYY-MM-DD, such as "2025-12-01", not %q`, v.AsString())
 	}
 	d.t = t
 	return nil
 }
+
+var dateShape = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
 // IsZero reports whether the date is unset.
 func (d Date) IsZero() bool { return d.t.IsZero() }
