@@ -148,6 +148,9 @@ type partitionTracker struct {
 	// their partitions are reported but never saved as done.
 	unsafe  map[Addr]bool
 	pending map[Addr]map[string]*pendingPartition
+	// saved and lastSaved count what this run checkpointed.
+	saved     int
+	lastSaved string
 }
 
 type pendingPartition struct {
@@ -218,6 +221,8 @@ func (t *partitionTracker) ack(m *Mark) error {
 	if err := t.opts.Save(t.cp); err != nil {
 		return fmt.Errorf("saving checkpoint after %s %s: %w", src, m.Partition, err)
 	}
+	t.saved++
+	t.lastSaved = m.Partition
 	if len(t.expected) == 1 {
 		// With one source, every partition brings fresh snapshots of every
 		// stateful stage: holding the saved ones (the whole dedupe state)

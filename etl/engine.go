@@ -47,6 +47,10 @@ type Result struct {
 	Elapsed time.Duration
 	// Resumed counts the partitions the checkpoint already held.
 	Resumed int
+	// Saved counts the partitions this run checkpointed; LastSaved names
+	// the last of them ("2025-12-16"), for "stopped after ..." messages.
+	Saved     int
+	LastSaved string
 }
 
 // Changed reports whether any sink made, or in plan mode would make, a
@@ -239,7 +243,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		err = ctx.Err()
 	}
 
-	res := &Result{Elapsed: time.Since(start), Resumed: resumed}
+	res := &Result{Elapsed: time.Since(start), Resumed: resumed, Saved: tracker.saved, LastSaved: tracker.lastSaved}
 	for _, s := range stages {
 		dropped, counts := s.stats.snapshot()
 		res.Blocks = append(res.Blocks, BlockResult{Addr: s.block.Addr, In: s.stats.in.Load(), Out: s.stats.out.Load(), Dropped: dropped, Counts: counts})

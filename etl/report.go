@@ -10,15 +10,21 @@ import (
 
 // Event types, the "type" field of `--output json` lines.
 const (
-	EventInfo      = "info"      // a human message
-	EventWarning   = "warning"   // something the user should look at
-	EventProgress  = "progress"  // work under way (lookups done, bytes read)
-	EventPartition = "partition" // a stage finished a partition
-	EventChange    = "change"    // the change a sink made or would make
-	EventBlock     = "block"     // a block's counts at the end of the run
-	EventSummary   = "summary"   // the run's end: status and elapsed time
-	EventError     = "error"     // the error that stopped the run
+	EventInfo       = "info"       // a human message
+	EventWarning    = "warning"    // something the user should look at
+	EventProgress   = "progress"   // work under way (lookups done, bytes read)
+	EventPartition  = "partition"  // a stage finished a partition
+	EventChange     = "change"     // the change a sink made or would make
+	EventBlock      = "block"      // a block's counts at the end of the run
+	EventSummary    = "summary"    // the run's end: status and elapsed time
+	EventError      = "error"      // the error that stopped the run
+	EventDiagnostic = "diagnostic" // a problem in the pipeline file (--output json)
 )
+
+// FinalProgress is the Data key of a progress event that closes a series
+// ("3968 phones checked" at the end): it is always printed, however recent
+// the previous progress line.
+const FinalProgress = "final"
 
 // Event is one report item. Message is the line a person reads; Data holds
 // the same facts for machines.
@@ -70,7 +76,7 @@ func (t *TextReporter) Report(e Event) {
 	if e.Message == "" {
 		return
 	}
-	if e.Type == EventProgress && t.ProgressEvery > 0 {
+	if final, _ := e.Data[FinalProgress].(bool); e.Type == EventProgress && t.ProgressEvery > 0 && !final {
 		if t.lastProgress == nil {
 			t.lastProgress = map[string]time.Time{}
 		}

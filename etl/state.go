@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,12 +20,15 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) || !bytes.Contains(data, []byte(`"version"`)) {
+		return nil, fmt.Errorf("%s is not an etl checkpoint", path)
+	}
 	var cp Checkpoint
 	if err := json.Unmarshal(data, &cp); err != nil {
-		return nil, fmt.Errorf("checkpoint %s is corrupt: %v", path, err)
+		return nil, &corruptError{fmt.Errorf("checkpoint %s is corrupt: %v", path, err)}
 	}
 	if cp.Version != CheckpointVersion {
-		return nil, fmt.Errorf("checkpoint %s has format version %d; this etl reads version %d", path, cp.Version, CheckpointVersion)
+		return nil, &corruptError{fmt.Errorf("checkpoint %s has format version %d; this etl reads version %d", path, cp.Version, CheckpointVersion)}
 	}
 	if cp.Sources == nil {
 		cp.Sources = map[string][]PartitionDone{}
@@ -33,6 +37,17 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 		cp.Stages = map[string]json.RawMessage{}
 	}
 	return &cp, nil
+}
+
+// corruptError is a checkpoint file that cannot be used.
+type corruptError struct{ error }
+
+// IsCorruptCheckpoint reports whether err says a checkpoint file exists
+// but cannot be read as one (truncated, another format version): such a
+// file may be deleted with `etl state rm`.
+func IsCorruptCheckpoint(err error) bool {
+	var c *corruptError
+	return errors.As(err, &c)
 }
 
 // SaveCheckpoint writes cp atomically (temp file, fsync, rename), creating

@@ -188,7 +188,7 @@ func TestBackfillSIGINT(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Fatalf("exit %d, want 130\n%s", code, out)
 	}
-	if !strings.Contains(out.String(), "interrupted; the checkpoint in") {
+	if !strings.Contains(out.String(), "interrupted after 2025-12-") || !strings.Contains(out.String(), "checkpointed in this run") {
 		t.Errorf("output does not say where it stopped:\n%s", out)
 	}
 	if _, err := os.Stat(queuePath(dir)); err == nil {

@@ -372,7 +372,7 @@ func (f *Filter) reportProgress(final bool) {
 	}
 	f.lastSent = now
 	n := f.checked.Load()
-	f.env.Report(etl.EventProgress, "", fmt.Sprintf("convoso: %d phones checked", n), map[string]any{"phones_checked": n})
+	f.env.Report(etl.EventProgress, "", fmt.Sprintf("convoso: %d phones checked", n), map[string]any{"phones_checked": n, etl.FinalProgress: final})
 }
 
 func send(ctx context.Context, ch chan<- item, it item) error {

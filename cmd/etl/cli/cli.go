@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -130,11 +129,6 @@ func (a *app) reporter() etl.Reporter {
 	// Progress lines at most every 2 s per block: a fast run stays readable,
 	// a slow one still shows it is alive.
 	return &etl.TextReporter{W: a.stdout, Err: a.stderr, Quiet: a.globals.Quiet, ProgressEvery: 2 * time.Second}
-}
-
-// interrupted reports whether err is a cancellation by signal.
-func interrupted(err error) bool {
-	return errors.Is(err, context.Canceled)
 }
 
 type versionCmd struct{}

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"time"
+
 	"fmt"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/etlhq/etl/etl"
 )
@@ -31,11 +34,14 @@ func (pa *pipelineArgs) loadWith(a *app, allowUnsetEnv bool) *etl.Pipeline {
 	})
 	if len(diags) > 0 {
 		etl.WriteDiagnostics(a.stderr, p.Files(), diags)
+		if a.globals.Output == "json" {
+			reportDiagnostics(a.reporter(), diags)
+		}
 	}
 	if diags.HasErrors() {
 		n := 0
 		for _, d := range diags {
-			if d.Severity == 1 {
+			if d.Severity == hcl.DiagError {
 				n++
 			}
 		}
@@ -43,4 +49,19 @@ func (pa *pipelineArgs) loadWith(a *app, allowUnsetEnv bool) *etl.Pipeline {
 		return nil
 	}
 	return p
+}
+
+// reportDiagnostics sends diagnostics as "diagnostic" events, so that
+// --output json carries validation problems too.
+func reportDiagnostics(rep etl.Reporter, diags hcl.Diagnostics) {
+	for _, d := range diags {
+		data := map[string]any{"severity": "error", "summary": d.Summary, "detail": d.Detail}
+		if d.Severity == hcl.DiagWarning {
+			data["severity"] = "warning"
+		}
+		if r := d.Subject; r != nil {
+			data["range"] = map[string]any{"file": r.Filename, "line": r.Start.Line, "column": r.Start.Column}
+		}
+		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventDiagnostic, Message: d.Summary + ": " + d.Detail, Data: data})
+	}
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -68,15 +70,18 @@ func execute(a *app, pa *pipelineArgs, sa *stateArgs, opts etl.RunOptions) int {
 		reportResult(rep, res, opts.Plan)
 	}
 	switch {
-	case err != nil && interrupted(err):
-		msg := "interrupted"
-		if res != nil && sa.path != "" && !opts.Plan {
-			msg += "; the checkpoint in " + sa.path + " holds every finished partition, run again to resume"
-		}
-		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventError, Message: msg, Data: map[string]any{"status": "interrupted"}})
+	case err != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventError, Message: interruptedMessage(res, sa.path, opts.Plan),
+			Data: map[string]any{"status": "interrupted", "last_saved": res.LastSaved, "saved": res.Saved}})
 		return exitInterrupted
 	case err != nil:
-		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventError, Message: err.Error(), Data: map[string]any{"status": "failed"}})
+		data := map[string]any{"status": "failed"}
+		var se *etl.StageError
+		if errors.As(err, &se) {
+			data["block"] = se.Addr.String()
+			data["range"] = map[string]any{"file": se.Range.Filename, "line": se.Range.Start.Line, "column": se.Range.Start.Column}
+		}
+		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventError, Message: err.Error(), Data: data})
 		return exitError
 	}
 	summary := fmt.Sprintf("%s finished in %s", mode, res.Elapsed.Round(time.Millisecond))
@@ -94,6 +99,20 @@ func execute(a *app, pa *pipelineArgs, sa *stateArgs, opts etl.RunOptions) int {
 		return exitChanges
 	}
 	return exitOK
+}
+
+// interruptedMessage says where an interrupted run stopped and what the
+// checkpoint holds.
+func interruptedMessage(res *etl.Result, statePath string, plan bool) string {
+	switch {
+	case plan:
+		return "interrupted; a plan writes nothing"
+	case res.Saved > 0:
+		return fmt.Sprintf("interrupted after %s: %d partition(s) checkpointed in this run (%d before it) in %s; run again to resume", res.LastSaved, res.Saved, res.Resumed, statePath)
+	case res.Resumed > 0:
+		return fmt.Sprintf("interrupted before another partition finished; %s still holds the %d partition(s) done before; run again to resume", statePath, res.Resumed)
+	}
+	return "interrupted before any partition finished; nothing was checkpointed"
 }
 
 // reportVariables shows the values a plan uses; sensitive ones masked.

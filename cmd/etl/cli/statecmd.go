@@ -20,10 +20,20 @@ type stateCmd struct {
 }
 
 type stateShowCmd struct {
-	File string `arg:"" help:"Checkpoint file, e.g. .etl/state/backfill.hcl.json."`
+	File string `arg:"" help:"Checkpoint file (.etl/state/backfill.hcl.json), or the pipeline file whose default checkpoint to show."`
+}
+
+// checkpointPath maps a pipeline file (*.hcl) to its default checkpoint,
+// as run and plan do; any other path is taken as the checkpoint itself.
+func checkpointPath(arg string) string {
+	if strings.HasSuffix(arg, ".hcl") {
+		return defaultStatePath(arg)
+	}
+	return arg
 }
 
 func (c *stateShowCmd) run(a *app) int {
+	c.File = checkpointPath(c.File)
 	cp, err := etl.LoadCheckpoint(c.File)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "etl state show: %v\n", err)
@@ -58,10 +68,17 @@ func (c *stateShowCmd) run(a *app) int {
 }
 
 type stateRmCmd struct {
-	File string `arg:"" help:"Checkpoint file to delete."`
+	File string `arg:"" help:"Checkpoint file to delete, or the pipeline file whose default checkpoint to delete."`
 }
 
 func (c *stateRmCmd) run(a *app) int {
+	c.File = checkpointPath(c.File)
+	// Delete only what is a checkpoint (or a corrupt one, which this
+	// command exists to clear): never a pipeline or data file by mistake.
+	if _, err := etl.LoadCheckpoint(c.File); err != nil && !errors.Is(err, fs.ErrNotExist) && !etl.IsCorruptCheckpoint(err) {
+		fmt.Fprintf(a.stderr, "etl state rm: %v; not deleting it\n", err)
+		return exitError
+	}
 	if err := os.Remove(c.File); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			fmt.Fprintf(a.stderr, "etl state rm: %s does not exist\n", c.File)
