@@ -2,11 +2,13 @@
 GO      ?= go
 BIN     := bin/etl
 PKGS    := ./...
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/etlhq/etl/cmd/etl/cli.version=$(VERSION)
 
 .PHONY: build test demo bench lint install fuzz clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/etl
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/etl
 
 test:
 	$(GO) vet $(PKGS)
@@ -23,7 +25,7 @@ lint:
 	$(GO) vet $(PKGS)
 
 install:
-	$(GO) install ./cmd/etl
+	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/etl
 
 clean:
 	rm -rf bin demo-data

@@ -77,7 +77,7 @@ func envFunc(allowUnset bool) function.Function {
 				if allowUnset {
 					return cty.UnknownVal(cty.String), nil
 				}
-				return cty.NilVal, function.NewArgErrorf(0, "environment variable %s is not set", name)
+				return cty.NilVal, function.NewArgErrorf(0, "environment variable %s is not set; export %s=... before running (or give a default: env(%q, \"...\"))", name, name, name)
 			}
 			return cty.StringVal(v).Mark(Sensitive), nil
 		},

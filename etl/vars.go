@@ -80,7 +80,7 @@ func resolveVariables(blocks []*hcl.Block, opts LoadOptions) ([]*Variable, map[s
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid value for variable",
-				Detail:   fmt.Sprintf("%s gives var.%s a value that is not %s: %s.", from, name, v.Type.FriendlyNameForConstraint(), err),
+				Detail:   fmt.Sprintf("%s gives var.%s a value that is not %s: %s.%s", from, name, v.Type.FriendlyNameForConstraint(), err, valueHint(name, v.Type)),
 				Subject:  rng,
 			})
 			return
@@ -151,6 +151,21 @@ func resolveVariables(blocks []*hcl.Block, opts LoadOptions) ([]*Variable, map[s
 		obj[v.Name] = v.Value
 	}
 	return vars, map[string]cty.Value{"var": cty.ObjectVal(obj)}, diags
+}
+
+// valueHint shows how to write a value of type ty on the command line.
+func valueHint(name string, ty cty.Type) string {
+	switch {
+	case ty == cty.Bool:
+		return fmt.Sprintf(" Write --var %s=true or --var %s=false.", name, name)
+	case ty == cty.Number:
+		return fmt.Sprintf(" Write a number: --var %s=3.", name)
+	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType():
+		return fmt.Sprintf(` Write an HCL list, quoted for the shell: --var '%s=["A","B"]'.`, name)
+	case ty.IsMapType() || ty.IsObjectType():
+		return fmt.Sprintf(` Write an HCL object, quoted for the shell: --var '%s={a="x"}'.`, name)
+	}
+	return ""
 }
 
 // parseVarValue reads a command-line or environment value: as a plain

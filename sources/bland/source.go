@@ -126,8 +126,8 @@ func (s *Source) emitDate(date string, day *Day, err error, out etl.Output) erro
 		"requests":       int64(day.Requests),
 		"total_count":    int64(day.TotalCount),
 	}
-	msg := fmt.Sprintf("%s: %d calls (%d invalid phones, %d duplicates) in %d requests, %s",
-		date, calls, invalid, day.Duplicates, day.Requests, humanBytes(day.Bytes))
+	msg := fmt.Sprintf("%s: %d calls (%d invalid phones, %s) in %s, %s",
+		date, calls, invalid, plural(day.Duplicates, "duplicate"), plural(day.Requests, "request"), humanBytes(day.Bytes))
 	if incomplete {
 		msg += fmt.Sprintf(", INCOMPLETE: %d of %d listed", calls, day.TotalCount)
 	}
@@ -202,6 +202,14 @@ func jsonValue(raw []byte) cty.Value {
 		return cty.NullVal(cty.DynamicPseudoType)
 	}
 	return v
+}
+
+// plural writes "1 request", "2 requests".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func humanBytes(n int64) string {

@@ -133,7 +133,8 @@ func (a *app) reporter() etl.Reporter {
 
 type versionCmd struct{}
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time (make build: the git description) with
+// -ldflags "-X github.com/etlhq/etl/cmd/etl/cli.version=...".
 var version = "dev"
 
 func (versionCmd) run(a *app) int {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"time"
 
 	"fmt"
@@ -25,6 +26,14 @@ func (pa *pipelineArgs) load(a *app) *etl.Pipeline {
 // loadWith is load; allowUnsetEnv lets env() of an unset variable pass (for
 // validate, which runs without secrets).
 func (pa *pipelineArgs) loadWith(a *app, allowUnsetEnv bool) *etl.Pipeline {
+	// HCL's own message for an unreadable file omits the reason.
+	if info, err := os.Stat(pa.File); err != nil || info.IsDir() {
+		if err == nil {
+			err = fmt.Errorf("%s is a directory, not a pipeline file", pa.File)
+		}
+		fmt.Fprintf(a.stderr, "etl: %v\n", err)
+		return nil
+	}
 	p, diags := etl.Load(pa.File, etl.LoadOptions{
 		Registry:      a.registry,
 		VarFiles:      pa.VarFile,
