@@ -152,6 +152,16 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, s := range stages {
+		if pf, ok := s.impl.(Preflighter); ok {
+			if err := pf.Preflight(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				return nil, &StageError{Addr: s.block.Addr, Range: s.block.DefRange, Err: err}
+			}
+		}
+	}
 
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 30 * time.Second

@@ -168,6 +168,13 @@ type Closer interface {
 	Close() error
 }
 
+// Preflighter is called for every stage before any stage starts, in run
+// and plan alike: check credentials with one cheap request, so that a
+// wrong key fails the run before any partition is read or written.
+type Preflighter interface {
+	Preflight(ctx context.Context) error
+}
+
 // Stateful stages are checkpointed: Snapshot is called in the stage's own
 // goroutine right after it handled a mark; Restore before the run starts
 // when a checkpoint is resumed.

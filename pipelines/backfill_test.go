@@ -420,3 +420,21 @@ func TestBackfillNarrowedRangeRefusesCheckpoint(t *testing.T) {
 		t.Errorf("widened run fetched %v, want only 2025-12-07 and 2025-12-08", fetched)
 	}
 }
+
+// TestBackfillWrongConvosoTokenFailsFirst: a refused Convoso token stops
+// the run before any Bland request and before any file is written.
+func TestBackfillWrongConvosoTokenFailsFirst(t *testing.T) {
+	dir := setup(t)
+	f := startFakes(t, nil)
+	t.Setenv("CONVOSO_AUTH_TOKEN", "wrong-token")
+	status, out, errOut := etlRun(t, append([]string{"run"}, f.args(dir)...)...)
+	if status != 1 || !strings.Contains(errOut, "Auth token is invalid") || strings.Contains(out+errOut, "wrong-token") {
+		t.Fatalf("exit %d\n%s\n%s", status, out, errOut)
+	}
+	if n := len(f.bland.Requests()); n != 0 {
+		t.Errorf("%d Bland requests before the token was refused", n)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
+		t.Error("files were written before the token was refused")
+	}
+}

@@ -35,6 +35,21 @@ type Filter struct {
 	// record (a phone may arrive several times with emit = "updates").
 	outcomesMu sync.Mutex
 	outcomes   map[string]int64
+
+	catalogue []Status // read by Preflight
+}
+
+// Preflight checks the auth token with one status-catalogue request before
+// the run reads anything: a refused token fails the run before any Bland
+// date is fetched or any file written. The catalogue is kept for
+// exclude_flags.
+func (f *Filter) Preflight(ctx context.Context) error {
+	statuses, err := f.client.Statuses(ctx)
+	if err != nil {
+		return fmt.Errorf("checking the Convoso auth token: %w", err)
+	}
+	f.catalogue = statuses
+	return nil
 }
 
 // verdict is the answer for one phone, shared by every record carrying it.
@@ -339,9 +354,12 @@ func (f *Filter) excludedStatuses(ctx context.Context) (map[string]bool, error) 
 	if len(f.cfg.ExcludeFlags) == 0 {
 		return excluded, nil
 	}
-	statuses, err := f.client.Statuses(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading the status catalogue: %w", err)
+	statuses := f.catalogue
+	if statuses == nil {
+		var err error
+		if statuses, err = f.client.Statuses(ctx); err != nil {
+			return nil, fmt.Errorf("reading the status catalogue: %w", err)
+		}
 	}
 	var added []string
 	for _, s := range statuses {

@@ -324,8 +324,8 @@ func TestConvosoStatusInvalidPhones(t *testing.T) {
 	if b.Out != 1 || b.Dropped["no phone"] != 1 || len(b.Dropped) != 2 {
 		t.Errorf("out %d dropped %v", b.Out, b.Dropped)
 	}
-	if fake.Count("", 0) != 1 {
-		t.Errorf("%d requests, want only the valid phone's", fake.Count("", 0))
+	if n := fake.Count(convosotest.LeadsPath, 0); n != 1 {
+		t.Errorf("%d lead searches, want only the valid phone's", n)
 	}
 }
 
