@@ -151,6 +151,9 @@ type partitionTracker struct {
 	// saved and lastSaved count what this run checkpointed.
 	saved     int
 	lastSaved string
+	// slots are the stateful stages' snapshot slots, given back as their
+	// partitions complete.
+	slots map[Addr]chan struct{}
 }
 
 type pendingPartition struct {
@@ -192,6 +195,11 @@ func (t *partitionTracker) ack(m *Mark) error {
 		return nil
 	}
 	delete(parts, m.Partition)
+	for a := range pp.snapshots {
+		if ch := t.slots[a]; ch != nil {
+			<-ch
+		}
+	}
 	src := m.Source.String()
 	if t.unsafe[m.Source] {
 		// Not durable (see checkResumable): report it, do not save it.

@@ -139,7 +139,8 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	resumed := len(cp.doneCount())
 
-	stages, err := p.build(opts, cp)
+	slots := map[Addr]chan struct{}{}
+	stages, err := p.build(opts, cp, slots)
 	defer func() {
 		for _, s := range stages {
 			if s.closer != nil {
@@ -180,6 +181,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		}
 	}
 	tracker := newPartitionTracker(p, cp, opts)
+	tracker.slots = slots
 	sinkCount := 0
 	for _, s := range stages {
 		if s.block.Addr.Kind == KindSink {
@@ -266,8 +268,13 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	return res, err
 }
 
-// build constructs every stage and its channels.
-func (p *Pipeline) build(opts RunOptions, cp *Checkpoint) ([]*stage, error) {
+// snapshotsInFlight is how many snapshots of one stateful stage may travel
+// towards the sinks at once (see output.snapshotSlots).
+const snapshotsInFlight = 2
+
+// build constructs every stage and its channels. slots receives the
+// snapshot slots of the stateful stages, for the partition tracker.
+func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, slots map[Addr]chan struct{}) ([]*stage, error) {
 	byBlock := map[*Block]*stage{}
 	var stages []*stage
 	for _, b := range p.Blocks {
@@ -294,8 +301,12 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint) ([]*stage, error) {
 		}
 		s.out = &output{addr: b.Addr, batchSize: opts.BatchSize, stats: s.stats}
 		if st, ok := impl.(Stateful); ok {
-			if !opts.Plan && opts.Save != nil {
-				s.out.stateful = st // snapshots cost: take them only to save them
+			if !opts.Plan && opts.Save != nil && (b.Addr.Kind == KindSink || b.feedsSink()) {
+				// Snapshots cost: take them only to save them, and only
+				// where a sink's acknowledgement will bring them back.
+				s.out.stateful = st
+				s.out.snapshotSlots = make(chan struct{}, snapshotsInFlight)
+				slots[b.Addr] = s.out.snapshotSlots
 			}
 			if data, ok := cp.Stages[b.Addr.String()]; ok {
 				if err := st.Restore(data); err != nil {

@@ -367,3 +367,67 @@ sink "hold" "h" {
 		})
 	}
 }
+
+// countingState is a stateful pass-through transform that counts what it
+// saw; its snapshots record how many were taken.
+type countingState struct {
+	n         int
+	snapshots *int
+}
+
+func (c *countingState) Process(_ context.Context, rec etl.Record, out etl.Output) error {
+	c.n++
+	return out.Emit(rec)
+}
+func (c *countingState) Snapshot() ([]byte, error) { *c.snapshots++; return []byte(fmt.Sprint(c.n)), nil }
+func (c *countingState) Restore(b []byte) error    { _, err := fmt.Sscan(string(b), &c.n); return err }
+
+// A stateful stage with no sink after it is never snapshotted (nothing
+// would bring the snapshot back): the run must not wait for it.
+func TestStatefulStageWithoutSinkDoesNotBlock(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	reg, _ := testRegistry(t)
+	snapshots := 0
+	reg.Register(etl.Plugin{
+		Kind: etl.KindTransform, Type: "count", Summary: "Counts.",
+		Config: func() any { return &struct{}{} },
+		New:    func(any, etl.Env) (any, error) { return &countingState{snapshots: &snapshots}, nil },
+	})
+	p := load(t, reg, `
+source "gen" "g" {
+  partitions = 10
+}
+transform "count" "dead_end" {
+  input = source.gen.g
+}
+transform "count" "kept" {
+  input = source.gen.g
+}
+sink "collect" "c" {
+  input = transform.count.kept
+}
+`)
+	var last string
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Run(context.Background(), etl.RunOptions{Save: func(cp *etl.Checkpoint) error {
+			last = string(cp.Stages["transform.count.kept"])
+			return nil
+		}})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run blocked")
+	}
+	if snapshots != 10 {
+		t.Errorf("%d snapshots, want 10 (the dead end's are skipped)", snapshots)
+	}
+	if got := last; got != "100" {
+		t.Errorf("checkpointed state %q, want 100", got)
+	}
+}

@@ -55,6 +55,12 @@ type output struct {
 	// stateful is snapshotted as each mark passes; nil when the stage is
 	// not stateful or the run saves no checkpoint (plan mode).
 	stateful Stateful
+	// snapshotSlots bounds this stage's snapshots in flight (travelling
+	// with their marks towards the sinks): a slot is taken before a
+	// snapshot and given back when its partition is checkpointed. A stage
+	// whose snapshots are large (dedupe: the whole kept set) then waits at
+	// a partition boundary rather than piling copies up behind a slow sink.
+	snapshotSlots chan struct{}
 }
 
 var _ Output = (*output)(nil)
@@ -81,6 +87,11 @@ func (o *output) Count(name string, n int64) { o.stats.count(name, n) }
 // pending records followed by the mark.
 func (o *output) EndPartition(m *Mark) error {
 	if o.stateful != nil {
+		select {
+		case o.snapshotSlots <- struct{}{}:
+		case <-o.ctx.Done():
+			return o.ctx.Err()
+		}
 		data, err := o.stateful.Snapshot()
 		if err != nil {
 			return err
