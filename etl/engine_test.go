@@ -379,8 +379,11 @@ func (c *countingState) Process(_ context.Context, rec etl.Record, out etl.Outpu
 	c.n++
 	return out.Emit(rec)
 }
-func (c *countingState) Snapshot() ([]byte, error) { *c.snapshots++; return []byte(fmt.Sprint(c.n)), nil }
-func (c *countingState) Restore(b []byte) error    { _, err := fmt.Sscan(string(b), &c.n); return err }
+func (c *countingState) Snapshot() ([]byte, error) {
+	*c.snapshots++
+	return []byte(fmt.Sprint(c.n)), nil
+}
+func (c *countingState) Restore(b []byte) error { _, err := fmt.Sscan(string(b), &c.n); return err }
 
 // A stateful stage with no sink after it is never snapshotted (nothing
 // would bring the snapshot back): the run must not wait for it.
