@@ -359,7 +359,13 @@ func (s *stage) run(ctx context.Context) error {
 	case Source:
 		err = impl.Read(ctx, out)
 	case Streamer:
-		err = impl.Stream(ctx, s.counted(ctx), out)
+		in, ended := s.counted(ctx)
+		err = impl.Stream(ctx, in, out)
+		if err == nil && !ended.Load() && ctx.Err() == nil {
+			// Returning early would leave the stage before it blocked
+			// forever on a full channel: a plugin bug, reported as one.
+			err = fmt.Errorf("plugin bug: Stream returned before its input ended")
+		}
 	default:
 		err = s.loop(ctx)
 	}
@@ -467,13 +473,15 @@ func (s *stage) loop(ctx context.Context) error {
 }
 
 // counted relays a Streamer's input, counting records in.
-func (s *stage) counted(ctx context.Context) <-chan Batch {
+func (s *stage) counted(ctx context.Context) (<-chan Batch, *atomic.Bool) {
 	ch := make(chan Batch)
+	ended := &atomic.Bool{}
 	go func() {
 		for {
 			select {
 			case b, ok := <-s.in:
 				if !ok {
+					ended.Store(true)
 					close(ch)
 					return
 				}
@@ -488,7 +496,7 @@ func (s *stage) counted(ctx context.Context) <-chan Batch {
 			}
 		}
 	}()
-	return ch
+	return ch, ended
 }
 
 // partitionLines wraps the run's reporter to note which partitions a stage

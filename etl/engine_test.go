@@ -434,3 +434,29 @@ sink "collect" "c" {
 		t.Errorf("checkpointed state %q, want 100", got)
 	}
 }
+
+// quitter is a Streamer that returns without reading its input.
+type quitter struct{}
+
+func (quitter) Stream(context.Context, <-chan etl.Batch, etl.Output) error { return nil }
+
+func TestStreamerReturningEarlyIsAnError(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	reg, _ := testRegistry(t)
+	reg.Register(etl.Plugin{
+		Kind: etl.KindFilter, Type: "quit", Summary: "Quits.",
+		Config: func() any { return &struct{}{} },
+		New:    func(any, etl.Env) (any, error) { return quitter{}, nil },
+	})
+	p := load(t, reg, "source \"gen\" \"g\" {\n  per_partition = 5000\n}\nfilter \"quit\" \"q\" {\n  input = source.gen.g\n}\nsink \"collect\" \"c\" {\n  input = filter.quit.q\n}\n")
+	done := make(chan error, 1)
+	go func() { _, err := p.Run(context.Background(), etl.RunOptions{}); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "Stream returned before its input ended") {
+			t.Errorf("err = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the run hung")
+	}
+}

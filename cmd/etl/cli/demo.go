@@ -78,7 +78,7 @@ func (c *demoCmd) run(a *app) int {
 		return status
 	}
 	runRequests := len(bland.Requests()) - planRequests
-	fmt.Fprintf(a.stdout, "\nBland requests: %d for the plan, %d for the run (one per date); Convoso lookups: %d\n",
+	fmt.Fprintf(a.stdout, "\nBland requests: %d for the plan, %d for the run (one per date); Convoso requests: %d\n",
 		planRequests, runRequests, len(convoso.Requests()))
 	fmt.Fprintln(a.stdout, "Outputs:")
 	for _, pattern := range []string{"redial-queue/*.json", "backfill-stats.json", "state/*.json"} {
