@@ -149,7 +149,7 @@ func reportResult(rep etl.Reporter, res *etl.Result, plan bool) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", br.Addr, in, out, describeCounts(br.Dropped, true))
 		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventBlock, Block: br.Addr.String(), Data: map[string]any{
-			"in": br.In, "out": br.Out, "dropped": br.Dropped, "counts": br.Counts,
+			"in": br.In, "out": br.Out, "dropped": nonNil(br.Dropped), "counts": nonNil(br.Counts),
 		}})
 	}
 	tw.Flush()
@@ -183,6 +183,15 @@ func reportResult(rep etl.Reporter, res *etl.Result, plan bool) {
 			"changed": ch.Changed, "summary": ch.Summary, "details": ch.Details, "plan": plan,
 		}})
 	}
+}
+
+// nonNil makes an empty count map encode as {} rather than null, so that
+// JSON consumers see one shape.
+func nonNil(m map[string]int64) map[string]int64 {
+	if m == nil {
+		return map[string]int64{}
+	}
+	return m
 }
 
 // describeCounts renders {"a": 2, "b": 1} as "3 (a 2, b 1)" or, without
