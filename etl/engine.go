@@ -97,10 +97,12 @@ type StageError struct {
 	Err   error
 }
 
+// Error renders "addr (file:line:col): cause".
 func (e *StageError) Error() string {
 	return fmt.Sprintf("%s (%s): %v", e.Addr, pos(e.Range), e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *StageError) Unwrap() error { return e.Err }
 
 // stage is a block being run.

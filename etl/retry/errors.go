@@ -22,6 +22,7 @@ type StatusError struct {
 	Message string
 }
 
+// Error renders the status, the API's message and the request path.
 func (e *StatusError) Error() string {
 	s := fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.Status, http.StatusText(e.Status))
 	if e.Message != "" {

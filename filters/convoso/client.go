@@ -49,6 +49,7 @@ type AuthError struct {
 	*APIError
 }
 
+// Error renders Convoso's refusal, without the token.
 func (e *AuthError) Error() string {
 	return fmt.Sprintf("POST %s: Convoso refused the auth_token (code %d): %s", e.Path, e.Code, e.Text)
 }

@@ -37,6 +37,7 @@ type APIError struct {
 	Text string
 }
 
+// Error renders the code and Convoso's text.
 func (e *APIError) Error() string {
 	if e.Code == 0 {
 		return fmt.Sprintf("Convoso answered success=false: %s", e.Text)

@@ -61,6 +61,7 @@ type IncompleteError struct {
 	PageCap bool
 }
 
+// Error names the date, the counts and the remedy.
 func (e *IncompleteError) Error() string {
 	why := "a page brought no new calls (the API's from/to paging looks broken)"
 	if e.PageCap {

@@ -55,6 +55,7 @@ const (
 
 var profileNames = [...]string{"not found", "callback", "no answer", "sold", "sold elsewhere", "dnc flagged", "on dnc list", "transferred"}
 
+// String names the profile.
 func (p Profile) String() string {
 	if p >= 0 && int(p) < len(profileNames) {
 		return profileNames[p]
