@@ -274,6 +274,14 @@ func (f *Filter) check(ctx context.Context, ph string, excluded map[string]bool)
 		v.reason = "excluded: " + hits[0]
 		return v, nil
 	}
+	for _, l := range leads {
+		if l.Status == "" {
+			// A lead whose status Convoso did not give might be a sale:
+			// skip the phone (counted) rather than risk redialling it.
+			v.reason = "lead without status"
+			return v, nil
+		}
+	}
 	if len(leads) == 0 && f.cfg.OnNotFound == NotFoundDrop {
 		v.reason = "not found"
 		return v, nil

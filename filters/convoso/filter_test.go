@@ -310,6 +310,23 @@ func TestConvosoStatusRepeatedPhoneLookedUpOnce(t *testing.T) {
 	}
 }
 
+// A lead without a status is a counted skip of its phone, never a panic and
+// never a redial; an excluded status on another lead still names the drop.
+func TestConvosoStatusLeadWithoutStatus(t *testing.T) {
+	fake := convosotest.NewServer(convosotest.Config{})
+	defer fake.Close()
+	fake.SetLeads(phCallback, lead("11", "3862", "CALLBK", "2025-12-20 09:00:00"), lead("12", "3863", "", "2025-12-21 09:00:00"))
+	fake.SetLeads(phSoldOther, lead("21", "3862", "", "2025-12-20 09:00:00"), lead("22", "3863", "SALE", "2025-11-01 09:00:00"))
+	_, res, err := runFilter(t, fake, `exclude_statuses = ["SALE"]`, etl.RunOptions{}, []etl.Record{rec("a", phCallback), rec("b", phSoldOther)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := filterBlock(res)
+	if b.Out != 0 || b.Dropped["lead without status"] != 1 || b.Dropped["excluded: SALE"] != 1 {
+		t.Errorf("out %d dropped %v", b.Out, b.Dropped)
+	}
+}
+
 func TestConvosoStatusInvalidPhones(t *testing.T) {
 	fake := convosotest.NewServer(convosotest.Config{})
 	defer fake.Close()
