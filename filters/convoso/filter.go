@@ -207,6 +207,11 @@ func (f *Filter) reportOutcomes() {
 	if n := f.outcomes["on dnc list"]; n > 0 {
 		parts = append(parts, fmt.Sprintf("on DNC list %d", n))
 	}
+	for _, k := range slices.Sorted(maps.Keys(f.outcomes)) {
+		if k != "kept" && k != "not found" && k != "on dnc list" && !strings.HasPrefix(k, "excluded: ") {
+			parts = append(parts, fmt.Sprintf("%s %d", k, f.outcomes[k])) // e.g. "lead without status"
+		}
+	}
 	parts = append(parts, fmt.Sprintf("not found %d", f.outcomes["not found"]), fmt.Sprintf("kept %d", f.outcomes["kept"]))
 	data["phones_checked"] = total
 	f.env.Report(etl.EventInfo, "", strings.Join(parts, " | "), map[string]any{"phones": data})
