@@ -3,6 +3,7 @@ package etl
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -226,7 +227,10 @@ func (t *partitionTracker) ack(m *Mark) error {
 	if t.opts.Plan || t.opts.Save == nil {
 		return nil
 	}
-	if err := t.opts.Save(t.cp); err != nil {
+	saved := *t.cp // Save may keep it: the tracker clears its own Stages below
+	saved.Stages = maps.Clone(t.cp.Stages)
+	saved.Sources = maps.Clone(t.cp.Sources)
+	if err := t.opts.Save(&saved); err != nil {
 		return fmt.Errorf("saving checkpoint after %s %s: %w", src, m.Partition, err)
 	}
 	t.saved++

@@ -116,11 +116,12 @@ func AppendValue(dst []byte, v cty.Value) ([]byte, error) {
 // DecodeRecord reads a record written by AppendRecord.
 func DecodeRecord(data []byte) (Record, error) { return parseRecord(data) }
 
-// ValueFromJSON converts any JSON value to cty: objects become objects and
-// arrays tuples, as go-cty's own JSON decoding would infer them, numbers
-// keep their exact text, and the tagged forms of AppendValue are read back.
-// Invalid JSON is an error.
-func ValueFromJSON(data []byte) (cty.Value, error) { return parseJSONValue(data) }
+// ValueFromJSON converts any JSON value from outside (API data) to cty:
+// objects become objects and arrays tuples, as go-cty's own JSON decoding
+// would infer them, and numbers keep their exact text. Members named
+// "$null" or "$cty" are ordinary members here. Invalid JSON, and numbers
+// with an exponent beyond ±10000, are errors.
+func ValueFromJSON(data []byte) (cty.Value, error) { return parseJSONValue(data, false) }
 
 // appendString appends s as a JSON string.
 func appendString(dst []byte, s string) []byte {

@@ -302,6 +302,9 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, slots map[Addr]chan st
 			return stages, err
 		}
 		s.out = &output{addr: b.Addr, batchSize: opts.BatchSize, stats: s.stats}
+		if b.Input == nil {
+			s.out.ended = map[string]bool{}
+		}
 		if st, ok := impl.(Stateful); ok {
 			if !opts.Plan && opts.Save != nil && (b.Addr.Kind == KindSink || b.feedsSink()) {
 				// Snapshots cost: take them only to save them, and only

@@ -460,3 +460,30 @@ func TestStreamerReturningEarlyIsAnError(t *testing.T) {
 		t.Fatal("the run hung")
 	}
 }
+
+// twice is a source that ends the same partition twice: a plugin bug the
+// engine reports instead of checkpointing the partition early.
+type twice struct{ env etl.Env }
+
+func (s twice) Read(_ context.Context, out etl.Output) error {
+	for i := 0; i < 2; i++ {
+		if err := out.EndPartition(&etl.Mark{Partition: "p"}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestPartitionEndedTwiceIsAnError(t *testing.T) {
+	reg, _ := testRegistry(t)
+	reg.Register(etl.Plugin{
+		Kind: etl.KindSource, Type: "twice", Summary: "Ends p twice.",
+		Config: func() any { return &struct{}{} },
+		New:    func(_ any, env etl.Env) (any, error) { return twice{env}, nil },
+	})
+	p := load(t, reg, "source \"twice\" \"t\" {}\nsink \"collect\" \"c\" {\n  input = source.twice.t\n}\n")
+	_, err := p.Run(context.Background(), etl.RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), `partition "p" ended twice`) {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -3,6 +3,8 @@ package etl
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
@@ -16,10 +18,17 @@ import (
 type jsonParser struct {
 	data []byte
 	pos  int
+	// tags turns on the tagged forms of AppendValue ({"$null": T},
+	// {"$cty": V}): records we stored. API data is read without them.
+	tags bool
 }
 
-func parseJSONValue(data []byte) (cty.Value, error) {
-	p := &jsonParser{data: data}
+// maxExponent bounds a number's decimal exponent: math/big's cost grows
+// with it, and 1e-1000000 in API data must not stall a run.
+const maxExponent = 10000
+
+func parseJSONValue(data []byte, tags bool) (cty.Value, error) {
+	p := &jsonParser{data: data, tags: tags}
 	v, err := p.value()
 	if err != nil {
 		return cty.NilVal, err
@@ -30,12 +39,12 @@ func parseJSONValue(data []byte) (cty.Value, error) {
 // parseRecord reads a top-level object as a record: its members are the
 // fields (no tag is interpreted at this level).
 func parseRecord(data []byte) (Record, error) {
-	p := &jsonParser{data: data}
+	p := &jsonParser{data: data, tags: true}
 	p.space()
 	if p.pos >= len(p.data) || p.data[p.pos] != '{' {
 		return nil, p.errorf("a record must be a JSON object")
 	}
-	attrs, err := p.members()
+	attrs, _, err := p.members(false)
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +124,11 @@ func (p *jsonParser) number() (cty.Value, error) {
 	if !json.Valid([]byte(text)) {
 		return cty.NilVal, p.errorf("invalid number %q", text)
 	}
+	if i := strings.IndexAny(text, "eE"); i >= 0 {
+		if exp, err := strconv.Atoi(strings.TrimPrefix(text[i+1:], "+")); err != nil || exp > maxExponent || exp < -maxExponent {
+			return cty.NilVal, p.errorf("number %q out of range", text)
+		}
+	}
 	v, err := cty.ParseNumberVal(text)
 	if err != nil {
 		return cty.NilVal, p.errorf("number %q out of range", text)
@@ -156,84 +170,139 @@ func (p *jsonParser) str() (string, error) {
 }
 
 func (p *jsonParser) object() (cty.Value, error) {
-	start := p.pos
-	attrs, err := p.members()
+	attrs, tagged, err := p.members(p.tags)
 	if err != nil {
 		return cty.NilVal, err
+	}
+	if tagged != nil {
+		return *tagged, nil
 	}
 	if len(attrs) == 0 {
 		return cty.EmptyObjectVal, nil
 	}
-	if len(attrs) == 1 {
-		// The tagged forms of AppendValue: re-read the member's raw JSON.
-		for _, tag := range []string{"$null", "$cty"} {
-			if _, ok := attrs[tag]; ok {
-				raw := tagged(p.data[start:p.pos], tag)
-				if tag == "$null" {
-					ty, err := ctyjson.UnmarshalType(raw)
-					if err != nil {
-						return cty.NilVal, err
-					}
-					return cty.NullVal(ty), nil
-				}
-				return ctyjson.Unmarshal(raw, cty.DynamicPseudoType)
-			}
-		}
-	}
 	return cty.ObjectVal(attrs), nil
 }
 
-// tagged returns the raw JSON of the single member of obj.
-func tagged(obj []byte, tag string) []byte {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(obj, &m) != nil {
-		return nil
-	}
-	return m[tag]
-}
-
-// members reads an object's members.
-func (p *jsonParser) members() (map[string]cty.Value, error) {
+// members reads an object's members. With tags, an object whose only
+// member is "$null" or "$cty" is a tagged value, returned as tagged: its
+// member's raw JSON goes to go-cty. A "$null"/"$cty" member among others is
+// an ordinary member.
+func (p *jsonParser) members(tags bool) (attrs map[string]cty.Value, tagged *cty.Value, err error) {
 	p.pos++ // {
-	attrs := map[string]cty.Value{}
+	attrs = map[string]cty.Value{}
+	var tagName string
+	var tagRaw []byte
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
-		return attrs, nil
+		return attrs, nil, nil
 	}
 	for {
 		p.space()
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-			return nil, p.errorf("expected a member name")
+			return nil, nil, p.errorf("expected a member name")
 		}
 		name, err := p.str()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p.space()
 		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
-			return nil, p.errorf("expected ':'")
+			return nil, nil, p.errorf("expected ':'")
 		}
 		p.pos++
-		v, err := p.value()
-		if err != nil {
-			return nil, err
+		if tags && (name == "$null" || name == "$cty") && len(attrs) == 0 && tagName == "" {
+			// Keep the raw value: it is go-cty's JSON, not ours.
+			p.space()
+			start := p.pos
+			if err := p.skip(); err != nil {
+				return nil, nil, err
+			}
+			tagName, tagRaw = name, p.data[start:p.pos]
+		} else {
+			if tagName != "" {
+				// Not a tag after all: read the held member as a value.
+				v, err := parseJSONValue(tagRaw, true)
+				if err != nil {
+					return nil, nil, err
+				}
+				attrs[tagName], tagName = v, ""
+			}
+			v, err := p.value()
+			if err != nil {
+				return nil, nil, err
+			}
+			attrs[name] = v
 		}
-		attrs[name] = v
 		p.space()
 		if p.pos >= len(p.data) {
-			return nil, p.errorf("unterminated object")
+			return nil, nil, p.errorf("unterminated object")
 		}
 		switch p.data[p.pos] {
 		case ',':
 			p.pos++
+			continue
 		case '}':
 			p.pos++
-			return attrs, nil
 		default:
-			return nil, p.errorf("expected ',' or '}'")
+			return nil, nil, p.errorf("expected ',' or '}'")
+		}
+		break
+	}
+	if tagName == "" {
+		return attrs, nil, nil
+	}
+	var v cty.Value
+	if tagName == "$null" {
+		ty, err := ctyjson.UnmarshalType(tagRaw)
+		if err != nil {
+			return nil, nil, p.errorf("tagged null: %v", err)
+		}
+		v = cty.NullVal(ty)
+	} else {
+		var err error
+		if v, err = ctyjson.Unmarshal(tagRaw, cty.DynamicPseudoType); err != nil {
+			return nil, nil, p.errorf("tagged value: %v", err)
 		}
 	}
+	return nil, &v, nil
+}
+
+// skip moves past one JSON value without converting it.
+func (p *jsonParser) skip() error {
+	depth := 0
+	for p.pos < len(p.data) {
+		switch c := p.data[p.pos]; c {
+		case '"':
+			if _, err := p.str(); err != nil {
+				return err
+			}
+			if depth == 0 {
+				return nil
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return p.errorf("unexpected %q", c)
+			}
+			if depth == 0 {
+				p.pos++
+				return nil
+			}
+		case ',', ':', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return nil
+			}
+		}
+		p.pos++
+	}
+	if depth > 0 {
+		return p.errorf("unterminated value")
+	}
+	return nil
 }
 
 func (p *jsonParser) array() (cty.Value, error) {

@@ -2,6 +2,7 @@ package etl
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,10 @@ type output struct {
 	// whose snapshots are large (dedupe: the whole kept set) then waits at
 	// a partition boundary rather than piling copies up behind a slow sink.
 	snapshotSlots chan struct{}
+	// ended holds the partitions a source has ended: a name may end once
+	// (the tracker counts acknowledgements per partition name). Nil for
+	// stages that are not sources.
+	ended map[string]bool
 }
 
 var _ Output = (*output)(nil)
@@ -86,6 +91,13 @@ func (o *output) Count(name string, n int64) { o.stats.count(name, n) }
 // EndPartition snapshots the stage's state into the mark and sends the
 // pending records followed by the mark.
 func (o *output) EndPartition(m *Mark) error {
+	if o.ended != nil {
+		if o.ended[m.Partition] {
+			return fmt.Errorf("plugin bug: partition %q ended twice", m.Partition)
+		}
+		o.ended[m.Partition] = true
+		m.Source = o.addr // the engine, not the plugin, says whose partition it is
+	}
 	if o.stateful != nil {
 		select {
 		case o.snapshotSlots <- struct{}{}:

@@ -132,6 +132,11 @@ func Compare(a, b cty.Value) int {
 	}
 	switch a.Type() {
 	case cty.Number:
+		// Equal as cty sees it (a float read back from its text) first:
+		// the big.Float precisions of two equal numbers may differ.
+		if a.Equals(b).True() {
+			return 0
+		}
 		return a.AsBigFloat().Cmp(b.AsBigFloat())
 	case cty.String:
 		as, bs := a.AsString(), b.AsString()

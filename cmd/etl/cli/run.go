@@ -71,8 +71,11 @@ func execute(a *app, pa *pipelineArgs, sa *stateArgs, opts etl.RunOptions) int {
 	}
 	switch {
 	case err != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil:
-		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventError, Message: interruptedMessage(res, sa.path, opts.Plan),
-			Data: map[string]any{"status": "interrupted", "last_saved": res.LastSaved, "saved": res.Saved}})
+		data := map[string]any{"status": "interrupted"}
+		if res != nil {
+			data["last_saved"], data["saved"] = res.LastSaved, res.Saved
+		}
+		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventError, Message: interruptedMessage(res, sa.path, opts.Plan), Data: data})
 		return exitInterrupted
 	case err != nil:
 		data := map[string]any{"status": "failed"}
@@ -104,6 +107,9 @@ func execute(a *app, pa *pipelineArgs, sa *stateArgs, opts etl.RunOptions) int {
 // interruptedMessage says where an interrupted run stopped and what the
 // checkpoint holds.
 func interruptedMessage(res *etl.Result, statePath string, plan bool) string {
+	if res == nil {
+		res = &etl.Result{} // interrupted before the run started (preflight)
+	}
 	switch {
 	case plan:
 		return "interrupted; a plan writes nothing"

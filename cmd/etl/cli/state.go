@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -46,6 +47,14 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 			if s := cp.Summary(); s != "" {
 				a.reporter().Report(etl.Event{Type: etl.EventInfo, Message: "resuming from " + sa.path + ": " + s})
 			}
+		}
+	}
+	if sa.Fresh && !opts.Plan {
+		// Start over for real: a fresh run that fails before its first
+		// partition must not leave the old checkpoint for the next run
+		// to resume from.
+		if err := os.Remove(sa.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing the old checkpoint: %w", err)
 		}
 	}
 	if !opts.Plan {
