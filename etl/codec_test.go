@@ -2,6 +2,7 @@ package etl_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/etlhq/etl/etl"
@@ -176,5 +177,16 @@ func TestCompareFloatAfterRoundTrip(t *testing.T) {
 	}
 	if c := etl.Compare(cty.NumberFloatVal(0.3), cty.NumberFloatVal(0.31)); c != -1 {
 		t.Errorf("Compare(0.3, 0.31) = %d", c)
+	}
+}
+
+func TestValueFromJSONDepthBound(t *testing.T) {
+	deep := strings.Repeat("[", 20000) + strings.Repeat("]", 20000)
+	if _, err := etl.ValueFromJSON([]byte(deep)); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+		t.Errorf("err = %v", err)
+	}
+	ok := strings.Repeat("[", 100) + strings.Repeat("]", 100)
+	if _, err := etl.ValueFromJSON([]byte(ok)); err != nil {
+		t.Error(err)
 	}
 }

@@ -250,7 +250,12 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		}
 	})
 	err = g.Wait()
-	if rs.err != nil && (err == nil || errors.Is(err, context.Canceled) && ctx.Err() == nil) {
+	if rs.err != nil && ctx.Err() == nil {
+		// The source's failure is the cause; an error of another stage
+		// while draining (or the drain's timeout) came after it.
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, rs.err) {
+			opts.Logger.Error("error while draining after a source failed", "err", err)
+		}
 		err = rs.err
 	}
 	if err == nil {

@@ -21,7 +21,13 @@ type jsonParser struct {
 	// tags turns on the tagged forms of AppendValue ({"$null": T},
 	// {"$cty": V}): records we stored. API data is read without them.
 	tags bool
+	// depth counts open objects and arrays: API data nested without end
+	// must be an error, not a stack overflow.
+	depth int
 }
+
+// maxDepth bounds nesting, as encoding/json does.
+const maxDepth = 10000
 
 // maxExponent bounds a number's decimal exponent: math/big's cost grows
 // with it, and 1e-1000000 in API data must not stall a run.
@@ -80,9 +86,15 @@ func (p *jsonParser) value() (cty.Value, error) {
 		return cty.NilVal, p.errorf("unexpected end")
 	}
 	switch c := p.data[p.pos]; {
+	case (c == '{' || c == '[') && p.depth >= maxDepth:
+		return cty.NilVal, p.errorf("nested deeper than %d levels", maxDepth)
 	case c == '{':
+		p.depth++
+		defer func() { p.depth-- }()
 		return p.object()
 	case c == '[':
+		p.depth++
+		defer func() { p.depth-- }()
 		return p.array()
 	case c == '"':
 		s, err := p.str()
