@@ -47,13 +47,28 @@ func NewCheckpoint(p *Pipeline) *Checkpoint {
 	}
 }
 
-// Fingerprint collects the fingerprints of p's blocks that have one.
+// Fingerprint collects the fingerprints of p's blocks that have one, each
+// with the chain of blocks upstream of it: a stage inserted before a
+// stateful one (a filter before dedupe) changes what its saved state means.
 func Fingerprint(p *Pipeline) map[string]map[string]string {
 	fp := map[string]map[string]string{}
 	for _, b := range p.Blocks {
-		if f, ok := b.Config.(Fingerprinter); ok {
-			fp[b.Addr.String()] = f.Fingerprint()
+		f, ok := b.Config.(Fingerprinter)
+		if !ok {
+			continue
 		}
+		m := maps.Clone(f.Fingerprint())
+		if m == nil {
+			m = map[string]string{}
+		}
+		var chain []string
+		for up := b.Input; up != nil; up = up.Input {
+			chain = append([]string{up.Addr.String()}, chain...)
+		}
+		if len(chain) > 0 {
+			m["(upstream)"] = strings.Join(chain, " → ")
+		}
+		fp[b.Addr.String()] = m
 	}
 	return fp
 }

@@ -487,3 +487,27 @@ func TestPartitionEndedTwiceIsAnError(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Inserting a block before a stateful one changes the meaning of its state:
+// the checkpoint is refused, naming the chain.
+func TestFingerprintCoversUpstreamChain(t *testing.T) {
+	reg, _ := testRegistry(t)
+	reg.Register(etl.Plugin{
+		Kind: etl.KindSink, Type: "fp", Summary: "Has a fingerprint.",
+		Config: func() any { return &fpConfig{} },
+		New:    func(any, etl.Env) (any, error) { return discardSink{}, nil },
+	})
+	before := load(t, reg, "source \"gen\" \"g\" {}\nsink \"fp\" \"s\" {\n  input = source.gen.g\n}\n")
+	after := load(t, reg, "source \"gen\" \"g\" {}\nfilter \"where\" \"w\" {\n  input = source.gen.g\n  condition = true\n}\nsink \"fp\" \"s\" {\n  input = filter.where.w\n}\n")
+	diffs := etl.NewCheckpoint(before).Compare(after)
+	if len(diffs) != 1 || !strings.Contains(diffs[0], `(upstream) was "source.gen.g", now "source.gen.g → filter.where.w"`) {
+		t.Errorf("diffs = %q", diffs)
+	}
+	if d := etl.NewCheckpoint(before).Compare(before); len(d) != 0 {
+		t.Errorf("same pipeline differs: %q", d)
+	}
+}
+
+type fpConfig struct{}
+
+func (*fpConfig) Fingerprint() map[string]string { return map[string]string{"k": "v"} }
