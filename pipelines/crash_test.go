@@ -178,7 +178,12 @@ func TestBackfillSIGINT(t *testing.T) {
 	wantQueue, wantStats := referenceRun(t, f)
 	args := append([]string{"run"}, f.crashArgs(dir)...)
 	cmd, out := subprocess(t, args...)
-	time.Sleep(400 * time.Millisecond)
+	// Interrupt once the run is under way (its signal handler installed),
+	// however slowly the machine starts the process.
+	for deadline := time.Now().Add(20 * time.Second); len(f.bland.Requests()) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
 	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()

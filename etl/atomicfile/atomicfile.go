@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // Options tune Write. The zero value writes mode 0644 and keeps no backup.
@@ -23,6 +24,39 @@ type Options struct {
 	// aborts the write: the temp file is removed and the target untouched.
 	// The redial queue sink uses it to detect a concurrent writer.
 	BeforeRename func() error
+}
+
+// RemoveStale deletes the temp files that Write leaves beside path when
+// its process is killed mid-write (nothing can clean up after SIGKILL).
+// Call it only where no other writer of path can be at work: under the
+// file's lock, or when the caller is the file's only writer.
+func RemoveStale(path string) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	stale, err := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".tmp-*"))
+	if err != nil {
+		return err
+	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// globEscape quotes the glob metacharacters of a file name.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // tempFile is the part of *os.File that Write uses; tests substitute a

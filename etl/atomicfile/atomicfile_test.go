@@ -154,3 +154,24 @@ func TestWriteFileNoBackupAndErrors(t *testing.T) {
 		t.Errorf("err = %v, want one naming %s", err, missing)
 	}
 }
+
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "q[1].json")
+	for _, name := range []string{".q[1].json.tmp-123", ".q[1].json.tmp-456", "q[1].json", ".other.json.tmp-1", "q[1].json.bak"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := RemoveStale(path); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if got := strings.Join(left, ","); got != ".other.json.tmp-1,q[1].json,q[1].json.bak" {
+		t.Errorf("left %s", got)
+	}
+}

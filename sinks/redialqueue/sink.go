@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/atomicfile"
 	"github.com/etlhq/etl/etl/phone"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -70,6 +71,12 @@ func newSink(c Config, env etl.Env) (*sink, error) {
 	if !env.Plan {
 		if err := checkWritable(filepath.Dir(s.path)); err != nil {
 			return nil, err
+		}
+		// Leftovers of a run killed while writing the queue. (A concurrent
+		// etl run mid-write would lose its temp file and fail loudly; the
+		// queue itself is never touched here.)
+		if err := atomicfile.RemoveStale(s.path); err != nil && env.Logger != nil {
+			env.Logger.Warn("removing stale temp files", "path", s.path, "err", err)
 		}
 	}
 	return s, nil

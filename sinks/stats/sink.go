@@ -61,6 +61,11 @@ func newSink(c Config, env etl.Env) (*sink, error) {
 	// Reading is allowed in both modes; the old rows are only compared
 	// against, never trusted: the file is this sink's own output and is
 	// replaced whatever it held.
+	if !env.Plan {
+		// The stats file has one writer, this run: temp files beside it
+		// are leftovers of a killed run.
+		_ = atomicfile.RemoveStale(s.path)
+	}
 	data, err := os.ReadFile(s.path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

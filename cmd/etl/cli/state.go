@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/atomicfile"
 )
 
 // stateArgs are the checkpoint flags of run and plan.
@@ -58,6 +59,11 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 		}
 	}
 	if !opts.Plan {
+		// This run is the checkpoint's only writer: temp files beside it
+		// are leftovers of a killed run.
+		if err := atomicfile.RemoveStale(sa.path); err != nil {
+			a.logger.Warn("removing stale temp files", "path", sa.path, "err", err)
+		}
 		path := sa.path
 		opts.Save = func(cp *etl.Checkpoint) error { return etl.SaveCheckpoint(path, cp) }
 	}
