@@ -178,12 +178,10 @@ func TestBackfillSIGINT(t *testing.T) {
 	wantQueue, wantStats := referenceRun(t, f)
 	args := append([]string{"run"}, f.crashArgs(dir)...)
 	cmd, out := subprocess(t, args...)
-	// Interrupt once the run is under way (its signal handler installed),
-	// however slowly the machine starts the process.
-	for deadline := time.Now().Add(20 * time.Second); len(f.bland.Requests()) == 0 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(300 * time.Millisecond)
+	// Interrupt once the run has checkpointed a date (so its signal handler
+	// is installed and it has a place to report), however slowly the
+	// machine starts the process.
+	<-afterProgress(filepath.Join(dir, "state.json"), 0, 50*time.Millisecond)
 	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
