@@ -2,7 +2,6 @@ package etl
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"unicode/utf8"
 
@@ -20,11 +19,12 @@ import (
 // AppendRecord appends rec's compact JSON form to dst, fields sorted by
 // name so that equal records encode equally.
 func AppendRecord(dst []byte, rec Record) ([]byte, error) {
-	names := make([]string, 0, len(rec))
-	for n := range rec {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	return appendMembers(dst, sortedKeys(rec), rec.Get)
+}
+
+// appendMembers appends a JSON object of the named members, in the order
+// given (sorted by the callers, so that equal values encode equally).
+func appendMembers(dst []byte, names []string, get func(string) cty.Value) ([]byte, error) {
 	dst = append(dst, '{')
 	for i, n := range names {
 		if i > 0 {
@@ -33,7 +33,7 @@ func AppendRecord(dst []byte, rec Record) ([]byte, error) {
 		dst = appendString(dst, n)
 		dst = append(dst, ':')
 		var err error
-		if dst, err = AppendValue(dst, rec[n]); err != nil {
+		if dst, err = AppendValue(dst, get(n)); err != nil {
 			return dst, fmt.Errorf("field %q: %w", n, err)
 		}
 	}
@@ -74,24 +74,7 @@ func AppendValue(dst []byte, v cty.Value) ([]byte, error) {
 		if _, tagged := attrs["$cty"]; tagged && len(attrs) == 1 {
 			break
 		}
-		names := make([]string, 0, len(attrs))
-		for n := range attrs {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		dst = append(dst, '{')
-		for i, n := range names {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendString(dst, n)
-			dst = append(dst, ':')
-			var err error
-			if dst, err = AppendValue(dst, v.GetAttr(n)); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, '}'), nil
+		return appendMembers(dst, sortedKeys(attrs), v.GetAttr)
 	case ty.IsTupleType():
 		dst = append(dst, '[')
 		for i, e := range v.AsValueSlice() {

@@ -3,7 +3,6 @@ package etl_test
 import (
 	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,20 +37,7 @@ func TestValidateGolden(t *testing.T) {
 			p, diags := etl.Load(path, etl.LoadOptions{Registry: reg})
 			var buf bytes.Buffer
 			etl.WriteDiagnostics(&buf, p.Files(), diags)
-			golden := strings.TrimSuffix(path, ".hcl") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if got := buf.String(); got != string(want) {
-				t.Errorf("diagnostics differ from %s:\n--- got\n%s--- want\n%s", golden, got, want)
-			}
+			etltest.Golden(t, strings.TrimSuffix(path, ".hcl")+".golden", buf.Bytes(), *update)
 			// Only the fixtures named valid/unused_* may load without errors.
 			wantOK := name == "valid" || strings.HasPrefix(name, "unused")
 			if diags.HasErrors() == wantOK {

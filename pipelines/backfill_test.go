@@ -2,21 +2,19 @@ package pipelines_test
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/etlhq/etl/cmd/etl/cli"
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/etltest"
 	"github.com/etlhq/etl/filters/convoso/convosotest"
 	"github.com/etlhq/etl/sources/bland/blandtest"
 )
@@ -114,39 +112,10 @@ func readQueue(t testing.TB, dir string) map[string]json.RawMessage {
 	return q
 }
 
+// golden compares got with testdata/name (go test -update rewrites it).
 func golden(t testing.TB, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join(testdataDir, name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update to accept):\n%s", name, firstDiff(got, want))
-	}
-}
-
-func firstDiff(got, want []byte) string {
-	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < len(g) || i < len(w); i++ {
-		var a, b string
-		if i < len(g) {
-			a = g[i]
-		}
-		if i < len(w) {
-			b = w[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d:\n got: %s\nwant: %s", i+1, a, b)
-		}
-	}
-	return "(lengths differ)"
+	etltest.Golden(t, filepath.Join(testdataDir, name), got, *update)
 }
 
 // setup copies the shipped pipeline into a temp dir, unchanged.
@@ -226,45 +195,18 @@ func reportNumber(t testing.TB, out, pattern string) int {
 	return n
 }
 
-// hashTree hashes every file's path, mode and content under dir.
-func hashTree(t testing.TB, dir string) string {
-	t.Helper()
-	h := sha256.New()
-	var paths []string
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		paths = append(paths, p)
-		return nil
-	})
-	sort.Strings(paths)
-	for _, p := range paths {
-		info, err := os.Lstat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(h, "%s %v %d\n", p, info.Mode(), info.Size())
-		if info.Mode().IsRegular() {
-			data, _ := os.ReadFile(p)
-			h.Write(data)
-		}
-	}
-	return fmt.Sprintf("%x", h.Sum(nil))
-}
-
 func TestBackfillPlanWritesNothing(t *testing.T) {
 	dir := setup(t)
 	f := startFakes(t, nil)
 	// Once on an empty directory, once after a run (with a queue, stats
 	// and a checkpoint to leave alone).
 	for i := 0; i < 2; i++ {
-		before := hashTree(t, dir)
+		before := etltest.HashTree(t, dir, true)
 		status, out, errOut := etlRun(t, append([]string{"plan", "--detailed-exitcode"}, f.args(dir)...)...)
 		if i == 0 && status != 2 {
 			t.Fatalf("plan exit %d, want 2 (changes)\n%s\n%s", status, out, errOut)
 		}
-		if after := hashTree(t, dir); after != before {
+		if after := etltest.HashTree(t, dir, true); after != before {
 			t.Fatalf("plan changed the directory tree")
 		}
 		if !strings.Contains(out, "would") {

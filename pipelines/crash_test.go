@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/etltest"
 	"github.com/etlhq/etl/sources/bland/blandtest"
 )
 
@@ -156,10 +157,10 @@ func TestBackfillSurvivesSIGKILL(t *testing.T) {
 		t.Fatal("no run was killed: the kill points came too late")
 	}
 	if got := mustRead(t, queuePath(dir)); !bytes.Equal(got, wantQueue) {
-		t.Errorf("queue after %d kills differs from an uninterrupted run's:\n%s", kills, firstDiff(got, wantQueue))
+		t.Errorf("queue after %d kills differs from an uninterrupted run's:\n%s", kills, etltest.Diff(got, wantQueue))
 	}
 	if got := mustRead(t, statsPath(dir)); !bytes.Equal(got, wantStats) {
-		t.Errorf("stats after %d kills differ from an uninterrupted run's:\n%s", kills, firstDiff(got, wantStats))
+		t.Errorf("stats after %d kills differ from an uninterrupted run's:\n%s", kills, etltest.Diff(got, wantStats))
 	}
 	leftovers, _ := filepath.Glob(filepath.Join(dir, "data", "*", ".*tmp*"))
 	if len(leftovers) > 0 {

@@ -3,10 +3,8 @@ package redialqueue
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/etltest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -117,42 +116,7 @@ func (h *harness) read(rel string) []byte {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
-
-// treeHash hashes every path, mode and content under dir.
-func treeHash(t *testing.T, dir string) string {
-	t.Helper()
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, _ := d.Info()
-		fmt.Fprintf(h, "%s %v %d %d\n", p, info.Mode(), info.Size(), info.ModTime().UnixNano())
-		if !d.IsDir() {
-			b, _ := os.ReadFile(p)
-			h.Write(b)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", h.Sum(nil))
+	etltest.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 func sinkResult(t *testing.T, res *etl.Result) (etl.Change, etl.BlockResult) {
@@ -240,7 +204,7 @@ func TestMergeKeepsExistingEntries(t *testing.T) {
 	}
 
 	// A second run has nothing to add and touches nothing.
-	before := treeHash(t, h.dir)
+	before := etltest.HashTree(t, h.dir, true)
 	res, err = h.run(pipeline("2026-01-07", baseCalls...), etl.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +212,7 @@ func TestMergeKeepsExistingEntries(t *testing.T) {
 	if c, _ := sinkResult(t, res); c.Changed || !strings.HasPrefix(c.Summary, "added 0 entries, 3 already queued") {
 		t.Errorf("second run: %+v", c)
 	}
-	if treeHash(t, h.dir) != before {
+	if etltest.HashTree(t, h.dir, true) != before {
 		t.Error("second run changed the directory")
 	}
 }
@@ -294,12 +258,12 @@ func TestPlanWritesNothing(t *testing.T) {
 			if tt.existing != "" {
 				h.write(queueRel, []byte(tt.existing))
 			}
-			before := treeHash(t, h.dir)
+			before := etltest.HashTree(t, h.dir, true)
 			res, err := h.run(pipeline("2026-01-07", baseCalls...), tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if treeHash(t, h.dir) != before {
+			if etltest.HashTree(t, h.dir, true) != before {
 				t.Error("plan changed the directory")
 			}
 			c, _ := sinkResult(t, res)
@@ -381,7 +345,7 @@ func TestBadFileStopsBeforeAnyRead(t *testing.T) {
 			t.Run(fmt.Sprintf("%s plan=%v", tt.name, plan), func(t *testing.T) {
 				h := newHarness(t)
 				h.write(queueRel, []byte(tt.content))
-				before := treeHash(t, h.dir)
+				before := etltest.HashTree(t, h.dir, true)
 				n := reads.Load()
 				_, err := h.run(pipeline("2026-01-07", baseCalls...), etl.RunOptions{Plan: plan})
 				if err == nil || !strings.Contains(err.Error(), h.queue()) || !strings.Contains(err.Error(), tt.want) {
@@ -390,7 +354,7 @@ func TestBadFileStopsBeforeAnyRead(t *testing.T) {
 				if reads.Load() != n {
 					t.Error("the source was started")
 				}
-				if treeHash(t, h.dir) != before {
+				if etltest.HashTree(t, h.dir, true) != before {
 					t.Error("the bad file or its directory was touched")
 				}
 			})

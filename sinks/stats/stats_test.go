@@ -2,11 +2,9 @@ package stats
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,45 +77,7 @@ func (h *harness) messages() string {
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
-
-// treeHash hashes every path, mode and content under dir.
-func treeHash(t *testing.T, dir string) string {
-	t.Helper()
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, _ := d.Info()
-		fmt.Fprintf(h, "%s %v %d\n", p, info.Mode(), info.Size())
-		if !d.IsDir() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			h.Write(b)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", h.Sum(nil))
+	etltest.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 const daysPipeline = `
@@ -156,7 +116,7 @@ func TestStatsFileAndReport(t *testing.T) {
 	}
 
 	// Running again changes nothing and says so.
-	before := treeHash(t, h.dir)
+	before := etltest.HashTree(t, h.dir, false)
 	res, err = h.run(daysPipeline, etl.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +124,7 @@ func TestStatsFileAndReport(t *testing.T) {
 	if res.Changes[0].Changed || !strings.Contains(res.Changes[0].Summary, "up to date") {
 		t.Errorf("second run: %+v", res.Changes[0])
 	}
-	if treeHash(t, h.dir) != before {
+	if etltest.HashTree(t, h.dir, false) != before {
 		t.Error("second identical run changed the tree")
 	}
 }
@@ -353,12 +313,12 @@ func TestPlanWritesNothing(t *testing.T) {
 	if _, err := h.run(fmt.Sprintf(genPipeline, 3, 0), etl.RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	before := treeHash(t, h.dir)
+	before := etltest.HashTree(t, h.dir, false)
 	res, err = h.run(fmt.Sprintf(genPipeline, 5, 0), etl.RunOptions{Plan: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if treeHash(t, h.dir) != before {
+	if etltest.HashTree(t, h.dir, false) != before {
 		t.Error("plan changed the tree")
 	}
 	if c := res.Changes[0]; !c.Changed || c.Summary != fmt.Sprintf("would update %s: +2 rows (5 rows)", filepath.Join(h.dir, "stats.json")) {

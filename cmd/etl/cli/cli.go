@@ -31,6 +31,7 @@ type app struct {
 	registry       *etl.Registry
 	globals        *globals
 	logger         *slog.Logger
+	rep            etl.Reporter // made once by reporter()
 }
 
 // globals are the flags every command accepts.
@@ -122,13 +123,19 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 // reporter returns the event sink for the chosen output format.
+// It is made once, so that every event of the command goes through the same
+// writer lock and progress throttle.
 func (a *app) reporter() etl.Reporter {
-	if a.globals.Output == "json" {
-		return &etl.JSONReporter{W: a.stdout, Quiet: a.globals.Quiet}
+	switch {
+	case a.rep != nil:
+	case a.globals.Output == "json":
+		a.rep = &etl.JSONReporter{W: a.stdout, Quiet: a.globals.Quiet}
+	default:
+		// Progress lines at most every 2 s per block: a fast run stays
+		// readable, a slow one still shows it is alive.
+		a.rep = &etl.TextReporter{W: a.stdout, Err: a.stderr, Quiet: a.globals.Quiet, ProgressEvery: 2 * time.Second}
 	}
-	// Progress lines at most every 2 s per block: a fast run stays readable,
-	// a slow one still shows it is alive.
-	return &etl.TextReporter{W: a.stdout, Err: a.stderr, Quiet: a.globals.Quiet, ProgressEvery: 2 * time.Second}
+	return a.rep
 }
 
 type versionCmd struct{}

@@ -295,13 +295,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) searchLeads(w http.ResponseWriter, r *http.Request, phone string) {
-	if !validPhone(phone) {
-		s.fail(w, r, phone, APIError{BadPhoneCode, BadPhoneText})
-		return
-	}
-	offset, limit, ok := window(r)
+	offset, limit, ok := s.searchArgs(w, r, phone)
 	if !ok {
-		s.fail(w, r, phone, APIError{BadParamCode, "Invalid offset or limit"})
 		return
 	}
 	s.mu.Lock()
@@ -341,13 +336,8 @@ func (s *Server) searchLeads(w http.ResponseWriter, r *http.Request, phone strin
 }
 
 func (s *Server) searchDNC(w http.ResponseWriter, r *http.Request, phone string) {
-	if !validPhone(phone) {
-		s.fail(w, r, phone, APIError{BadPhoneCode, BadPhoneText})
-		return
-	}
-	offset, limit, ok := window(r)
+	offset, limit, ok := s.searchArgs(w, r, phone)
 	if !ok {
-		s.fail(w, r, phone, APIError{BadParamCode, "Invalid offset or limit"})
 		return
 	}
 	s.mu.Lock()
@@ -411,6 +401,19 @@ func window(r *http.Request) (offset, limit int, ok bool) {
 		}
 	}
 	return offset, min(limit, MaxLimit), true
+}
+
+// searchArgs checks a search's phone_number and offset/limit, answering
+// Convoso's error itself when one is wrong.
+func (s *Server) searchArgs(w http.ResponseWriter, r *http.Request, phone string) (offset, limit int, ok bool) {
+	if !validPhone(phone) {
+		s.fail(w, r, phone, APIError{BadPhoneCode, BadPhoneText})
+		return 0, 0, false
+	}
+	if offset, limit, ok = window(r); !ok {
+		s.fail(w, r, phone, APIError{BadParamCode, "Invalid offset or limit"})
+	}
+	return offset, limit, ok
 }
 
 func validPhone(p string) bool {
