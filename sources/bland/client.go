@@ -34,10 +34,12 @@ type Client struct {
 	HTTP *retry.Client
 }
 
-// Day is one date's calls, each call id once, in the order served.
+// Day counts what listing one date took and brought; the calls themselves
+// go to FetchDate's deliver as they are decoded.
 type Day struct {
-	Date  string
-	Calls []Call
+	Date string
+	// Calls counts the calls delivered: each call id once.
+	Calls int
 	// TotalCount is what the API says matched.
 	TotalCount int
 	// Duplicates counts exact repeats of a call id, dropped.
@@ -72,11 +74,25 @@ func (e *IncompleteError) Error() string {
 		e.Date, e.Path, e.Total, e.Got, e.Pages, why, e.Limit, e.Total)
 }
 
-// FetchDate lists every call created on date (YYYY-MM-DD, UTC). It asks
-// for the date in one request; when total_count exceeds what came back it
-// pages with from/to, dropping call ids already seen. Errors name the date
-// and the URL path, never the key.
-func (c *Client) FetchDate(ctx context.Context, date string) (*Day, error) {
+// batchSize is how many calls FetchDate hands over at once: enough to make
+// the hand-over cheap, few enough that records start flowing at once.
+const batchSize = 256
+
+// FetchDate lists every call created on date (YYYY-MM-DD, UTC), handing
+// them to deliver in batches as the response is decoded, in the order
+// served, each call id once. It asks for the date in one request; when
+// total_count exceeds what came back it pages with from/to, dropping call
+// ids already seen.
+//
+// Calls are delivered before the response has been read to its end, so
+// that a big date streams instead of being held. A retried response (a body
+// cut off mid-JSON) therefore repeats calls already delivered: they are
+// recognised by position and id and not delivered again, nor counted as
+// duplicates. When FetchDate returns an error the date is not whole, even if
+// some of its calls were delivered; the caller must not mark it done.
+// Errors name the date and the URL path, never the key. deliver may keep
+// the batch's calls but not the slice.
+func (c *Client) FetchDate(ctx context.Context, date string, deliver func([]Call) error) (*Day, error) {
 	base, err := url.Parse(strings.TrimSuffix(c.BaseURL, "/") + callsPath)
 	if err != nil {
 		return nil, fmt.Errorf("date %s: base_url: %w", date, err)
@@ -86,9 +102,18 @@ func (c *Client) FetchDate(ctx context.Context, date string) (*Day, error) {
 	seen := make(map[string]struct{})
 	served := 0 // positions listed so far, repeats included
 	limit := max(c.Limit, 1)
+	batch := make([]Call, 0, batchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := deliver(batch)
+		batch = batch[:0]
+		return err
+	}
 	for {
 		if day.Pages >= max(c.MaxPages, 1) {
-			return day, &IncompleteError{Date: date, Path: path, Total: day.TotalCount, Got: len(day.Calls), Pages: day.Pages, Limit: limit, PageCap: true}
+			return day, &IncompleteError{Date: date, Path: path, Total: day.TotalCount, Got: day.Calls, Pages: day.Pages, Limit: limit, PageCap: true}
 		}
 		q := url.Values{}
 		for k, v := range c.Query {
@@ -112,17 +137,41 @@ func (c *Client) FetchDate(ctx context.Context, date string) (*Day, error) {
 		req.Header.Set("authorization", c.Key)
 		req.Header.Set("accept", "application/json")
 
-		var calls []Call
+		// reached is how far into this page any attempt got: positions
+		// before it were delivered or counted by an earlier attempt.
 		var page Page
 		var n int64
+		reached, fresh, repeats := 0, 0, 0
 		reqs, err := c.HTTP.Do(ctx, req, func(resp *http.Response) error {
-			calls = calls[:0]
 			tr := &trackReader{r: resp.Body}
+			pos := 0
 			p, err := DecodeCalls(tr, func(call Call) error {
-				calls = append(calls, call)
+				pos++
+				_, dup := seen[call.ID]
+				switch {
+				case dup && pos <= reached:
+					return nil // sent again by a retry
+				case dup:
+					repeats++
+				default:
+					seen[call.ID] = struct{}{}
+					fresh++
+					day.Calls++
+					batch = append(batch, call)
+					if len(batch) == batchSize {
+						if err := flush(); err != nil {
+							return errDeliver{err}
+						}
+					}
+				}
+				reached = max(reached, pos)
 				return nil
 			})
 			if err != nil {
+				var de errDeliver
+				if errors.As(err, &de) {
+					return de.err
+				}
 				if tr.err != nil || errors.Is(err, io.ErrUnexpectedEOF) {
 					// The body was cut off: the next attempt brings it whole.
 					return retry.Retryable(fmt.Errorf("GET %s: reading the response (after %d bytes): %w", path, tr.n, err))
@@ -136,28 +185,13 @@ func (c *Client) FetchDate(ctx context.Context, date string) (*Day, error) {
 		if err != nil {
 			return nil, fmt.Errorf("date %s: %w", date, err)
 		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
 		day.Pages++
 		day.Bytes += n
 		day.TotalCount = max(page.TotalCount, day.TotalCount)
-
-		fresh, repeats := 0, 0
-		n0 := len(calls)
-		kept := calls[:0] // filtered in place: a big first page is held once
-		for _, call := range calls {
-			if _, dup := seen[call.ID]; dup {
-				repeats++
-				continue
-			}
-			seen[call.ID] = struct{}{}
-			kept = append(kept, call)
-			fresh++
-		}
-		if day.Calls == nil {
-			day.Calls = kept
-		} else {
-			day.Calls = append(day.Calls, kept...)
-		}
-		served += n0
+		served += page.Calls
 		switch {
 		case served >= day.TotalCount:
 			day.Duplicates += repeats
@@ -165,11 +199,19 @@ func (c *Client) FetchDate(ctx context.Context, date string) (*Day, error) {
 		case fresh == 0:
 			// Nothing new: the API serves the same calls again (or none),
 			// so asking further would loop.
-			return day, &IncompleteError{Date: date, Path: path, Total: day.TotalCount, Got: len(day.Calls), Pages: day.Pages, Limit: limit}
+			return day, &IncompleteError{Date: date, Path: path, Total: day.TotalCount, Got: day.Calls, Pages: day.Pages, Limit: limit}
 		}
 		day.Duplicates += repeats
 	}
 }
+
+// errDeliver carries deliver's error through the decoder untouched, so
+// that it is not mistaken for a cut-off body and retried.
+type errDeliver struct{ err error }
+
+func (e errDeliver) Error() string { return e.err.Error() }
+
+func (e errDeliver) Unwrap() error { return e.err }
 
 // trackReader counts the bytes read and keeps the first error other than
 // io.EOF, which tells a connection failure from bad JSON.

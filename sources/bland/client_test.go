@@ -21,12 +21,22 @@ func testClient(srv *blandtest.Server) *Client {
 	}
 }
 
+// fetch lists a date, collecting the calls delivered.
+func fetch(ctx context.Context, c *Client, date string) (*Day, []Call, error) {
+	var calls []Call
+	day, err := c.FetchDate(ctx, date, func(batch []Call) error {
+		calls = append(calls, batch...)
+		return nil
+	})
+	return day, calls, err
+}
+
 // checkDay compares a listed day with what the fake served.
-func checkDay(t *testing.T, srv *blandtest.Server, day *Day) {
+func checkDay(t *testing.T, srv *blandtest.Server, day *Day, calls []Call) {
 	t.Helper()
 	st := srv.Stats(day.Date)
-	if len(day.Calls) != st.Unique || day.Duplicates != st.Duplicates || day.TotalCount != st.Served {
-		t.Fatalf("%s: %d calls, %d duplicates, total %d; fake has %+v", day.Date, len(day.Calls), day.Duplicates, day.TotalCount, st)
+	if len(calls) != st.Unique || day.Calls != len(calls) || day.Duplicates != st.Duplicates || day.TotalCount != st.Served {
+		t.Fatalf("%s: %d calls delivered (day says %d), %d duplicates, total %d; fake has %+v", day.Date, len(calls), day.Calls, day.Duplicates, day.TotalCount, st)
 	}
 	var want []blandtest.Call
 	for _, c := range srv.Calls(day.Date) {
@@ -34,7 +44,7 @@ func checkDay(t *testing.T, srv *blandtest.Server, day *Day) {
 			want = append(want, c)
 		}
 	}
-	for i, c := range day.Calls {
+	for i, c := range calls {
 		w := want[i]
 		if c.ID != w.ID || !c.CreatedAt.Equal(w.CreatedAt) || c.To != w.To || c.From != w.From || c.Inbound != w.Inbound ||
 			c.BatchID != w.BatchID || c.Status != w.Status || c.AnsweredBy != w.AnsweredBy || c.CallLength != w.CallLength || string(c.Metadata) != w.Metadata {
@@ -48,11 +58,11 @@ func TestFetchDateOneRequest(t *testing.T) {
 	defer srv.Close()
 	c := testClient(srv)
 	c.Query = map[string]string{"inbound": "false"}
-	day, err := c.FetchDate(context.Background(), day1)
+	day, calls, err := fetch(context.Background(), c, day1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDay(t, srv, day)
+	checkDay(t, srv, day, calls)
 	if day.Requests != 1 || srv.RequestsFor(day1) != 1 || day.Pages != 1 {
 		t.Errorf("requests %d (fake saw %d), pages %d; want one request", day.Requests, srv.RequestsFor(day1), day.Pages)
 	}
@@ -87,7 +97,7 @@ func TestFetchDateFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := blandtest.NewServer(blandtest.Config{Seed: 2, CallsPerDay: 30, Faults: tt.faults})
 			defer srv.Close()
-			day, err := testClient(srv).FetchDate(context.Background(), day1)
+			day, calls, err := fetch(context.Background(), testClient(srv), day1)
 			if got := srv.RequestsFor(day1); got != tt.wantReqs {
 				t.Errorf("fake saw %d requests, want %d", got, tt.wantReqs)
 			}
@@ -95,17 +105,29 @@ func TestFetchDateFaults(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				checkDay(t, srv, day)
+				checkDay(t, srv, day, calls)
 				if day.Requests != tt.wantReqs {
 					t.Errorf("day.Requests = %d, want %d", day.Requests, tt.wantReqs)
 				}
 				return
 			}
 			if err == nil {
-				t.Fatalf("got %d calls and no error", len(day.Calls))
+				t.Fatalf("got %d calls and no error", len(calls))
 			}
 			if day != nil {
-				t.Errorf("a failed date must bring no calls, got %d", len(day.Calls))
+				t.Errorf("a failed date must bring no Day, got %+v", day)
+			}
+			// Calls delivered before the failure (a cut-off body streams
+			// its first calls) are each delivered once, retries or not.
+			ids := map[string]bool{}
+			for _, c := range calls {
+				if ids[c.ID] {
+					t.Errorf("call %s delivered twice", c.ID)
+				}
+				ids[c.ID] = true
+			}
+			if len(calls) >= srv.Stats(day1).Unique {
+				t.Errorf("%d calls delivered by a failed date of %d", len(calls), srv.Stats(day1).Unique)
 			}
 			for _, w := range tt.wantErr {
 				if !strings.Contains(err.Error(), w) {
@@ -122,7 +144,7 @@ func TestFetchDateUnauthorized(t *testing.T) {
 	c := testClient(srv)
 	c.Key = "sk-wrong-key-123"
 	c.HTTP.Secrets = []string{c.Key}
-	_, err := c.FetchDate(context.Background(), day1)
+	_, _, err := fetch(context.Background(), c, day1)
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -144,11 +166,11 @@ func TestFetchDatePaging(t *testing.T) {
 	defer srv.Close()
 	c := testClient(srv)
 	c.Limit = 10
-	day, err := c.FetchDate(context.Background(), day1)
+	day, calls, err := fetch(context.Background(), c, day1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDay(t, srv, day)
+	checkDay(t, srv, day, calls)
 	if day.Pages != 3 || day.Requests != 3 {
 		t.Errorf("pages %d requests %d, want 3", day.Pages, day.Requests)
 	}
@@ -184,12 +206,12 @@ func TestFetchDateIncomplete(t *testing.T) {
 			defer srv.Close()
 			c := testClient(srv)
 			c.Limit, c.MaxPages = 10, tt.maxPages
-			day, err := c.FetchDate(context.Background(), day1)
+			day, calls, err := fetch(context.Background(), c, day1)
 			var ie *IncompleteError
 			if !errors.As(err, &ie) {
 				t.Fatalf("err = %v, want an IncompleteError", err)
 			}
-			if ie.PageCap != tt.pageCap || day == nil || len(day.Calls) != ie.Got || ie.Total != 30 {
+			if ie.PageCap != tt.pageCap || day == nil || day.Calls != ie.Got || len(calls) != ie.Got || ie.Total != 30 {
 				t.Errorf("IncompleteError %+v, day %v", ie, day)
 			}
 			for _, w := range tt.want {
@@ -212,7 +234,7 @@ func TestFetchDateCancelDuringBackoff(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := c.FetchDate(ctx, day1)
+	_, _, err := fetch(ctx, c, day1)
 	if el := time.Since(start); el > 2*time.Second {
 		t.Errorf("returned after %s", el)
 	}
@@ -229,12 +251,53 @@ func TestFetchDateTimeout(t *testing.T) {
 	defer srv.Close()
 	c := testClient(srv)
 	c.HTTP.Timeout = 200 * time.Millisecond
-	day, err := c.FetchDate(context.Background(), day1)
+	day, calls, err := fetch(context.Background(), c, day1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDay(t, srv, day)
+	checkDay(t, srv, day, calls)
 	if day.Requests != 2 {
 		t.Errorf("%d requests, want a timed-out one then a good one", day.Requests)
+	}
+}
+
+// TestFetchDateStreamsThroughRetry cuts a big date's body after several
+// batches were delivered and after its duplicate call: the retry must
+// neither deliver those calls again nor count the duplicate twice.
+func TestFetchDateStreamsThroughRetry(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{Seed: 4, CallsPerDay: 1000,
+		Faults: []blandtest.Fault{{Date: day1, CutAfter: 600_000}}})
+	defer srv.Close()
+	c := testClient(srv)
+	var calls []Call
+	batches := 0
+	day, err := c.FetchDate(context.Background(), day1, func(b []Call) error {
+		batches++
+		calls = append(calls, b...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDay(t, srv, day, calls)
+	if day.Requests != 2 || !srv.Requests()[0].Cut {
+		t.Fatalf("requests %d, first cut %v: the fault did not hit", day.Requests, srv.Requests()[0].Cut)
+	}
+	if batches < 3 {
+		t.Errorf("%d batches: calls were not streamed", batches)
+	}
+}
+
+// TestFetchDateDeliverError stops listing at deliver's error, unretried.
+func TestFetchDateDeliverError(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{Seed: 4, CallsPerDay: 1000})
+	defer srv.Close()
+	stop := errors.New("downstream stopped")
+	_, err := testClient(srv).FetchDate(context.Background(), day1, func([]Call) error { return stop })
+	if !errors.Is(err, stop) {
+		t.Fatalf("err = %v, want deliver's", err)
+	}
+	if n := srv.RequestsFor(day1); n != 1 {
+		t.Errorf("%d requests, want 1", n)
 	}
 }

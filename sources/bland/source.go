@@ -38,7 +38,10 @@ func newSource(cfg *Config, env etl.Env) (*Source, error) {
 }
 
 // Read lists the dates not yet done, up to Concurrency at once, and emits
-// each date's records then its mark, in date order.
+// each date's records then its mark, in date order. The date being emitted
+// streams: its records go out while its response is still being read, on
+// this goroutine, so that decoding and building records run side by side.
+// Later dates are fetched meanwhile and wait, as decoded calls, their turn.
 func (s *Source) Read(ctx context.Context, out etl.Output) error {
 	var dates []string
 	for _, d := range datesBetween(s.cfg.StartDate, s.cfg.EndDate) {
@@ -47,13 +50,9 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 		}
 		dates = append(dates, d)
 	}
-	type result struct {
-		day *Day
-		err error
-	}
-	results := make([]chan result, len(dates))
-	for i := range results {
-		results[i] = make(chan result, 1)
+	streams := make([]*dateStream, len(dates))
+	for i := range streams {
+		streams[i] = newDateStream()
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait() // runs after cancel below: no fetch outlives Read
@@ -75,20 +74,32 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				day, err := s.client.FetchDate(ctx, d)
-				results[i] <- result{day, err}
+				st := streams[i]
+				day, err := s.client.FetchDate(ctx, d, st.put)
+				st.finish(day, err)
 			}()
 		}
 	}()
 
-	for i := range dates {
-		var r result
-		select {
-		case r = <-results[i]:
-		case <-ctx.Done():
-			return ctx.Err()
+	for i, date := range dates {
+		st := streams[i]
+		invalid := 0
+		for {
+			calls, done, err := st.take(ctx)
+			if err != nil {
+				return err
+			}
+			n, err := emitRecords(date, calls, out)
+			invalid += n
+			if err != nil {
+				return err
+			}
+			if done {
+				break
+			}
 		}
-		if err := s.emitDate(dates[i], r.day, r.err, out); err != nil {
+		streams[i] = nil
+		if err := s.markDate(date, st.day, st.err, invalid, out); err != nil {
 			return err
 		}
 		<-slots
@@ -96,9 +107,69 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 	return nil
 }
 
-// emitDate sends one date's records and mark. err is FetchDate's: an
-// IncompleteError is a warning when on_incomplete = "warn".
-func (s *Source) emitDate(date string, day *Day, err error, out etl.Output) error {
+// dateStream hands one date's calls from its fetch to Read as they are
+// decoded, and then the fetch's outcome.
+type dateStream struct {
+	mu    sync.Mutex
+	calls []Call
+	done  bool
+	day   *Day
+	err   error
+	wake  chan struct{} // a token when calls or the outcome arrived
+}
+
+func newDateStream() *dateStream {
+	return &dateStream{wake: make(chan struct{}, 1)}
+}
+
+// put adds a batch of calls; it is FetchDate's deliver.
+func (d *dateStream) put(batch []Call) error {
+	d.mu.Lock()
+	d.calls = append(d.calls, batch...)
+	d.mu.Unlock()
+	d.notify()
+	return nil
+}
+
+// finish records the fetch's outcome.
+func (d *dateStream) finish(day *Day, err error) {
+	d.mu.Lock()
+	d.day, d.err, d.done = day, err, true
+	d.mu.Unlock()
+	d.notify()
+}
+
+func (d *dateStream) notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take waits for calls or the outcome and returns the calls that arrived
+// since the last take, and whether the fetch has finished (its outcome is
+// then in day and err).
+func (d *dateStream) take(ctx context.Context) ([]Call, bool, error) {
+	for {
+		d.mu.Lock()
+		calls, done := d.calls, d.done
+		d.calls = nil
+		d.mu.Unlock()
+		if len(calls) > 0 || done {
+			return calls, done, nil
+		}
+		select {
+		case <-d.wake:
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+	}
+}
+
+// markDate ends one date whose records were emitted: err is FetchDate's;
+// an IncompleteError is a warning when on_incomplete = "warn", any other
+// error fails the source and the date gets no mark.
+func (s *Source) markDate(date string, day *Day, err error, invalid int, out etl.Output) error {
 	incomplete := false
 	if ie, ok := err.(*IncompleteError); ok && s.cfg.OnIncomplete == "warn" {
 		incomplete = true
@@ -107,11 +178,7 @@ func (s *Source) emitDate(date string, day *Day, err error, out etl.Output) erro
 	} else if err != nil {
 		return err
 	}
-	calls := len(day.Calls)
-	invalid, err := emitRecords(date, day.Calls, out)
-	if err != nil {
-		return err
-	}
+	calls := day.Calls
 	for i := 0; i < day.Duplicates; i++ {
 		out.Drop("duplicate call_id")
 	}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,7 +40,15 @@ func main() {
 	mb := flag.Int("mb", 100, "size of the big day in MB")
 	child := flag.String("child", "", "internal: run the source on this date against -url and print peak RSS")
 	url := flag.String("url", "", "internal: the fake's URL")
+	cpuprofile := flag.String("cpuprofile", "", "only run the whole source -runs times, profiling the CPU into this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		if err := profileSource(*cpuprofile, *runs, *mb); err != nil {
+			fmt.Fprintln(os.Stderr, "blandbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *child != "" {
 		if err := runChild(*url, *child); err != nil {
 			fmt.Fprintln(os.Stderr, "blandbench child:", err)
@@ -53,10 +62,37 @@ func main() {
 	}
 }
 
-func runParent(runs, mb int) error {
+// newServer starts the fake with a small day and a big day of mb MB.
+func newServer(mb int) *blandtest.Server {
 	bigCalls := mb * 1000 * 1000 / (payload + 600)
-	srv := blandtest.NewServer(blandtest.Config{Seed: 1, PayloadBytes: payload,
+	return blandtest.NewServer(blandtest.Config{Seed: 1, PayloadBytes: payload,
 		PerDate: map[string]int{smallDay: max(bigCalls/100, 1), bigDay: bigCalls}})
+}
+
+// profileSource runs the whole source on the big day under the CPU
+// profiler, the fake included, to see where the time goes.
+func profileSource(path string, runs, mb int) error {
+	srv := newServer(mb)
+	defer srv.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	for i := 0; i < runs; i++ {
+		if _, _, err := wholeSource(srv.URL(), srv.Key(), bigDay); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runParent(runs, mb int) error {
+	srv := newServer(mb)
 	defer srv.Close()
 
 	var dl, src, dec []float64
