@@ -3,6 +3,7 @@ package etl
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -132,6 +133,9 @@ func (p *jsonParser) number() (cty.Value, error) {
 		}
 		break
 	}
+	if v, ok := smallInt(p.data[start:p.pos]); ok {
+		return v, nil
+	}
 	text := string(p.data[start:p.pos])
 	if !json.Valid([]byte(text)) {
 		return cty.NilVal, p.errorf("invalid number %q", text)
@@ -146,6 +150,34 @@ func (p *jsonParser) number() (cty.Value, error) {
 		return cty.NilVal, p.errorf("number %q out of range", text)
 	}
 	return v, nil
+}
+
+// smallInt converts a JSON integer of up to 18 digits without parsing it as
+// a decimal (ids and counts are most numbers in API data, and big.ParseFloat
+// is slow). The value is the one cty.ParseNumberVal gives: same precision
+// and rounding mode, so arithmetic on it is the same.
+func smallInt(b []byte) (cty.Value, bool) {
+	digits := b
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 || (digits[0] == '0' && len(digits) > 1) {
+		return cty.NilVal, false
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return cty.NilVal, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if len(digits) != len(b) {
+		if n == 0 {
+			return cty.NilVal, false // -0 is a negative zero in big.Float
+		}
+		n = -n
+	}
+	return cty.NumberVal(new(big.Float).SetPrec(512).SetInt64(n)), true
 }
 
 // str reads a string. Escapes and invalid UTF-8 are rare in API data, so

@@ -99,7 +99,47 @@ const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 // TimeVal returns t as a record value (a string in TimeLayout, UTC).
 func TimeVal(t time.Time) cty.Value {
-	return cty.StringVal(t.UTC().Format(TimeLayout))
+	var buf [len("2006-01-02T15:04:05.000000000Z")]byte
+	return cty.StringVal(string(AppendTime(buf[:0], t)))
+}
+
+// AppendTime appends t in TimeLayout (UTC) to b. It writes the digits itself
+// for years 0 to 9999, which is several times faster than time.Format: a
+// source stamps every record with a time.
+func AppendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond(), 9)
+	return append(b, 'Z')
+}
+
+// appendDigits appends n (>= 0) as exactly width decimal digits.
+func appendDigits(b []byte, n, width int) []byte {
+	start := len(b)
+	for i := 0; i < width; i++ {
+		b = append(b, '0')
+	}
+	for i := len(b) - 1; i >= start; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return b
 }
 
 // ParseTime reads a time from a record value written by TimeVal or any

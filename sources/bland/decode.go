@@ -142,8 +142,26 @@ func (s *scanner) peek() (byte, error) {
 	}
 }
 
+// place names where in the response the scanner is, for errors. It is
+// formatted only when an error needs it: building "call 1234" for every
+// call would cost more than decoding some of them.
+type place struct {
+	what  string
+	index int // when >= 0 the place is "what index"
+}
+
+func named(what string) place { return place{what, -1} }
+
+// String returns the place's name.
+func (p place) String() string {
+	if p.index >= 0 {
+		return p.what + " " + strconv.Itoa(p.index)
+	}
+	return p.what
+}
+
 // expect consumes the next non-space byte, which must be c.
-func (s *scanner) expect(c byte, what string) error {
+func (s *scanner) expect(c byte, what place) error {
 	got, err := s.peek()
 	if err != nil {
 		return unexpectedEOF(err)
@@ -194,7 +212,7 @@ func (s *scanner) unquote(raw []byte) (string, error) {
 // strRaw scans a string. With keep it returns its raw bytes in scratch
 // (opening quote included) and whether it held no escape.
 func (s *scanner) strRaw(keep bool) ([]byte, bool, error) {
-	if err := s.expect('"', "string"); err != nil {
+	if err := s.expect('"', named("string")); err != nil {
 		return nil, false, err
 	}
 	raw := s.scratch[:0]
@@ -365,7 +383,7 @@ func (s *scanner) skip() error {
 
 // next consumes the ',' between members or the closing byte; it reports
 // whether another member follows.
-func (s *scanner) next(close byte, what string) (bool, error) {
+func (s *scanner) next(close byte, what place) (bool, error) {
 	c, err := s.peek()
 	if err != nil {
 		return false, unexpectedEOF(err)
@@ -382,7 +400,7 @@ func (s *scanner) next(close byte, what string) (bool, error) {
 
 // members walks an object whose '{' is next, calling fn for each key with
 // the value next to read.
-func (s *scanner) members(what string, fn func(key []byte) error) error {
+func (s *scanner) members(what place, fn func(key []byte) error) error {
 	if err := s.expect('{', what); err != nil {
 		return err
 	}
@@ -413,7 +431,7 @@ func (s *scanner) members(what string, fn func(key []byte) error) error {
 func (s *scanner) response(fn func(Call) error) (Page, error) {
 	page := Page{TotalCount: -1, Count: -1}
 	sawCalls := false
-	err := s.members("the response", func(k []byte) error {
+	err := s.members(named("the response"), func(k []byte) error {
 		switch key := string(k); key {
 		case "total_count", "count":
 			n, err := s.count(key)
@@ -490,7 +508,7 @@ func (s *scanner) calls(page *Page, fn func(Call) error) error {
 		if err := fn(call); err != nil {
 			return err
 		}
-		more, err := s.next(']', `the "calls" list`)
+		more, err := s.next(']', named(`the "calls" list`))
 		if err != nil || !more {
 			return err
 		}
@@ -517,7 +535,7 @@ func (s *scanner) call(i int) (Call, error) {
 	} else if ch != '{' {
 		return c, s.errorf("call %d is not an object", i)
 	}
-	err := s.members(fmt.Sprintf("call %d", i), func(k []byte) error {
+	err := s.members(place{"call", i}, func(k []byte) error {
 		switch key := string(k); key {
 		case "call_id", "c_id":
 			return s.text(&c.ID, i, key)

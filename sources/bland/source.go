@@ -83,13 +83,14 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 
 	for i, date := range dates {
 		st := streams[i]
+		build := newRecordBuilder(date)
 		invalid := 0
 		for {
 			calls, done, err := st.take(ctx)
 			if err != nil {
 				return err
 			}
-			n, err := emitRecords(date, calls, out)
+			n, err := build.emit(calls, out)
 			invalid += n
 			if err != nil {
 				return err
@@ -206,11 +207,27 @@ func (s *Source) markDate(date string, day *Day, err error, invalid int, out etl
 	return out.EndPartition(&etl.Mark{Source: s.env.Addr, Partition: date, Incomplete: incomplete, Info: info})
 }
 
-// emitRecords turns calls into records and emits them in order, releasing
-// each call once built.
-func emitRecords(date string, calls []Call, out etl.Output) (invalid int, err error) {
+// recordBuilder turns calls into records. It keeps the values of fields
+// that repeat from call to call (status, answered_by, batch_id, the date):
+// a go-cty string costs a Unicode normalisation and an allocation each
+// time, a good part of building a record.
+type recordBuilder struct {
+	date   cty.Value
+	common map[string]cty.Value
+}
+
+// maxCommon bounds the values kept, should a field thought to repeat not.
+const maxCommon = 4096
+
+func newRecordBuilder(date string) *recordBuilder {
+	return &recordBuilder{date: cty.StringVal(date), common: make(map[string]cty.Value)}
+}
+
+// emit turns calls into records and emits them in order, releasing each
+// call once built; it returns how many had an invalid phone.
+func (b *recordBuilder) emit(calls []Call, out etl.Output) (invalid int, err error) {
 	for i := range calls {
-		rec, ok := record(date, &calls[i])
+		rec, ok := b.record(&calls[i])
 		calls[i] = Call{} // let its strings go while the rest is emitted
 		if !ok {
 			invalid++
@@ -224,7 +241,7 @@ func emitRecords(date string, calls []Call, out etl.Output) (invalid int, err er
 
 // record turns a call into a record; ok is false when its phone is
 // invalid.
-func record(date string, c *Call) (etl.Record, bool) {
+func (b *recordBuilder) record(c *Call) (etl.Record, bool) {
 	raw := c.To
 	if c.Inbound {
 		raw = c.From
@@ -234,22 +251,37 @@ func record(date string, c *Call) (etl.Record, bool) {
 		"call_id":              cty.StringVal(c.ID),
 		"created_at":           etl.TimeVal(c.CreatedAt),
 		"phone":                nullable(p),
-		"phone_invalid_reason": nullable(reason),
+		"phone_invalid_reason": b.repeated(reason),
 		"raw_phone":            nullable(raw),
 		"to":                   nullable(c.To),
 		"from":                 nullable(c.From),
 		"inbound":              cty.BoolVal(c.Inbound),
-		"batch_id":             nullable(c.BatchID),
-		"status":               nullable(c.Status),
-		"answered_by":          nullable(c.AnsweredBy),
+		"batch_id":             b.repeated(c.BatchID),
+		"status":               b.repeated(c.Status),
+		"answered_by":          b.repeated(c.AnsweredBy),
 		"call_length":          cty.NullVal(cty.Number),
 		"metadata":             jsonValue(c.Metadata),
-		"date":                 cty.StringVal(date),
+		"date":                 b.date,
 	}
 	if c.HasLength {
 		rec["call_length"] = cty.NumberFloatVal(c.CallLength)
 	}
 	return rec, ok
+}
+
+// repeated is nullable for a value that recurs across calls.
+func (b *recordBuilder) repeated(s string) cty.Value {
+	if s == "" {
+		return cty.NullVal(cty.String)
+	}
+	if v, ok := b.common[s]; ok {
+		return v
+	}
+	v := cty.StringVal(s)
+	if len(b.common) < maxCommon {
+		b.common[s] = v
+	}
+	return v
 }
 
 func nullable(s string) cty.Value {

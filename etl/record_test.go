@@ -1,0 +1,56 @@
+package etl
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// TestAppendTimeMatchesFormat holds the hand-written formatter to
+// time.Format over random times, zones, and the years where it falls back.
+func TestAppendTimeMatchesFormat(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	zones := []*time.Location{time.UTC, time.FixedZone("x", -5*3600), time.FixedZone("y", 5*3600+1800)}
+	times := []time.Time{
+		{}, time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 12, 1, 0, 0, 0, 1, time.FixedZone("z", 3600)),
+	}
+	for range 10000 {
+		sec := r.Int64N(400 * 365 * 86400)
+		times = append(times, time.Unix(sec-200*365*86400, r.Int64N(1e9)).In(zones[r.IntN(len(zones))]))
+	}
+	for _, tm := range times {
+		want := tm.UTC().Format(TimeLayout)
+		if got := string(AppendTime(nil, tm)); got != want {
+			t.Fatalf("AppendTime(%v) = %s, want %s", tm, got, want)
+		}
+		if got := TimeVal(tm).AsString(); got != want {
+			t.Fatalf("TimeVal(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// TestSmallIntIsParseNumberVal holds the integer fast path to go-cty's
+// parser: the same value, precision, rounding and text.
+func TestSmallIntIsParseNumberVal(t *testing.T) {
+	for _, s := range []string{"0", "-0", "7", "-7", "10", "123456789012345678", "-123456789012345678",
+		"999999999999999999", "1234567890123456789", "01", "-", "1.5", "1e3", "9223372036854775807"} {
+		want, err := cty.ParseNumberVal(s)
+		got, ok := smallInt([]byte(s))
+		if !ok {
+			continue // the slow path handles it
+		}
+		if err != nil {
+			t.Fatalf("smallInt accepted %q, which ParseNumberVal refuses", s)
+		}
+		gf, wf := got.AsBigFloat(), want.AsBigFloat()
+		if gf.Cmp(wf) != 0 || gf.Prec() != wf.Prec() || gf.Mode() != wf.Mode() || gf.Signbit() != wf.Signbit() || gf.Text('g', -1) != wf.Text('g', -1) {
+			t.Errorf("%q: smallInt %s (prec %d), ParseNumberVal %s (prec %d)", s, gf.Text('g', -1), gf.Prec(), wf.Text('g', -1), wf.Prec())
+		}
+	}
+	if _, ok := smallInt([]byte("42")); !ok {
+		t.Error("the fast path took nothing")
+	}
+}
