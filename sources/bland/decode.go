@@ -189,8 +189,11 @@ func (s *scanner) endCapture() []byte {
 // str reads a string. With keep it returns the decoded string, validated
 // as encoding/json does; without, it only skips it.
 func (s *scanner) str(keep bool) (string, error) {
+	if !keep {
+		return "", s.skipStr()
+	}
 	raw, plain, err := s.strRaw(keep)
-	if err != nil || !keep {
+	if err != nil {
 		return "", err
 	}
 	if b, ok := plainBody(raw, plain); ok {
@@ -259,6 +262,49 @@ func (s *scanner) strRaw(keep bool) ([]byte, bool, error) {
 	return raw, plain, nil
 }
 
+// skipStr moves past a string without looking inside it: the closing
+// quote is the first one preceded by an even run of backslashes. One
+// memchr per buffer, where reading a string checks its escapes too: the
+// skipped summaries are most of a response. Their content is not
+// validated, as for every value the decoder skips.
+func (s *scanner) skipStr() error {
+	if err := s.expect('"', named("string")); err != nil {
+		return err
+	}
+	backslashes := 0 // the run of backslashes just before s.pos
+	for {
+		rest := s.buf[s.pos:]
+		q := bytes.IndexByte(rest, '"')
+		if q < 0 {
+			backslashes = trailingBackslashes(rest, backslashes)
+			s.pos += len(rest)
+			if err := s.fill(); err != nil {
+				return unexpectedEOF(err)
+			}
+			continue
+		}
+		run := trailingBackslashes(rest[:q], backslashes)
+		s.pos += q + 1
+		if run%2 == 0 {
+			return nil
+		}
+		backslashes = 0 // an escaped quote: the run ended at it
+	}
+}
+
+// trailingBackslashes returns the run of backslashes at the end of b,
+// adding before when b is all backslashes.
+func trailingBackslashes(b []byte, before int) int {
+	n := 0
+	for n < len(b) && b[len(b)-1-n] == '\\' {
+		n++
+	}
+	if n == len(b) {
+		return before + n
+	}
+	return n
+}
+
 // plainBody returns the text of a raw string (opening quote included) when
 // it needs no decoding: no escape, no control byte, valid UTF-8.
 func plainBody(raw []byte, noEscape bool) ([]byte, bool) {
@@ -282,8 +328,10 @@ func (s *scanner) key() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b, ok := plainBody(raw, plain); ok {
-		return b, nil
+	if plain {
+		// Not checked for control bytes or UTF-8: a key that is not
+		// one of the decoder's ASCII names only leads to a skip.
+		return raw[1:], nil
 	}
 	v, err := s.unquote(raw)
 	return []byte(v), err

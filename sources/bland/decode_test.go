@@ -217,3 +217,22 @@ func idOf(v any) string {
 	}
 	return ""
 }
+
+// TestDecodeSkipsEscapedQuotes checks the skipped-string fast path on runs
+// of backslashes before quotes, read whole and one byte at a time (runs
+// cut across buffer refills).
+func TestDecodeSkipsEscapedQuotes(t *testing.T) {
+	for _, summary := range []string{`""`, `"\\"`, `"\\\\"`, `"a\"b"`, `"\\\"\\"`, `"x\\\\\"\"\\"`, `"` + strings.Repeat(`\\`, 40000) + `"`} {
+		in := `{"calls":[{"summary":` + summary + `,"call_id":"a","created_at":"2025-12-01T10:00:00Z","summary2":` + summary + `}]}`
+		if !json.Valid([]byte(in)) {
+			t.Fatalf("bad test input %s", in)
+		}
+		for name, r := range map[string]io.Reader{"whole": strings.NewReader(in), "bytewise": iotest.OneByteReader(strings.NewReader(in))} {
+			var ids []string
+			_, err := DecodeCalls(r, func(c Call) error { ids = append(ids, c.ID); return nil })
+			if err != nil || len(ids) != 1 || ids[0] != "a" {
+				t.Errorf("%s, %s: ids %v, err %v", summary[:min(len(summary), 20)], name, ids, err)
+			}
+		}
+	}
+}
