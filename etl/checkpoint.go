@@ -1,6 +1,7 @@
 package etl
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -25,8 +26,63 @@ type Checkpoint struct {
 	Fingerprint map[string]map[string]string `json:"fingerprint"`
 	// Sources maps a source's address to its finished partitions, in order.
 	Sources map[string][]PartitionDone `json:"sources"`
-	// Stages maps a stateful stage's address to its snapshot.
+	// Stages maps a stateful stage's address to its snapshot, as loaded
+	// from the file. A running pipeline's snapshots are in snapshots (see
+	// StageState), written into the file by SaveCheckpoint.
 	Stages map[string]json.RawMessage `json:"stages,omitempty"`
+
+	snapshots map[string]Snapshot
+}
+
+// StageState returns the saved state of a stateful stage, or nil.
+func (c *Checkpoint) StageState(addr string) ([]byte, error) {
+	if s, ok := c.snapshots[addr]; ok {
+		var buf bytes.Buffer
+		if _, err := s.WriteTo(&buf); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+	return c.Stages[addr], nil
+}
+
+// Materialize writes the running pipeline's snapshots that c holds into
+// c.Stages. A RunOptions.Save callback that keeps its checkpoint beyond the
+// call must materialize it first: the engine releases the snapshots after
+// the call (a stage's may be offsets into a spill file).
+func (c *Checkpoint) Materialize() error {
+	for addr := range c.snapshots {
+		b, err := c.StageState(addr)
+		if err != nil {
+			return err
+		}
+		if c.Stages == nil {
+			c.Stages = map[string]json.RawMessage{}
+		}
+		c.Stages[addr] = b
+	}
+	c.snapshots = nil
+	return nil
+}
+
+// setSnapshot makes snap addr's state, releasing the one it replaces.
+func (c *Checkpoint) setSnapshot(addr string, snap Snapshot) {
+	if c.snapshots == nil {
+		c.snapshots = map[string]Snapshot{}
+	}
+	if old, ok := c.snapshots[addr]; ok && old != snap {
+		old.Release()
+	}
+	c.snapshots[addr] = snap
+	delete(c.Stages, addr)
+}
+
+// releaseSnapshots releases every snapshot c holds.
+func (c *Checkpoint) releaseSnapshots() {
+	for addr, s := range c.snapshots {
+		s.Release()
+		delete(c.snapshots, addr)
+	}
 }
 
 // PartitionDone records a finished partition.
@@ -174,7 +230,7 @@ type partitionTracker struct {
 
 type pendingPartition struct {
 	acks      int
-	snapshots map[Addr][]byte
+	snapshots map[Addr]Snapshot
 }
 
 func newPartitionTracker(p *Pipeline, cp *Checkpoint, opts RunOptions) *partitionTracker {
@@ -200,7 +256,7 @@ func (t *partitionTracker) ack(m *Mark) error {
 	}
 	pp := parts[m.Partition]
 	if pp == nil {
-		pp = &pendingPartition{snapshots: map[Addr][]byte{}}
+		pp = &pendingPartition{snapshots: map[Addr]Snapshot{}}
 		parts[m.Partition] = pp
 	}
 	pp.acks++
@@ -219,13 +275,16 @@ func (t *partitionTracker) ack(m *Mark) error {
 	src := m.Source.String()
 	if t.unsafe[m.Source] {
 		// Not durable (see checkResumable): report it, do not save it.
+		for _, s := range pp.snapshots {
+			s.Release()
+		}
 		t.opts.Events.Report(Event{Time: time.Now().UTC(), Type: EventPartition, Block: src, Partition: m.Partition,
 			Data: map[string]any{"incomplete": m.Incomplete, "info": m.Info, "checkpoint": false}})
 		return nil
 	}
 	t.cp.Sources[src] = append(t.cp.Sources[src], PartitionDone{Name: m.Partition, Incomplete: m.Incomplete, Info: m.Info})
 	for a, s := range pp.snapshots {
-		t.cp.Stages[a.String()] = json.RawMessage(s)
+		t.cp.setSnapshot(a.String(), s)
 	}
 	t.cp.Updated = time.Now().UTC()
 	msg := ""
@@ -242,9 +301,10 @@ func (t *partitionTracker) ack(m *Mark) error {
 	if t.opts.Plan || t.opts.Save == nil {
 		return nil
 	}
-	saved := *t.cp // Save may keep it: the tracker clears its own Stages below
+	saved := *t.cp // Save may keep it: the tracker clears its own state below
 	saved.Stages = maps.Clone(t.cp.Stages)
 	saved.Sources = maps.Clone(t.cp.Sources)
+	saved.snapshots = maps.Clone(t.cp.snapshots)
 	if err := t.opts.Save(&saved); err != nil {
 		return fmt.Errorf("saving checkpoint after %s %s: %w", src, m.Partition, err)
 	}
@@ -255,8 +315,23 @@ func (t *partitionTracker) ack(m *Mark) error {
 		// stateful stage: holding the saved ones (the whole dedupe state)
 		// until the next save would only double the memory.
 		clear(t.cp.Stages)
+		t.cp.releaseSnapshots()
 	}
 	return nil
+}
+
+// release frees the snapshots the tracker still holds at the end of a run:
+// those of the checkpoint and of partitions that never completed.
+func (t *partitionTracker) release() {
+	t.cp.releaseSnapshots()
+	for _, parts := range t.pending {
+		for _, pp := range parts {
+			for _, s := range pp.snapshots {
+				s.Release()
+			}
+		}
+	}
+	clear(t.pending)
 }
 
 // Summary is a one-line account of the checkpoint: "source.x.y: 12

@@ -33,7 +33,9 @@ type RunOptions struct {
 	// are done. Nil starts afresh.
 	Resume *Checkpoint
 	// Save is called with the new checkpoint each time a partition has
-	// passed every sink. Never called in plan mode.
+	// passed every sink. Never called in plan mode. The stages' snapshots
+	// in it are valid during the call (SaveCheckpoint writes them); to keep
+	// the checkpoint, call its Materialize first.
 	Save func(*Checkpoint) error
 	// DrainTimeout bounds how long a run that lost a source keeps going to
 	// checkpoint the partitions already read (default 30 s).
@@ -184,6 +186,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	tracker := newPartitionTracker(p, cp, opts)
 	tracker.slots = slots
+	defer tracker.release()
 	sinkCount := 0
 	for _, s := range stages {
 		if s.block.Addr.Kind == KindSink {
@@ -318,7 +321,11 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, slots map[Addr]chan st
 				s.out.snapshotSlots = make(chan struct{}, snapshotsInFlight)
 				slots[b.Addr] = s.out.snapshotSlots
 			}
-			if data, ok := cp.Stages[b.Addr.String()]; ok {
+			data, err := cp.StageState(b.Addr.String())
+			if err != nil {
+				return stages, &StageError{Addr: b.Addr, Range: b.DefRange, Err: fmt.Errorf("reading checkpoint: %w", err)}
+			}
+			if data != nil {
 				if err := st.Restore(data); err != nil {
 					return stages, &StageError{Addr: b.Addr, Range: b.DefRange, Err: fmt.Errorf("restoring checkpoint: %w", err)}
 				}

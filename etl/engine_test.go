@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -414,8 +416,9 @@ sink "collect" "c" {
 	done := make(chan error, 1)
 	go func() {
 		_, err := p.Run(context.Background(), etl.RunOptions{Save: func(cp *etl.Checkpoint) error {
-			last = string(cp.Stages["transform.count.kept"])
-			return nil
+			b, err := cp.StageState("transform.count.kept")
+			last = string(b)
+			return err
 		}})
 		done <- err
 	}()
@@ -511,3 +514,91 @@ func TestFingerprintCoversUpstreamChain(t *testing.T) {
 type fpConfig struct{}
 
 func (*fpConfig) Fingerprint() map[string]string { return map[string]string{"k": "v"} }
+
+// streamingState is countingState with streamed snapshots, which count
+// their releases.
+type streamingState struct {
+	countingState
+	live *atomic.Int64 // snapshots taken and not yet released
+}
+
+type countSnapshot struct {
+	n        int
+	live     *atomic.Int64
+	released atomic.Bool
+}
+
+func (s *countSnapshot) WriteTo(w io.Writer) (int64, error) {
+	if s.released.Load() {
+		return 0, fmt.Errorf("snapshot written after its release")
+	}
+	n, err := fmt.Fprint(w, s.n)
+	return int64(n), err
+}
+
+func (s *countSnapshot) Release() {
+	if s.released.Swap(true) {
+		panic("snapshot released twice")
+	}
+	s.live.Add(-1)
+}
+
+func (c *streamingState) SnapshotStream() (etl.Snapshot, error) {
+	*c.snapshots++
+	c.live.Add(1)
+	return &countSnapshot{n: c.n, live: c.live}, nil
+}
+
+// TestStreamedSnapshots checks that streamed snapshots reach the
+// checkpoint file and are each released once, whether the run succeeds or
+// its source fails midway (snapshots of unfinished partitions included).
+func TestStreamedSnapshots(t *testing.T) {
+	for _, failAfter := range []int{0, 55} {
+		t.Run(fmt.Sprintf("fail_after=%d", failAfter), func(t *testing.T) {
+			defer goleak.VerifyNone(t)
+			reg, _ := testRegistry(t)
+			snapshots := 0
+			var live atomic.Int64
+			reg.Register(etl.Plugin{
+				Kind: etl.KindTransform, Type: "count", Summary: "Counts.",
+				Config: func() any { return &struct{}{} },
+				New: func(any, etl.Env) (any, error) {
+					return &streamingState{countingState: countingState{snapshots: &snapshots}, live: &live}, nil
+				},
+			})
+			p := load(t, reg, fmt.Sprintf(`
+source "gen" "g" {
+  partitions = 10
+  fail_after = %d
+}
+transform "count" "kept" {
+  input = source.gen.g
+}
+sink "collect" "c" {
+  input = transform.count.kept
+}
+`, failAfter))
+			path := filepath.Join(t.TempDir(), "state.json")
+			_, err := p.Run(context.Background(), etl.RunOptions{BatchSize: 3, Save: func(cp *etl.Checkpoint) error {
+				return etl.SaveCheckpoint(path, cp)
+			}})
+			if (err != nil) != (failAfter > 0) {
+				t.Fatalf("err = %v", err)
+			}
+			if n := live.Load(); n != 0 {
+				t.Errorf("%d snapshots never released (of %d)", n, snapshots)
+			}
+			cp, err := etl.LoadCheckpoint(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "100"
+			if failAfter > 0 {
+				want = "50" // the five whole partitions before the failure
+			}
+			if got := string(cp.Stages["transform.count.kept"]); got != want {
+				t.Errorf("checkpointed state %q, want %s", got, want)
+			}
+		})
+	}
+}

@@ -104,11 +104,21 @@ func (o *output) EndPartition(m *Mark) error {
 		case <-o.ctx.Done():
 			return o.ctx.Err()
 		}
-		data, err := o.stateful.Snapshot()
-		if err != nil {
-			return err
+		var snap Snapshot
+		if ss, ok := o.stateful.(SnapshotStreamer); ok {
+			s, err := ss.SnapshotStream()
+			if err != nil {
+				return err
+			}
+			snap = s
+		} else {
+			data, err := o.stateful.Snapshot()
+			if err != nil {
+				return err
+			}
+			snap = BytesSnapshot(data)
 		}
-		m = m.withSnapshot(o.addr, data)
+		m = m.withSnapshot(o.addr, snap)
 	}
 	if o.acks != nil {
 		select {
@@ -153,11 +163,11 @@ func (m *Mark) clone() *Mark {
 	return &c
 }
 
-func (m *Mark) withSnapshot(addr Addr, data []byte) *Mark {
+func (m *Mark) withSnapshot(addr Addr, snap Snapshot) *Mark {
 	c := m.clone()
 	if c.snapshots == nil {
-		c.snapshots = map[Addr][]byte{}
+		c.snapshots = map[Addr]Snapshot{}
 	}
-	c.snapshots[addr] = data
+	c.snapshots[addr] = snap
 	return c
 }

@@ -3,6 +3,7 @@ package etl
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/hashicorp/hcl/v2"
@@ -182,6 +183,39 @@ type Stateful interface {
 	Snapshot() ([]byte, error)
 	Restore(data []byte) error
 }
+
+// Snapshot is a stateful stage's state as of a mark, on its way to the
+// checkpoint file: the engine holds it until every sink has the mark's
+// partition, writes it into the checkpoint (possibly at several saves),
+// then releases it.
+type Snapshot interface {
+	// WriteTo writes the state, the JSON that Restore reads. It may be
+	// called on another goroutine than the stage's, after the stage ended.
+	WriteTo(w io.Writer) (int64, error)
+	// Release is called once when the snapshot is no longer needed.
+	Release()
+}
+
+// SnapshotStreamer is implemented by stateful stages whose state is too
+// large to copy at every mark (dedupe_latest's kept records): the engine
+// calls SnapshotStream instead of Snapshot, in the stage's goroutine right
+// after the mark, and the stage returns a cheap view of its state (offsets
+// into a spill file, say) that writes the full state later.
+type SnapshotStreamer interface {
+	SnapshotStream() (Snapshot, error)
+}
+
+// BytesSnapshot is a Snapshot of state already encoded.
+type BytesSnapshot []byte
+
+// WriteTo writes the bytes.
+func (b BytesSnapshot) WriteTo(w io.Writer) (int64, error) {
+	n, err := w.Write(b)
+	return int64(n), err
+}
+
+// Release does nothing: the bytes go with the garbage.
+func (BytesSnapshot) Release() {}
 
 // Restorer is implemented by stages that must act once after Restore and
 // before input starts, e.g. a transform that re-emits restored records.

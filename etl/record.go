@@ -83,7 +83,7 @@ type Mark struct {
 
 	// snapshots holds the state of each stateful stage the mark has passed,
 	// taken right after the stage handled the mark. Filled by the engine.
-	snapshots map[Addr][]byte
+	snapshots map[Addr]Snapshot
 }
 
 // Batch is the unit that travels over the engine's channels: records, then

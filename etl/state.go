@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/etlhq/etl/etl/atomicfile"
 )
@@ -65,13 +67,20 @@ func SaveCheckpoint(path string, cp *Checkpoint) error {
 	}
 	return atomicfile.Write(path, atomicfile.Options{Perm: 0o600}, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 64<<10)
-		if len(cp.Stages) == 0 {
+		addrs := slices.Sorted(maps.Keys(cp.Stages))
+		for addr := range cp.snapshots {
+			if _, dup := cp.Stages[addr]; !dup {
+				addrs = append(addrs, addr)
+			}
+		}
+		slices.Sort(addrs)
+		if len(addrs) == 0 {
 			bw.Write(data)
 		} else {
 			// Reopen the object to add "stages", one stage per line.
 			bw.Write(bytes.TrimSuffix(bytes.TrimRight(data, "\n"), []byte("\n}")))
 			bw.WriteString(",\n  \"stages\": {")
-			for i, addr := range sortedKeys(cp.Stages) {
+			for i, addr := range addrs {
 				if i > 0 {
 					bw.WriteByte(',')
 				}
@@ -79,7 +88,13 @@ func SaveCheckpoint(path string, cp *Checkpoint) error {
 				bw.WriteString("\n    ")
 				bw.Write(name)
 				bw.WriteString(": ")
-				bw.Write(cp.Stages[addr])
+				if s, ok := cp.snapshots[addr]; ok {
+					if _, err := s.WriteTo(bw); err != nil {
+						return fmt.Errorf("writing the state of %s: %w", addr, err)
+					}
+				} else {
+					bw.Write(cp.Stages[addr])
+				}
 			}
 			bw.WriteString("\n  }\n}")
 		}

@@ -378,13 +378,16 @@ func TestDedupeLatestResume(t *testing.T) {
 			// checkpoint is what a run that crashed after them leaves.
 			var saved *etl.Checkpoint
 			save := func(cp *etl.Checkpoint) error {
+				if err := cp.Materialize(); err != nil {
+					return err
+				}
 				data, err := jsonRoundTrip(cp)
 				saved = data
 				return err
 			}
 			h.parts = parts[:2]
 			h.run(t, pipeline(attrs), etl.RunOptions{Save: save, BatchSize: 4})
-			if saved == nil || len(saved.Stages["transform.dedupe_latest.d"]) == 0 {
+			if saved == nil || len(stageState(t, saved, "transform.dedupe_latest.d")) == 0 {
 				t.Fatalf("no dedupe state saved: %+v", saved)
 			}
 			h.parts = parts
@@ -425,4 +428,14 @@ func TestDedupeLatestFingerprint(t *testing.T) {
 	if got := fp("key = lower(record.phone)\norder_by = record.created_at\nemit = \"updates\""); fmt.Sprint(got) != fmt.Sprint(base) {
 		t.Errorf("emit changed the fingerprint: %v vs %v", got, base)
 	}
+}
+
+// stageState returns a saved checkpoint's state of addr.
+func stageState(t *testing.T, cp *etl.Checkpoint, addr string) []byte {
+	t.Helper()
+	b, err := cp.StageState(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

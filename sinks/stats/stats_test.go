@@ -265,6 +265,9 @@ func TestResumeRewritesIdentically(t *testing.T) {
 	full := newHarness(t)
 	var cps [][]byte
 	_, err := full.run(src, etl.RunOptions{Save: func(cp *etl.Checkpoint) error {
+		if err := cp.Materialize(); err != nil {
+			return err
+		}
 		b, err := json.Marshal(cp)
 		cps = append(cps, b)
 		return err
