@@ -106,6 +106,9 @@ func DecodeRecord(data []byte) (Record, error) { return parseRecord(data) }
 // with an exponent beyond ±10000, are errors.
 func ValueFromJSON(data []byte) (cty.Value, error) { return parseJSONValue(data, false) }
 
+// DecodeValue reads a value written by AppendValue, types included.
+func DecodeValue(data []byte) (cty.Value, error) { return parseJSONValue(data, true) }
+
 // appendString appends s as a JSON string.
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')

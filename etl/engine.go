@@ -32,6 +32,8 @@ type RunOptions struct {
 	// Resume restores stateful stages and tells sources which partitions
 	// are done. Nil starts afresh.
 	Resume *Checkpoint
+	// ScratchDir is passed to stages (see Env.ScratchDir).
+	ScratchDir string
 	// Save is called with the new checkpoint each time a partition has
 	// passed every sink. Never called in plan mode. The stages' snapshots
 	// in it are valid during the call (SaveCheckpoint writes them); to keep
@@ -296,6 +298,7 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, slots map[Addr]chan st
 			Unmask:      opts.Unmask,
 			Logger:      opts.Logger.With("block", b.Addr.String()),
 			Events:      opts.Events,
+			ScratchDir:  opts.ScratchDir,
 			Done:        cp.doneFunc(b.Addr),
 		}
 		impl, err := b.Plugin.New(b.Config, env)

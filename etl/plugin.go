@@ -103,6 +103,10 @@ type Env struct {
 	Logger *slog.Logger
 	// Events reports progress and results; the CLI renders them.
 	Events Reporter
+	// ScratchDir is where stages put spill files (see package spill): the
+	// checkpoint's directory in a run, "" (the system's temp directory) in
+	// a plan, which must leave nothing in the pipeline's directories.
+	ScratchDir string
 	// Done reports whether a source's partition is already finished in the
 	// checkpoint being resumed; a source skips such partitions.
 	Done func(partition string) bool

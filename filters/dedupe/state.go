@@ -1,41 +1,123 @@
 package dedupe
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/spill"
 )
 
-// stateVersion is the format of Snapshot's JSON.
+// stateVersion is the format of the snapshot's JSON.
 const stateVersion = 2
 
-// Snapshot returns the kept records as {"version": 2, "records": [...]},
-// each record in etl.AppendRecord's compact form, ordered by canonical key
-// so that equal states give equal bytes. The records are already encoded:
-// a snapshot costs a copy, not an encoding, however many dates it follows.
+// SnapshotStream captures the kept records as of now: where each is in the
+// spill file, which stays open until the snapshot is released. Records
+// appended later (the next dates) do not change it, and replaced ones stay
+// in the file, so the snapshot can be written long after.
+func (d *Dedupe) SnapshotStream() (etl.Snapshot, error) {
+	places := make([]place, 0, len(d.kept))
+	for _, e := range d.kept {
+		places = append(places, place{e.off, e.n})
+	}
+	// In the order they were kept: the same state gives the same bytes,
+	// and reading the file forward is what disks like.
+	slices.SortFunc(places, func(a, b place) int { return int(a.off - b.off) })
+	if d.spill != nil {
+		d.spill.Retain()
+	}
+	return &snapshot{file: d.spill, places: places}, nil
+}
+
+// Snapshot returns the state as bytes (see SnapshotStream).
 func (d *Dedupe) Snapshot() ([]byte, error) {
-	keys := make([]string, 0, len(d.kept))
-	size := 32
-	for ck, e := range d.kept {
-		keys = append(keys, ck)
-		size += len(e.enc) + 1
+	s, err := d.SnapshotStream()
+	if err != nil {
+		return nil, err
 	}
-	slices.Sort(keys)
-	buf := make([]byte, 0, size)
-	buf = append(buf, `{"version":`...)
-	buf = strconv.AppendInt(buf, stateVersion, 10)
-	buf = append(buf, `,"records":[`...)
-	for i, ck := range keys {
+	defer s.Release()
+	var buf bytesBuffer
+	if _, err := s.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+type place struct {
+	off int64
+	n   uint32
+}
+
+// snapshot writes {"version": 2, "records": [...]}, each record in
+// etl.AppendRecord's compact form, as copied from the spill file.
+type snapshot struct {
+	file   *spill.File
+	places []place
+}
+
+func (s *snapshot) WriteTo(w io.Writer) (int64, error) {
+	cw := &countingWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	cw.WriteString(`{"version":` + strconv.Itoa(stateVersion) + `,"records":[`)
+	var buf []byte
+	for i, p := range s.places {
 		if i > 0 {
-			buf = append(buf, ',')
+			cw.WriteString(",")
 		}
-		buf = append(buf, d.kept[ck].enc...)
+		buf = slices.Grow(buf[:0], int(p.n))[:p.n]
+		if err := s.file.ReadAt(buf, p.off); err != nil {
+			return cw.n, fmt.Errorf("dedupe snapshot: %w", err)
+		}
+		cw.Write(buf)
 	}
-	return append(buf, "]}"...), nil
+	cw.WriteString("]}")
+	if err := cw.w.Flush(); err != nil {
+		return cw.n, err
+	}
+	return cw.n, cw.err
+}
+
+func (s *snapshot) Release() {
+	if s.file != nil {
+		s.file.Release()
+		s.file = nil
+	}
+}
+
+// countingWriter counts what it writes and keeps the first error.
+type countingWriter struct {
+	w   *bufio.Writer
+	n   int64
+	err error
+}
+
+func (c *countingWriter) Write(b []byte) {
+	if c.err != nil {
+		return
+	}
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	c.err = err
+}
+
+func (c *countingWriter) WriteString(s string) {
+	if c.err != nil {
+		return
+	}
+	n, err := c.w.WriteString(s)
+	c.n += int64(n)
+	c.err = err
+}
+
+// bytesBuffer is an io.Writer appending to itself.
+type bytesBuffer []byte
+
+func (b *bytesBuffer) Write(p []byte) (int, error) {
+	*b = append(*b, p...)
+	return len(p), nil
 }
 
 // Restore replaces the kept records with a snapshot's. Key, order and
@@ -52,24 +134,23 @@ func (d *Dedupe) Restore(data []byte) error {
 	if st.Version != stateVersion {
 		return fmt.Errorf("dedupe state: version %d, want %d (start over with --fresh)", st.Version, stateVersion)
 	}
-	kept := make(map[string]*entry, len(st.Records))
+	d.Close()
+	d.kept = make(map[string]entry, len(st.Records))
 	for i, raw := range st.Records {
 		rec, err := etl.DecodeRecord(raw)
 		if err != nil {
 			return fmt.Errorf("dedupe state: record %d: %w", i, err)
 		}
-		e, err := d.entryFor(rec)
+		ck, order, tie, err := d.evaluate(rec)
 		if err != nil {
 			return fmt.Errorf("dedupe state: record %d: %w", i, err)
 		}
-		if e == nil {
+		if ck == "" {
 			return fmt.Errorf("dedupe state: record %d has a null key", i)
 		}
-		d.seq++
-		e.seq = d.seq
-		e.enc = bytes.Clone(raw) // do not pin the whole checkpoint
-		kept[canonicalKey(e.key)] = e
+		if err := d.keep(ck, rec, order, tie, raw); err != nil {
+			return fmt.Errorf("dedupe state: %w", err)
+		}
 	}
-	d.kept = kept
 	return nil
 }

@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/etlhq/etl/etl"
@@ -53,7 +54,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		t.Errorf("snapshot of the restored state differs:\n%s\n%s", again, snap)
 	}
 	for i, e := range d2.sorted() {
-		rec, err := etl.DecodeRecord(e.enc)
+		rec, err := d2.record(e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,5 +87,31 @@ func TestRestoreRejectsBadState(t *testing.T) {
 				t.Errorf("Restore(%s) succeeded", data)
 			}
 		})
+	}
+}
+
+// TestRankRoundTrip encodes ranks into fresh and reused buffers (a fresh
+// one grows while encoding) and reads them back.
+func TestRankRoundTrip(t *testing.T) {
+	long := cty.StringVal(strings.Repeat("x", 300))
+	cases := [][2]cty.Value{
+		{cty.StringVal("2025-12-01T10:00:00.000000000Z"), cty.StringVal("call-1")},
+		{cty.NumberIntVal(7), cty.NullVal(cty.DynamicPseudoType)},
+		{long, long},
+		{cty.NullVal(cty.String), cty.True},
+	}
+	var reused []byte
+	for _, c := range cases {
+		for _, buf := range [][]byte{nil, reused[:0]} {
+			b, err := appendRank(buf, c[0], c[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			reused = b
+			order, tie, err := decodeRank(string(b))
+			if err != nil || !order.RawEquals(c[0]) || !tie.RawEquals(c[1]) {
+				t.Errorf("rank %#v %#v came back as %#v %#v (%v)", c[0], c[1], order, tie, err)
+			}
+		}
 	}
 }

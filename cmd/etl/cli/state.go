@@ -66,6 +66,12 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 		}
 		path := sa.path
 		opts.Save = func(cp *etl.Checkpoint) error { return etl.SaveCheckpoint(path, cp) }
+		// Spill files (dedupe's kept records) go beside the checkpoint: on
+		// the disk the user chose for state, not in a RAM-backed /tmp.
+		opts.ScratchDir = filepath.Dir(path)
+		if err := os.MkdirAll(opts.ScratchDir, 0o755); err != nil {
+			return fmt.Errorf("creating the state directory: %w", err)
+		}
 	}
 	return nil
 }
