@@ -53,11 +53,19 @@ func (f *Filter) Preflight(ctx context.Context) error {
 }
 
 // verdict is the answer for one phone, shared by every record carrying it.
+// It is kept for the whole run (a phone seen again reuses it), once per
+// phone: only what records get, not the leads the answer was made of.
 type verdict struct {
 	keep   bool
+	found  bool // latest is set
+	count  int32
 	reason string // drop reason
-	latest *Lead
-	count  int
+	latest leadFields
+}
+
+// leadFields is what a kept record gets of its phone's latest lead.
+type leadFields struct {
+	id, status, listID string
 }
 
 // lookup is one phone's verdict, filled by its goroutine; done closes when
@@ -267,7 +275,12 @@ func (f *Filter) check(ctx context.Context, ph string, excluded map[string]bool)
 	if err != nil {
 		return verdict{}, err
 	}
-	v := verdict{count: len(leads), latest: latest(leads)}
+	v := verdict{count: int32(len(leads))}
+	if l := latest(leads); l != nil {
+		// Copies: the verdict must not keep the page of leads alive.
+		v.found = true
+		v.latest = leadFields{id: strings.Clone(l.ID), status: strings.Clone(l.Status), listID: strings.Clone(l.ListID)}
+	}
 	var hits []string
 	for _, l := range leads {
 		if excluded[l.Status] {
@@ -317,10 +330,10 @@ func (f *Filter) apply(rec etl.Record, v verdict, out etl.Output) error {
 		"list_id":     cty.NullVal(cty.String),
 		"lead_count":  cty.NumberIntVal(int64(v.count)),
 	}
-	if v.latest != nil {
-		fields["lead_id"] = cty.StringVal(v.latest.ID)
-		fields["lead_status"] = cty.StringVal(v.latest.Status)
-		fields["list_id"] = cty.StringVal(v.latest.ListID)
+	if v.found {
+		fields["lead_id"] = cty.StringVal(v.latest.id)
+		fields["lead_status"] = cty.StringVal(v.latest.status)
+		fields["list_id"] = cty.StringVal(v.latest.listID)
 	} else {
 		out.Count("kept not found", 1)
 	}

@@ -26,7 +26,7 @@ func BenchmarkParseRender50k(b *testing.B) {
 	var data []byte
 	{
 		w := &bytesWriter{}
-		render(w, nil, old)
+		render(w, nil, old, nil)
 		data = w.b
 	}
 	b.SetBytes(int64(len(data)))
@@ -36,7 +36,7 @@ func BenchmarkParseRender50k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := render(&file, m, added); err != nil {
+		if err := render(&file, m, added, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

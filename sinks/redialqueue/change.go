@@ -30,7 +30,9 @@ func (s *sink) describe(r mergeResult) etl.Change {
 	if s.env.ShowEntries {
 		for _, m := range r.added {
 			var e entry
-			json.Unmarshal(m.raw, &e)
+			if raw, err := s.pending.get(m.key); err == nil {
+				json.Unmarshal(raw, &e)
+			}
 			p := m.key
 			if !s.env.Unmask {
 				p = phone.Mask(p)

@@ -1,13 +1,11 @@
 package redialqueue
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/atomicfile"
@@ -22,22 +20,18 @@ type mergeResult struct {
 	attempts int      // merges done (more than 1: the file changed under us)
 }
 
-// plan merges pending into q in memory.
-func plan(q *queue, pending map[string]json.RawMessage) mergeResult {
+// plan merges pending into q: the added members are the phones q lacks,
+// with no raw entry (render and describe read it from pending).
+func plan(q *queue, pending *pendingSet) mergeResult {
 	r := mergeResult{created: !q.state.exists, attempts: 1}
-	keys := make([]string, 0, len(pending))
-	for k := range pending {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range pending.phones() {
 		if q.index[k] {
 			r.already++
 			continue
 		}
-		r.added = append(r.added, member{key: k, raw: pending[k]})
+		r.added = append(r.added, member{key: k})
 	}
-	r.total = len(q.members) + len(r.added)
+	r.total = q.size + len(r.added)
 	return r
 }
 
@@ -98,7 +92,7 @@ func (s *sink) merge() (mergeResult, error) {
 				}
 				return nil
 			},
-		}, func(w io.Writer) error { return render(w, q.members, r.added) })
+		}, func(w io.Writer) error { return render(w, q.members, r.added, s.pending.get) })
 		switch {
 		case err == nil:
 			return r, nil

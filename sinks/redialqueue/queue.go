@@ -24,6 +24,7 @@ type member struct {
 // looked like on disk, to notice a concurrent writer.
 type queue struct {
 	members []member
+	size    int // entries in the file (members may be dropped to save memory)
 	index   map[string]bool
 	state   fileState
 }
@@ -53,6 +54,7 @@ func readQueue(path string) (*queue, error) {
 	if q.members, err = parseQueue(data); err != nil {
 		return nil, fmt.Errorf("queue file %s is not a valid JSON object (%v); left untouched", path, err)
 	}
+	q.size = len(q.members)
 	for _, m := range q.members {
 		q.index[m.key] = true
 	}
@@ -133,7 +135,8 @@ func parseQueue(data []byte) ([]member, error) {
 // (compact JSON) indented two spaces per level. It streams: the merged file
 // is never held in memory whole. Every value is valid JSON already (read by
 // the parser, or checked by json.Indent), so the output is too.
-func render(w io.Writer, existing, added []member) error {
+// An added member without raw has its entry read with entry.
+func render(w io.Writer, existing, added []member, entry func(phone string) ([]byte, error)) error {
 	b := bufio.NewWriterSize(w, 64<<10)
 	var ind bytes.Buffer
 	b.WriteString("{")
@@ -147,8 +150,15 @@ func render(w io.Writer, existing, added []member) error {
 	for _, m := range added {
 		k, _ := json.Marshal(m.key)
 		fmt.Fprintf(b, "%s  %s: ", sep, k)
+		raw := m.raw
+		if raw == nil {
+			var err error
+			if raw, err = entry(m.key); err != nil {
+				return err
+			}
+		}
 		ind.Reset()
-		if err := json.Indent(&ind, m.raw, "  ", "  "); err != nil {
+		if err := json.Indent(&ind, raw, "  ", "  "); err != nil {
 			return err
 		}
 		b.Write(ind.Bytes())

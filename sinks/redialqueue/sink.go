@@ -42,11 +42,12 @@ type sink struct {
 	env  etl.Env
 
 	// pending holds the entry (compact JSON) of the last record per phone.
-	pending map[string]json.RawMessage
+	pending *pendingSet
 	// drops counts dropped records until they are handed to an Output.
 	drops map[string]int64
-	// initial is the file as read when the sink was built (plan mode
-	// compares against it; apply mode re-reads under the lock).
+	// initial is the file as read when the sink was built, without its
+	// entries (plan mode compares against it; apply mode re-reads under the
+	// lock, and keeps nothing of it meanwhile).
 	initial *queue
 
 	change etl.Change
@@ -60,15 +61,19 @@ var lockWait = 30 * time.Second
 const maxMerges = 5
 
 func newSink(c Config, env etl.Env) (*sink, error) {
-	s := &sink{cfg: c, path: c.Path, env: env, pending: map[string]json.RawMessage{}, drops: map[string]int64{}}
+	s := &sink{cfg: c, path: c.Path, env: env, pending: newPendingSet(env.ScratchDir), drops: map[string]int64{}}
 	// Read and validate now, before any source sends a request: a broken
 	// queue file must stop the run before it costs API calls.
 	q, err := readQueue(s.path)
 	if err != nil {
 		return nil, err
 	}
-	s.initial = q
-	if !env.Plan {
+	if env.Plan {
+		// The plan compares against the file as read now; it needs its
+		// phones, not their entries.
+		q.members = nil
+		s.initial = q
+	} else {
 		if err := checkWritable(filepath.Dir(s.path)); err != nil {
 			return nil, err
 		}
@@ -130,8 +135,7 @@ func (s *sink) Write(_ context.Context, rec etl.Record) error {
 	if err != nil {
 		return fmt.Errorf("queue entry for phone %s: %w", phone.Mask(ph), err)
 	}
-	s.pending[ph] = b
-	return nil
+	return s.pending.set(ph, b)
 }
 
 // entry builds the queue entry of a record.
@@ -236,3 +240,6 @@ func (s *sink) Finish(_ context.Context, out etl.Output) error {
 
 // Change is the change the merge made, or would make in plan mode.
 func (s *sink) Change() etl.Change { return s.change }
+
+// Close lets the pending entries' spill file go.
+func (s *sink) Close() error { return s.pending.close() }
