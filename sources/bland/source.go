@@ -108,65 +108,6 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 	return nil
 }
 
-// dateStream hands one date's calls from its fetch to Read as they are
-// decoded, and then the fetch's outcome.
-type dateStream struct {
-	mu    sync.Mutex
-	calls []Call
-	done  bool
-	day   *Day
-	err   error
-	wake  chan struct{} // a token when calls or the outcome arrived
-}
-
-func newDateStream() *dateStream {
-	return &dateStream{wake: make(chan struct{}, 1)}
-}
-
-// put adds a batch of calls; it is FetchDate's deliver.
-func (d *dateStream) put(batch []Call) error {
-	d.mu.Lock()
-	d.calls = append(d.calls, batch...)
-	d.mu.Unlock()
-	d.notify()
-	return nil
-}
-
-// finish records the fetch's outcome.
-func (d *dateStream) finish(day *Day, err error) {
-	d.mu.Lock()
-	d.day, d.err, d.done = day, err, true
-	d.mu.Unlock()
-	d.notify()
-}
-
-func (d *dateStream) notify() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
-}
-
-// take waits for calls or the outcome and returns the calls that arrived
-// since the last take, and whether the fetch has finished (its outcome is
-// then in day and err).
-func (d *dateStream) take(ctx context.Context) ([]Call, bool, error) {
-	for {
-		d.mu.Lock()
-		calls, done := d.calls, d.done
-		d.calls = nil
-		d.mu.Unlock()
-		if len(calls) > 0 || done {
-			return calls, done, nil
-		}
-		select {
-		case <-d.wake:
-		case <-ctx.Done():
-			return nil, false, ctx.Err()
-		}
-	}
-}
-
 // markDate ends one date whose records were emitted: err is FetchDate's;
 // an IncompleteError is a warning when on_incomplete = "warn", any other
 // error fails the source and the date gets no mark.

@@ -1,0 +1,212 @@
+package bland
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"math"
+	"sync"
+	"time"
+)
+
+// dateStream hands one date's calls from its fetch to Read as they are
+// decoded, and then the fetch's outcome.
+//
+// Until Read starts taking (the date is not yet the one being emitted: up
+// to concurrency-1 dates wait so), calls are kept packed: their fields
+// back to back in 64 KB chunks, about 200 bytes a call instead of 400 as
+// Call values with a string allocation per field. Waiting dates were the
+// largest thing the backfill held.
+type dateStream struct {
+	mu     sync.Mutex
+	taking bool     // Read has started on this date: calls stay unpacked
+	packed [][]byte // calls of the waiting date, in chunks
+	calls  []Call   // calls put since taking began
+	done   bool
+	day    *Day
+	err    error
+	wake   chan struct{} // a token when calls or the outcome arrived
+}
+
+// packChunk is the size of the chunks packed calls go in.
+const packChunk = 64 << 10
+
+func newDateStream() *dateStream {
+	return &dateStream{wake: make(chan struct{}, 1)}
+}
+
+// put adds a batch of calls; it is FetchDate's deliver.
+func (d *dateStream) put(batch []Call) error {
+	d.mu.Lock()
+	if d.taking {
+		d.calls = append(d.calls, batch...)
+	} else {
+		for i := range batch {
+			d.pack(&batch[i])
+		}
+	}
+	d.mu.Unlock()
+	d.notify()
+	return nil
+}
+
+// pack appends c to the last chunk, starting a new one when it is full.
+func (d *dateStream) pack(c *Call) {
+	n := len(d.packed)
+	if n == 0 || len(d.packed[n-1]) > packChunk-packedSize(c) {
+		d.packed = append(d.packed, make([]byte, 0, max(packChunk, packedSize(c))))
+		n++
+	}
+	d.packed[n-1] = appendPacked(d.packed[n-1], c)
+}
+
+// finish records the fetch's outcome.
+func (d *dateStream) finish(day *Day, err error) {
+	d.mu.Lock()
+	d.day, d.err, d.done = day, err, true
+	d.mu.Unlock()
+	d.notify()
+}
+
+func (d *dateStream) notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take waits for calls or the outcome and returns the calls that arrived
+// since the last take, and whether the fetch has finished (its outcome is
+// then in day and err). Packed calls come back a chunk at a time.
+func (d *dateStream) take(ctx context.Context) ([]Call, bool, error) {
+	for {
+		d.mu.Lock()
+		d.taking = true
+		if len(d.packed) > 0 {
+			chunk := d.packed[0]
+			d.packed[0] = nil
+			d.packed = d.packed[1:]
+			done := d.done && len(d.packed) == 0 && len(d.calls) == 0
+			d.mu.Unlock()
+			calls, err := unpackAll(chunk)
+			return calls, done, err
+		}
+		calls, done := d.calls, d.done
+		d.calls = nil
+		d.mu.Unlock()
+		if len(calls) > 0 || done {
+			return calls, done, nil
+		}
+		select {
+		case <-d.wake:
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+	}
+}
+
+// Packed form: the six strings and the metadata with uvarint lengths,
+// created_at as varint seconds and uvarint nanoseconds, a flags byte, and
+// the call length's float bits when present.
+const (
+	flagInbound = 1 << iota
+	flagLength
+	flagMetadata
+)
+
+func packedSize(c *Call) int {
+	return 6*binary.MaxVarintLen32 + len(c.ID) + len(c.To) + len(c.From) + len(c.BatchID) + len(c.Status) + len(c.AnsweredBy) +
+		2*binary.MaxVarintLen64 + 1 + 8 + binary.MaxVarintLen32 + len(c.Metadata)
+}
+
+func appendPacked(b []byte, c *Call) []byte {
+	for _, s := range [...]string{c.ID, c.To, c.From, c.BatchID, c.Status, c.AnsweredBy} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendVarint(b, c.CreatedAt.Unix())
+	b = binary.AppendUvarint(b, uint64(c.CreatedAt.Nanosecond()))
+	var flags byte
+	if c.Inbound {
+		flags |= flagInbound
+	}
+	if c.HasLength {
+		flags |= flagLength
+	}
+	if c.Metadata != nil {
+		flags |= flagMetadata
+	}
+	b = append(b, flags)
+	if c.HasLength {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.CallLength))
+	}
+	if c.Metadata != nil {
+		b = binary.AppendUvarint(b, uint64(len(c.Metadata)))
+		b = append(b, c.Metadata...)
+	}
+	return b
+}
+
+var errPacked = errors.New("bland: corrupt packed call (a bug)")
+
+// unpackAll decodes a chunk of packed calls.
+func unpackAll(b []byte) ([]Call, error) {
+	var calls []Call
+	for len(b) > 0 {
+		var c Call
+		var err error
+		if b, err = unpack(b, &c); err != nil {
+			return nil, err
+		}
+		calls = append(calls, c)
+	}
+	return calls, nil
+}
+
+func unpack(b []byte, c *Call) ([]byte, error) {
+	bytesField := func() ([]byte, bool) {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n {
+			return nil, false
+		}
+		f := b[w : w+int(n)]
+		b = b[w+int(n):]
+		return f, true
+	}
+	for _, dst := range [...]*string{&c.ID, &c.To, &c.From, &c.BatchID, &c.Status, &c.AnsweredBy} {
+		f, ok := bytesField()
+		if !ok {
+			return nil, errPacked
+		}
+		*dst = string(f)
+	}
+	sec, w := binary.Varint(b)
+	if w <= 0 {
+		return nil, errPacked
+	}
+	b = b[w:]
+	nsec, w := binary.Uvarint(b)
+	if w <= 0 || len(b) < w+1 {
+		return nil, errPacked
+	}
+	b = b[w:]
+	c.CreatedAt = time.Unix(sec, int64(nsec)).UTC()
+	flags := b[0]
+	b = b[1:]
+	c.Inbound = flags&flagInbound != 0
+	if flags&flagLength != 0 {
+		if len(b) < 8 {
+			return nil, errPacked
+		}
+		c.CallLength, c.HasLength = math.Float64frombits(binary.LittleEndian.Uint64(b)), true
+		b = b[8:]
+	}
+	if flags&flagMetadata != 0 {
+		f, ok := bytesField()
+		if !ok {
+			return nil, errPacked
+		}
+		c.Metadata = append([]byte(nil), f...)
+	}
+	return b, nil
+}

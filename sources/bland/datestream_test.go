@@ -1,0 +1,64 @@
+package bland
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDateStreamPacksWaitingCalls puts calls before and after Read starts
+// taking: they come back equal and in order, packed or not.
+func TestDateStreamPacksWaitingCalls(t *testing.T) {
+	var calls []Call
+	for i := range 3000 {
+		c := Call{
+			ID: "call-" + strings.Repeat("x", i%50), CreatedAt: time.Unix(1764547200+int64(i), int64(i*1000+7)).UTC(),
+			To: "+15615550100", From: "", BatchID: "b", Status: "completed", AnsweredBy: "human",
+			Inbound: i%3 == 0,
+		}
+		if i%4 != 0 {
+			c.CallLength, c.HasLength = float64(i)/7, true
+		}
+		if i%5 != 0 {
+			c.Metadata = json.RawMessage(`{"lead_id":` + strings.Repeat("9", 1+i%30) + `}`)
+		}
+		if i == 7 {
+			c.Metadata = json.RawMessage(strings.Repeat(" ", 70000)) // larger than a chunk
+		}
+		calls = append(calls, c)
+	}
+	d := newDateStream()
+	d.put(calls[:1000])
+	d.put(calls[1000:2000])
+	var got []Call
+	for len(got) < 2000 {
+		batch, done, err := d.take(context.Background())
+		if err != nil || done {
+			t.Fatalf("take: done %v, err %v", done, err)
+		}
+		got = append(got, batch...)
+	}
+	d.put(calls[2000:]) // taking now: kept as they are
+	d.finish(&Day{}, nil)
+	for {
+		batch, done, err := d.take(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, batch...)
+		if done {
+			break
+		}
+	}
+	if len(got) != len(calls) {
+		t.Fatalf("%d calls back, want %d", len(got), len(calls))
+	}
+	for i := range calls {
+		if !reflect.DeepEqual(got[i], calls[i]) {
+			t.Fatalf("call %d:\n got %+v\nwant %+v", i, got[i], calls[i])
+		}
+	}
+}
