@@ -37,6 +37,71 @@ type Filter struct {
 	outcomes   map[string]int64
 
 	catalogue []Status // read by Preflight
+
+	// settled is closed (and replaced) whenever a lookup finishes: the
+	// writer waits on it rather than on a channel per lookup, which would
+	// cost 96 bytes for each of the run's phones.
+	settledMu sync.Mutex
+	settled   chan struct{}
+	// words interns the few distinct lead statuses, list ids and drop
+	// reasons that every verdict repeats.
+	words map[string]string
+}
+
+// settledChan returns the channel closed by the next finished lookup.
+func (f *Filter) settledChan() chan struct{} {
+	f.settledMu.Lock()
+	defer f.settledMu.Unlock()
+	if f.settled == nil {
+		f.settled = make(chan struct{})
+	}
+	return f.settled
+}
+
+// settle publishes l's verdict and wakes the writer.
+func (f *Filter) settle(l *lookup, v verdict) {
+	f.settledMu.Lock()
+	defer f.settledMu.Unlock()
+	v.reason, v.latest.status, v.latest.listID = f.intern(v.reason), f.intern(v.latest.status), f.intern(v.latest.listID)
+	l.v = v
+	l.ready.Store(true)
+	if f.settled != nil {
+		close(f.settled)
+		f.settled = nil
+	}
+}
+
+// intern returns the stored copy of s; f.settledMu is held.
+func (f *Filter) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if w, ok := f.words[s]; ok {
+		return w
+	}
+	if f.words == nil {
+		f.words = map[string]string{}
+	}
+	s = strings.Clone(s) // never a view into a response
+	if len(f.words) < 1024 {
+		f.words[s] = s
+	}
+	return s
+}
+
+// wait blocks until l is settled.
+func (f *Filter) wait(ctx context.Context, l *lookup) error {
+	for {
+		ch := f.settledChan()
+		if l.ready.Load() {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Preflight checks the auth token with one status-catalogue request before
@@ -68,11 +133,11 @@ type leadFields struct {
 	id, status, listID string
 }
 
-// lookup is one phone's verdict, filled by its goroutine; done closes when
-// it is.
+// lookup is one phone's verdict, filled by its goroutine (see settle);
+// ready is set once it is.
 type lookup struct {
-	done chan struct{}
-	v    verdict
+	ready atomic.Bool
+	v     verdict
 }
 
 // item is one entry of the reorder window: a record with its lookup (nil
@@ -158,10 +223,8 @@ func (f *Filter) Stream(ctx context.Context, in <-chan etl.Batch, out etl.Output
 				out.Drop(it.drop)
 				continue
 			}
-			select {
-			case <-it.l.done:
-			case <-gctx.Done():
-				return gctx.Err()
+			if err := f.wait(gctx, it.l); err != nil {
+				return err
 			}
 			if err := f.apply(it.rec, it.l.v, out); err != nil {
 				return err
@@ -243,7 +306,7 @@ func (f *Filter) itemFor(ctx context.Context, g *errgroup.Group, rec etl.Record,
 		out.Count("lookups reused", 1)
 		return item{rec: rec, l: l}, nil
 	}
-	l := &lookup{done: make(chan struct{})}
+	l := &lookup{}
 	cache[ph] = l
 	select {
 	case slots <- struct{}{}:
@@ -256,8 +319,7 @@ func (f *Filter) itemFor(ctx context.Context, g *errgroup.Group, rec etl.Record,
 		if err != nil {
 			return err
 		}
-		l.v = v
-		close(l.done)
+		f.settle(l, v)
 		f.countOutcome(v)
 		out.Count("phones checked", 1)
 		f.checked.Add(1)
@@ -279,7 +341,7 @@ func (f *Filter) check(ctx context.Context, ph string, excluded map[string]bool)
 	if l := latest(leads); l != nil {
 		// Copies: the verdict must not keep the page of leads alive.
 		v.found = true
-		v.latest = leadFields{id: strings.Clone(l.ID), status: strings.Clone(l.Status), listID: strings.Clone(l.ListID)}
+		v.latest = leadFields{id: strings.Clone(l.ID), status: l.Status, listID: l.ListID} // the others are interned by settle
 	}
 	var hits []string
 	for _, l := range leads {
