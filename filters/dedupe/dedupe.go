@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/big"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/spill"
@@ -17,10 +19,12 @@ import (
 // Dedupe is the dedupe_latest stage. It is used from the stage's goroutine
 // only (Process, EndPartition snapshots, Finish), so it needs no lock.
 //
-// The kept records live in a spill file (etl/spill), encoded; memory holds
-// only, per key, where its record is and what it is ranked by: about 150
-// bytes a key instead of the record's 1-2 KB, so that 50,000 phones cost a
-// few MB whatever the records carry.
+// The kept records live in a spill file (etl/spill), each after its rank
+// (order_by and tie-breaker, encoded); memory holds per key where its
+// record is and, when order_by is a time, that time as an integer: about
+// 60 bytes a key instead of the record's 1-2 KB. Comparing a new record
+// with its key's kept one reads the kept rank back from the file only when
+// the times are equal or order_by is not a time.
 type Dedupe struct {
 	cfg  *Config
 	env  etl.Env
@@ -32,13 +36,14 @@ type Dedupe struct {
 	scratch, rankBuf []byte // encoding buffers, reused
 }
 
-// entry is the kept record of one key: its place in the spill file and
-// its rank, the order_by and tie-breaker values encoded (see appendRank).
-// Strings rather than cty values: a tenth of the memory.
+// entry is the kept record of one key: its place in the spill file (the
+// rank, then the record) and, when timed, its order_by as Unix nanoseconds.
 type entry struct {
-	rank string
-	off  int64
-	n    uint32
+	at    int64
+	off   int64
+	n     uint32 // rank and record
+	rank  uint16 // bytes of the rank, its length prefix included
+	timed bool
 }
 
 // New returns a dedupe_latest stage.
@@ -59,7 +64,7 @@ func (d *Dedupe) Process(_ context.Context, rec etl.Record, out etl.Output) erro
 	}
 	old, seen := d.kept[ck]
 	if seen {
-		later, err := laterThan(order, tie, old.rank)
+		later, err := d.laterThan(order, tie, old)
 		if err != nil {
 			return err
 		}
@@ -99,12 +104,37 @@ func (d *Dedupe) keep(ck string, rec etl.Record, order, tie cty.Value, enc []byt
 	if d.rankBuf, err = appendRank(d.rankBuf[:0], order, tie); err != nil {
 		return fmt.Errorf("storing record: %w", err)
 	}
-	off, err := d.spill.Append(enc)
+	if len(d.rankBuf) > math.MaxUint16 {
+		return fmt.Errorf("storing record: order_by and tie_breaker take %d bytes, more than %d", len(d.rankBuf), math.MaxUint16)
+	}
+	off, err := d.spill.Append(d.rankBuf)
+	if err == nil {
+		_, err = d.spill.Append(enc)
+	}
 	if err != nil {
 		return err
 	}
-	d.kept[ck] = entry{rank: string(d.rankBuf), off: off, n: uint32(len(enc))}
+	at, timed := timeKey(order)
+	d.kept[ck] = entry{at: at, timed: timed, off: off, n: uint32(len(d.rankBuf) + len(enc)), rank: uint16(len(d.rankBuf))}
 	return nil
+}
+
+// timeKey returns order as Unix nanoseconds when it is a string that
+// etl.Compare orders as a time (RFC 3339, years 1678 to 2261).
+func timeKey(order cty.Value) (int64, bool) {
+	if !order.IsKnown() || order.IsNull() || order.Type() != cty.String {
+		return 0, false
+	}
+	order, _ = order.Unmark()
+	s := order.AsString()
+	if len(s) < 20 || s[4] != '-' {
+		return 0, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Year() < 1678 || t.Year() > 2261 {
+		return 0, false
+	}
+	return t.UnixNano(), true
 }
 
 // evaluate returns rec's canonical key ("" when the key is null), order
@@ -154,8 +184,7 @@ func appendRank(dst []byte, order, tie cty.Value) ([]byte, error) {
 }
 
 // decodeRank reverses appendRank.
-func decodeRank(rank string) (order, tie cty.Value, err error) {
-	b := []byte(rank)
+func decodeRank(b []byte) (order, tie cty.Value, err error) {
 	n, w := binary.Uvarint(b)
 	if w <= 0 || uint64(len(b)-w) < n {
 		return order, tie, fmt.Errorf("corrupt rank")
@@ -167,10 +196,18 @@ func decodeRank(rank string) (order, tie cty.Value, err error) {
 	return order, tie, err
 }
 
-// laterThan reports whether a record ranked (order, tie) replaces the one
-// ranked rank: greater order_by, then greater tie-breaker; on a full tie
-// the later arrival, which is the new record, wins.
-func laterThan(order, tie cty.Value, rank string) (bool, error) {
+// laterThan reports whether a record ranked (order, tie) replaces old:
+// greater order_by, then greater tie-breaker; on a full tie the later
+// arrival, which is the new record, wins. Two different times decide
+// without reading old's rank: etl.Compare orders such strings by time.
+func (d *Dedupe) laterThan(order, tie cty.Value, old entry) (bool, error) {
+	if at, timed := timeKey(order); timed && old.timed && at != old.at {
+		return at > old.at, nil
+	}
+	rank := make([]byte, old.rank)
+	if err := d.spill.ReadAt(rank, old.off); err != nil {
+		return false, err
+	}
 	oldOrder, oldTie, err := decodeRank(rank)
 	if err != nil {
 		return false, fmt.Errorf("dedupe: %w", err)
@@ -183,8 +220,8 @@ func laterThan(order, tie cty.Value, rank string) (bool, error) {
 
 // record reads back a kept record.
 func (d *Dedupe) record(e entry) (etl.Record, error) {
-	buf := make([]byte, e.n)
-	if err := d.spill.ReadAt(buf, e.off); err != nil {
+	buf := make([]byte, e.n-uint32(e.rank))
+	if err := d.spill.ReadAt(buf, e.off+int64(e.rank)); err != nil {
 		return nil, err
 	}
 	rec, err := etl.DecodeRecord(buf)

@@ -22,7 +22,7 @@ const stateVersion = 2
 func (d *Dedupe) SnapshotStream() (etl.Snapshot, error) {
 	places := make([]place, 0, len(d.kept))
 	for _, e := range d.kept {
-		places = append(places, place{e.off, e.n})
+		places = append(places, place{e.off + int64(e.rank), e.n - uint32(e.rank)})
 	}
 	// In the order they were kept: the same state gives the same bytes,
 	// and reading the file forward is what disks like.
@@ -47,6 +47,7 @@ func (d *Dedupe) Snapshot() ([]byte, error) {
 	return buf, nil
 }
 
+// place is where a kept record is in the spill file (its rank excluded).
 type place struct {
 	off int64
 	n   uint32
