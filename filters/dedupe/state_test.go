@@ -121,54 +121,66 @@ func TestRankRoundTrip(t *testing.T) {
 
 // TestKeepsLatestLikeCompare holds Process (its time fast path and its
 // reads of kept ranks from the spill file) to a plain reference built on
-// etl.Compare, over orders mixing TimeLayout times, other RFC 3339
-// offsets naming the same instants, non-time strings and ties.
+// etl.Compare: over times only (TimeLayout and other offsets naming the
+// same instants, so equal times tie), and over times mixed with non-time
+// strings, which compare as text.
 func TestKeepsLatestLikeCompare(t *testing.T) {
-	h := newHarness()
-	p := h.load(t, pipeline("key = record.phone\norder_by = record.at"))
-	cfg := p.Blocks[1].Config.(*Config)
-	d := New(cfg, etl.Env{ScratchDir: t.TempDir()})
-	defer d.Close()
-	r := rand.New(rand.NewPCG(3, 4))
-	orders := func() cty.Value {
-		sec := int64(1764547200 + r.IntN(5))
-		tm := time.Unix(sec, int64(r.IntN(3))*1e8)
-		switch r.IntN(5) {
-		case 0:
-			return cty.StringVal(tm.In(time.FixedZone("", -5*3600)).Format(time.RFC3339Nano))
-		case 1:
-			return cty.StringVal([]string{"soon", "later", "2025"}[r.IntN(3)])
-		}
-		return etl.TimeVal(tm)
+	for _, mixed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("mixed=%v", mixed), func(t *testing.T) {
+			h := newHarness()
+			p := h.load(t, pipeline("key = record.phone\norder_by = record.at"))
+			cfg := p.Blocks[1].Config.(*Config)
+			d := New(cfg, etl.Env{ScratchDir: t.TempDir()})
+			defer d.Close()
+			r := rand.New(rand.NewPCG(3, 4))
+			order := func() cty.Value {
+				tm := time.Unix(int64(1764547200+r.IntN(50)), int64(r.IntN(3))*1e8)
+				switch {
+				case mixed && r.IntN(10) == 0:
+					return cty.StringVal([]string{"soon", "later", "2025"}[r.IntN(3)])
+				case r.IntN(4) == 0:
+					return cty.StringVal(tm.In(time.FixedZone("", -5*3600)).Format(time.RFC3339Nano))
+				}
+				return etl.TimeVal(tm)
+			}
+			type kept struct {
+				order, tie cty.Value
+				id         int
+			}
+			want := map[string]kept{}
+			for i := range 5000 {
+				ph := fmt.Sprintf("561555%04d", r.IntN(40))
+				rec := etl.Record{"phone": cty.StringVal(ph), "at": order(), "call_id": cty.StringVal(fmt.Sprint(r.IntN(3))), "id": cty.NumberIntVal(int64(i))}
+				if err := d.Process(nil, rec, discardOut{}); err != nil {
+					t.Fatal(err)
+				}
+				old, seen := want[ph]
+				c := etl.Compare(rec["at"], old.order)
+				if !seen || c > 0 || (c == 0 && etl.Compare(rec["call_id"], old.tie) >= 0) {
+					want[ph] = kept{rec["at"], rec["call_id"], i}
+				}
+				if i%500 == 499 { // check along the way, not only the end state
+					checkKept(t, d, func(ph string) int { return want[ph].id })
+				}
+			}
+			if len(d.kept) != len(want) {
+				t.Fatalf("%d keys kept, want %d", len(d.kept), len(want))
+			}
+		})
 	}
-	type kept struct {
-		order, tie cty.Value
-		id         int
-	}
-	want := map[string]kept{}
-	for i := range 5000 {
-		ph := fmt.Sprintf("561555%04d", r.IntN(40))
-		rec := etl.Record{"phone": cty.StringVal(ph), "at": orders(), "call_id": cty.StringVal(fmt.Sprint(r.IntN(3))), "id": cty.NumberIntVal(int64(i))}
-		if err := d.Process(nil, rec, discardOut{}); err != nil {
-			t.Fatal(err)
-		}
-		old, seen := want[ph]
-		c := etl.Compare(rec["at"], old.order)
-		if !seen || c > 0 || (c == 0 && etl.Compare(rec["call_id"], old.tie) >= 0) {
-			want[ph] = kept{rec["at"], rec["call_id"], i}
-		}
-	}
-	if len(d.kept) != len(want) {
-		t.Fatalf("%d keys kept, want %d", len(d.kept), len(want))
-	}
+}
+
+// checkKept compares every kept record's id with want's.
+func checkKept(t *testing.T, d *Dedupe, want func(phone string) int) {
+	t.Helper()
 	for _, e := range d.sorted() {
 		rec, err := d.record(e)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ph := rec["phone"].AsString()
-		if got, _ := rec["id"].AsBigFloat().Int64(); int(got) != want[ph].id {
-			t.Errorf("phone %s: kept record %d, want %d", ph, got, want[ph].id)
+		if got, _ := rec["id"].AsBigFloat().Int64(); int(got) != want(ph) {
+			t.Fatalf("phone %s: kept record %d, want %d", ph, got, want(ph))
 		}
 	}
 }
