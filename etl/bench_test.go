@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // BenchmarkEngine pushes small records through gen → map (a per-record
@@ -91,4 +92,26 @@ func sampleHeap(peak *uint64) (stop func()) {
 		}
 	}()
 	return func() { done.Store(true); <-finished }
+}
+
+// BenchmarkAppendRecord encodes a record shaped like bland_calls' (strings,
+// a time, typed nulls, a float, a metadata object): dedupe_latest encodes
+// every record that becomes its key's latest.
+func BenchmarkAppendRecord(b *testing.B) {
+	meta, _ := etl.ValueFromJSON([]byte(`{"lead_id":123456,"campaign":"spring","tags":["a","b"]}`))
+	rec := etl.Record{
+		"call_id": cty.StringVal("0f8fad5b-d9cb-469f-a165-70867728950e"), "created_at": etl.TimeVal(time.Unix(1764547200, 5e8)),
+		"phone": cty.StringVal("5615550100"), "phone_invalid_reason": cty.NullVal(cty.String), "raw_phone": cty.StringVal("+15615550100"),
+		"to": cty.StringVal("+15615550100"), "from": cty.StringVal("+18005550100"), "inbound": cty.False, "batch_id": cty.StringVal("batch-7"),
+		"status": cty.StringVal("completed"), "answered_by": cty.StringVal("human"), "call_length": cty.NumberFloatVal(1.75),
+		"metadata": meta, "date": cty.StringVal("2025-12-01"),
+	}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, err = etl.AppendRecord(buf[:0], rec); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -1,7 +1,10 @@
 package etl
 
 import (
+	"math"
+	"math/big"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
@@ -52,5 +55,34 @@ func TestSmallIntIsParseNumberVal(t *testing.T) {
 	}
 	if _, ok := smallInt([]byte("42")); !ok {
 		t.Error("the fast path took nothing")
+	}
+}
+
+// TestAppendNumber holds appendNumber's strconv paths to big.Float.Text.
+func TestAppendNumber(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var fs []*big.Float
+	for i := range 8000 {
+		n := r.Int64N(1<<54) - 1<<53
+		if i < 3000 {
+			n = int64(i) - 1500
+		}
+		for _, prec := range []uint{24, 53, 64, 512} {
+			fs = append(fs, new(big.Float).SetPrec(prec).SetInt64(n))
+		}
+		parsed, _ := cty.ParseNumberVal(strconv.FormatInt(n, 10))
+		fs = append(fs, parsed.AsBigFloat())
+		x := math.Float64frombits(r.Uint64())
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			fs = append(fs, new(big.Float).SetFloat64(x))
+		}
+		fs = append(fs, new(big.Float).SetFloat64(float64(r.IntN(1e6))/float64(1+r.IntN(999))))
+		dec, _ := cty.ParseNumberVal(strconv.FormatFloat(r.Float64()*1000, 'f', r.IntN(6), 64))
+		fs = append(fs, dec.AsBigFloat())
+	}
+	for _, f := range fs {
+		if got, want := string(appendNumber(nil, f)), f.Text('g', -1); got != want {
+			t.Fatalf("%s (prec %d): appendNumber %s", want, f.Prec(), got)
+		}
 	}
 }
