@@ -69,6 +69,7 @@ func TestAppendNumber(t *testing.T) {
 		}
 		for _, prec := range []uint{24, 53, 64, 512} {
 			fs = append(fs, new(big.Float).SetPrec(prec).SetInt64(n))
+			fs = append(fs, new(big.Float).SetPrec(prec).SetInt64(r.Int64()>>r.IntN(12))) // beyond 2^53 too
 		}
 		parsed, _ := cty.ParseNumberVal(strconv.FormatInt(n, 10))
 		fs = append(fs, parsed.AsBigFloat())
