@@ -43,9 +43,10 @@ type Filter struct {
 	// cost 96 bytes for each of the run's phones.
 	settledMu sync.Mutex
 	settled   chan struct{}
-	// words interns the few distinct lead statuses, list ids and drop
-	// reasons that every verdict repeats.
-	words map[string]string
+	// words numbers the few distinct lead statuses, list ids and drop
+	// reasons that every verdict repeats (wordList[0] is "").
+	words    map[string]uint16
+	wordList []string
 }
 
 // settledChan returns the channel closed by the next finished lookup.
@@ -59,34 +60,54 @@ func (f *Filter) settledChan() chan struct{} {
 }
 
 // settle publishes l's verdict and wakes the writer.
-func (f *Filter) settle(l *lookup, v verdict) {
+func (f *Filter) settle(l *lookup, v verdict) error {
 	f.settledMu.Lock()
 	defer f.settledMu.Unlock()
-	v.reason, v.latest.status, v.latest.listID = f.intern(v.reason), f.intern(v.latest.status), f.intern(v.latest.listID)
-	l.v = v
+	var err error
+	l.keep, l.found, l.count, l.leadID = v.keep, v.found, v.count, v.latest.id
+	if l.reason, err = f.wordIndex(v.reason); err == nil {
+		if l.status, err = f.wordIndex(v.latest.status); err == nil {
+			l.list, err = f.wordIndex(v.latest.listID)
+		}
+	}
 	l.ready.Store(true)
 	if f.settled != nil {
 		close(f.settled)
 		f.settled = nil
 	}
+	return err
 }
 
-// intern returns the stored copy of s; f.settledMu is held.
-func (f *Filter) intern(s string) string {
-	if s == "" {
-		return ""
-	}
-	if w, ok := f.words[s]; ok {
-		return w
+// maxWords bounds the distinct statuses, list ids and reasons.
+const maxWords = 1 << 16
+
+// wordIndex numbers s; f.settledMu is held.
+func (f *Filter) wordIndex(s string) (uint16, error) {
+	if i, ok := f.words[s]; ok {
+		return i, nil
 	}
 	if f.words == nil {
-		f.words = map[string]string{}
+		f.words, f.wordList = map[string]uint16{"": 0}, []string{""}
+		if s == "" {
+			return 0, nil
+		}
+	}
+	if len(f.wordList) >= maxWords {
+		return 0, fmt.Errorf("more than %d distinct lead statuses and list ids", maxWords)
 	}
 	s = strings.Clone(s) // never a view into a response
-	if len(f.words) < 1024 {
-		f.words[s] = s
-	}
-	return s
+	i := uint16(len(f.wordList))
+	f.words[s] = i
+	f.wordList = append(f.wordList, s)
+	return i, nil
+}
+
+// verdictOf returns the verdict a settled lookup holds.
+func (f *Filter) verdictOf(l *lookup) verdict {
+	f.settledMu.Lock()
+	defer f.settledMu.Unlock()
+	return verdict{keep: l.keep, found: l.found, count: l.count, reason: f.wordList[l.reason],
+		latest: leadFields{id: l.leadID, status: f.wordList[l.status], listID: f.wordList[l.list]}}
 }
 
 // wait blocks until l is settled.
@@ -134,10 +155,14 @@ type leadFields struct {
 }
 
 // lookup is one phone's verdict, filled by its goroutine (see settle);
-// ready is set once it is.
+// ready is set once it is. It is kept for the whole run, once per phone, so
+// it is small: the lead id, and numbers for the words (see wordIndex).
 type lookup struct {
-	ready atomic.Bool
-	v     verdict
+	ready                atomic.Bool
+	keep, found          bool
+	reason, status, list uint16
+	count                int32
+	leadID               string
 }
 
 // item is one entry of the reorder window: a record with its lookup (nil
@@ -226,7 +251,7 @@ func (f *Filter) Stream(ctx context.Context, in <-chan etl.Batch, out etl.Output
 			if err := f.wait(gctx, it.l); err != nil {
 				return err
 			}
-			if err := f.apply(it.rec, it.l.v, out); err != nil {
+			if err := f.apply(it.rec, f.verdictOf(it.l), out); err != nil {
 				return err
 			}
 		}
@@ -319,7 +344,9 @@ func (f *Filter) itemFor(ctx context.Context, g *errgroup.Group, rec etl.Record,
 		if err != nil {
 			return err
 		}
-		f.settle(l, v)
+		if err := f.settle(l, v); err != nil {
+			return err
+		}
 		f.countOutcome(v)
 		out.Count("phones checked", 1)
 		f.checked.Add(1)

@@ -18,6 +18,7 @@ import (
 // Call values with a string allocation per field. Waiting dates were the
 // largest thing the backfill held.
 type dateStream struct {
+	budget *waitBudget
 	mu     sync.Mutex
 	taking bool     // Read has started on this date: calls stay unpacked
 	packed [][]byte // calls of the waiting date, in chunks
@@ -31,8 +32,56 @@ type dateStream struct {
 // packChunk is the size of the chunks packed calls go in.
 const packChunk = 64 << 10
 
-func newDateStream() *dateStream {
-	return &dateStream{wake: make(chan struct{}, 1)}
+func newDateStream(budget *waitBudget) *dateStream {
+	return &dateStream{budget: budget, wake: make(chan struct{}, 1)}
+}
+
+// waitingBudget is how many bytes of packed calls may wait before Read
+// stops starting dates: about two dates of 10,000 calls.
+const waitingBudget = 4 << 20
+
+// waitBudget counts the bytes of packed calls waiting, over all dates.
+type waitBudget struct {
+	mu      sync.Mutex
+	bytes   int64
+	limit   int64
+	drained chan struct{} // a token when bytes went down
+}
+
+func newWaitBudget(limit int64) *waitBudget {
+	return &waitBudget{limit: limit, drained: make(chan struct{}, 1)}
+}
+
+func (b *waitBudget) add(n int64) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.bytes += n
+	b.mu.Unlock()
+	if n < 0 {
+		select {
+		case b.drained <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wait returns once the bytes waiting are under the limit.
+func (b *waitBudget) wait(ctx context.Context) error {
+	for {
+		b.mu.Lock()
+		under := b.bytes < b.limit
+		b.mu.Unlock()
+		if under {
+			return nil
+		}
+		select {
+		case <-b.drained:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // put adds a batch of calls; it is FetchDate's deliver.
@@ -54,7 +103,9 @@ func (d *dateStream) put(batch []Call) error {
 func (d *dateStream) pack(c *Call) {
 	n := len(d.packed)
 	if n == 0 || len(d.packed[n-1]) > packChunk-packedSize(c) {
-		d.packed = append(d.packed, make([]byte, 0, max(packChunk, packedSize(c))))
+		size := max(packChunk, packedSize(c))
+		d.packed = append(d.packed, make([]byte, 0, size))
+		d.budget.add(int64(size))
 		n++
 	}
 	d.packed[n-1] = appendPacked(d.packed[n-1], c)
@@ -88,6 +139,7 @@ func (d *dateStream) take(ctx context.Context) ([]Call, bool, error) {
 			d.packed = d.packed[1:]
 			done := d.done && len(d.packed) == 0 && len(d.calls) == 0
 			d.mu.Unlock()
+			d.budget.add(-int64(cap(chunk)))
 			calls, err := unpackAll(chunk)
 			return calls, done, err
 		}

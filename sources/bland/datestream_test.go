@@ -30,7 +30,7 @@ func TestDateStreamPacksWaitingCalls(t *testing.T) {
 		}
 		calls = append(calls, c)
 	}
-	d := newDateStream()
+	d := newDateStream(nil)
 	d.put(calls[:1000])
 	d.put(calls[1000:2000])
 	var got []Call
@@ -60,5 +60,35 @@ func TestDateStreamPacksWaitingCalls(t *testing.T) {
 		if !reflect.DeepEqual(got[i], calls[i]) {
 			t.Fatalf("call %d:\n got %+v\nwant %+v", i, got[i], calls[i])
 		}
+	}
+}
+
+// TestWaitBudget: wait blocks while the packed calls of waiting dates fill
+// the budget, and returns once a take hands a chunk over.
+func TestWaitBudget(t *testing.T) {
+	b := newWaitBudget(150 << 10) // the calls fill three 64 KB chunks
+	d := newDateStream(b)
+	var calls []Call
+	for range 2000 { // about 150 KB packed, in three chunks: over the budget
+		calls = append(calls, Call{ID: strings.Repeat("i", 40), To: "+15615550100", Status: "completed", CreatedAt: time.Unix(1764547200, 0)})
+	}
+	d.put(calls)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := b.wait(ctx); err == nil {
+		t.Fatalf("wait returned with %d bytes waiting", b.bytes)
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.wait(context.Background()) }()
+	if _, _, err := d.take(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("wait still blocked with %d bytes waiting", b.bytes)
 	}
 }

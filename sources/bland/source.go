@@ -50,17 +50,20 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 		}
 		dates = append(dates, d)
 	}
+	waiting := newWaitBudget(waitingBudget)
 	streams := make([]*dateStream, len(dates))
 	for i := range streams {
-		streams[i] = newDateStream()
+		streams[i] = newDateStream(waiting)
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait() // runs after cancel below: no fetch outlives Read
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// slots bounds the dates fetched or waiting to be emitted, and so the
-	// memory held: a slot is freed once its date is emitted.
+	// slots bounds the dates fetched or waiting to be emitted: a slot is
+	// freed once its date is emitted. And a date is not started while the
+	// calls of dates waiting their turn fill the budget: when downstream is
+	// slower than Bland, fetching further ahead would only hold memory.
 	slots := make(chan struct{}, max(s.cfg.Concurrency, 1))
 	wg.Add(1)
 	go func() {
@@ -69,6 +72,9 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
+				return
+			}
+			if err := waiting.wait(ctx); err != nil {
 				return
 			}
 			wg.Add(1)
