@@ -84,3 +84,21 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+func TestNumberRoundTrip(t *testing.T) {
+	for _, raw := range []string{"5619565858", "+1 (212) 555-0100", "2000000000", "9999999999"} {
+		p, _, ok := Normalize(raw)
+		if !ok {
+			t.Fatalf("%s invalid", raw)
+		}
+		n, ok := ParseNumber(p)
+		if !ok || n.String() != p {
+			t.Errorf("%s: Number %d (%v) gives %q", p, n, ok, n.String())
+		}
+	}
+	for _, bad := range []string{"", "561956585", "56195658580", "56195a5858"} {
+		if _, ok := ParseNumber(bad); ok {
+			t.Errorf("ParseNumber(%q) accepted", bad)
+		}
+	}
+}

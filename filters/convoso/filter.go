@@ -206,7 +206,7 @@ func (f *Filter) Stream(ctx context.Context, in <-chan etl.Batch, out etl.Output
 	// every record and mark in input order.
 	g.Go(func() error {
 		defer close(window)
-		cache := map[string]*lookup{}
+		cache := map[phone.Number]*lookup{}
 		for {
 			var b etl.Batch
 			var ok bool
@@ -314,7 +314,7 @@ func (f *Filter) reportOutcomes() {
 }
 
 // itemFor evaluates rec's phone and finds or starts its lookup.
-func (f *Filter) itemFor(ctx context.Context, g *errgroup.Group, rec etl.Record, cache map[string]*lookup,
+func (f *Filter) itemFor(ctx context.Context, g *errgroup.Group, rec etl.Record, cache map[phone.Number]*lookup,
 	slots chan struct{}, excluded map[string]bool, out etl.Output) (item, error) {
 	raw, ok, err := f.cfg.Phone.EvalString(rec)
 	if err != nil {
@@ -327,12 +327,13 @@ func (f *Filter) itemFor(ctx context.Context, g *errgroup.Group, rec etl.Record,
 	if !ok {
 		return item{rec: rec, drop: "invalid phone: " + reason}, nil
 	}
-	if l, ok := cache[ph]; ok {
+	num, _ := phone.ParseNumber(ph) // Normalize's phones always parse
+	if l, ok := cache[num]; ok {
 		out.Count("lookups reused", 1)
 		return item{rec: rec, l: l}, nil
 	}
 	l := &lookup{}
-	cache[ph] = l
+	cache[num] = l
 	select {
 	case slots <- struct{}{}:
 	case <-ctx.Done():

@@ -1,7 +1,10 @@
 package redialqueue
 
 import (
+	"fmt"
 	"slices"
+
+	"github.com/etlhq/etl/etl/phone"
 
 	"github.com/etlhq/etl/etl/spill"
 )
@@ -14,7 +17,7 @@ import (
 type pendingSet struct {
 	dir   string
 	file  *spill.File
-	where map[string]place
+	where map[phone.Number]place
 }
 
 type place struct {
@@ -23,7 +26,7 @@ type place struct {
 }
 
 func newPendingSet(dir string) *pendingSet {
-	return &pendingSet{dir: dir, where: map[string]place{}}
+	return &pendingSet{dir: dir, where: map[phone.Number]place{}}
 }
 
 // set makes b the entry of ph.
@@ -35,28 +38,40 @@ func (p *pendingSet) set(ph string, b []byte) error {
 		}
 		p.file = f
 	}
+	num, ok := phone.ParseNumber(ph)
+	if !ok {
+		return fmt.Errorf("queue entry for %q: not a normalized phone", phone.Mask(ph))
+	}
 	off, err := p.file.Append(b)
 	if err != nil {
 		return err
 	}
-	p.where[ph] = place{off, uint32(len(b))}
+	p.where[num] = place{off, uint32(len(b))}
 	return nil
 }
 
 // get returns ph's entry.
 func (p *pendingSet) get(ph string) ([]byte, error) {
-	at := p.where[ph]
+	num, _ := phone.ParseNumber(ph)
+	at, ok := p.where[num]
+	if !ok {
+		return nil, fmt.Errorf("no pending entry for %s", phone.Mask(ph))
+	}
 	b := make([]byte, at.n)
 	return b, p.file.ReadAt(b, at.off)
 }
 
 // phones returns the phones, sorted.
 func (p *pendingSet) phones() []string {
-	keys := make([]string, 0, len(p.where))
-	for k := range p.where {
-		keys = append(keys, k)
+	nums := make([]phone.Number, 0, len(p.where))
+	for n := range p.where {
+		nums = append(nums, n)
 	}
-	slices.Sort(keys)
+	slices.Sort(nums) // ten digits each: numeric order is text order
+	keys := make([]string, len(nums))
+	for i, n := range nums {
+		keys[i] = n.String()
+	}
 	return keys
 }
 
