@@ -34,11 +34,11 @@ type sink struct {
 
 	rows  []Row
 	bytes map[string]int64 // per date, when the source reported it
-	seen  map[string]struct{}
+	seen  keySet
 
 	// The partition in progress.
 	calls, nullKeys int64
-	today           map[string]struct{}
+	today           keySet
 
 	// before is the file as it was when the run started, for Change.
 	before       []Row
@@ -55,8 +55,8 @@ func newSink(c Config, env etl.Env) (*sink, error) {
 		path:  c.Path,
 		env:   env,
 		bytes: map[string]int64{},
-		seen:  map[string]struct{}{},
-		today: map[string]struct{}{},
+		seen:  newKeySet(),
+		today: newKeySet(),
 	}
 	// Reading is allowed in both modes; the old rows are only compared
 	// against, never trusted: the file is this sink's own output and is
@@ -92,7 +92,7 @@ func (s *sink) Write(_ context.Context, rec etl.Record) error {
 		s.nullKeys++
 		return nil
 	}
-	s.today[k] = struct{}{}
+	s.today.add(k)
 	return nil
 }
 
@@ -102,7 +102,7 @@ func (s *sink) EndPartition(_ context.Context, m *etl.Mark, _ etl.Output) error 
 	row := Row{
 		Date:              m.Partition,
 		TotalCalls:        s.calls,
-		UniquePhonesToday: int64(len(s.today)),
+		UniquePhonesToday: int64(s.today.len()),
 		InvalidPhones:     s.nullKeys,
 		Incomplete:        m.Incomplete,
 	}
@@ -111,20 +111,19 @@ func (s *sink) EndPartition(_ context.Context, m *etl.Mark, _ etl.Output) error 
 	if n, ok := m.Info["invalid_phones"]; ok {
 		row.InvalidPhones = n
 	}
-	for k := range s.today {
-		if _, ok := s.seen[k]; !ok {
+	s.today.each(func(k string) {
+		if s.seen.add(k) {
 			row.NewPhonesToday++
-			s.seen[k] = struct{}{}
 		}
-	}
-	row.CumulativeUniquePhones = int64(len(s.seen))
+	})
+	row.CumulativeUniquePhones = int64(s.seen.len())
 	bytes, hasBytes := m.Info["bytes"]
 	if hasBytes {
 		s.bytes[m.Partition] = bytes
 	}
 	s.rows = append(s.rows, row)
 	s.calls, s.nullKeys = 0, 0
-	clear(s.today)
+	s.today.clear()
 
 	data := map[string]any{
 		"date": row.Date, "totalCalls": row.TotalCalls, "uniquePhonesToday": row.UniquePhonesToday,
@@ -150,7 +149,7 @@ func (s *sink) Finish(_ context.Context, _ etl.Output) error {
 		total += r.TotalCalls
 	}
 	s.env.Report(etl.EventInfo, "", summaryTable(s.rows, s.bytes), map[string]any{
-		"dates": len(s.rows), "totalCalls": total, "uniquePhones": len(s.seen),
+		"dates": len(s.rows), "totalCalls": total, "uniquePhones": s.seen.len(),
 	})
 	return s.save()
 }

@@ -3,7 +3,6 @@ package stats
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 )
 
 // state is the checkpointed form of the sink. Seen holds every key counted
@@ -18,12 +17,7 @@ type state struct {
 // Snapshot returns the rows so far and the keys seen, sorted so that equal
 // states give equal checkpoints.
 func (s *sink) Snapshot() ([]byte, error) {
-	seen := make([]string, 0, len(s.seen))
-	for k := range s.seen {
-		seen = append(seen, k)
-	}
-	slices.Sort(seen)
-	return json.Marshal(state{Rows: s.rows, Bytes: s.bytes, Seen: seen})
+	return json.Marshal(state{Rows: s.rows, Bytes: s.bytes, Seen: s.seen.sorted()})
 }
 
 // Restore loads a snapshot before a resumed run.
@@ -40,9 +34,9 @@ func (s *sink) Restore(data []byte) error {
 	if s.bytes == nil {
 		s.bytes = map[string]int64{}
 	}
-	s.seen = make(map[string]struct{}, len(st.Seen))
+	s.seen = newKeySet()
 	for _, k := range st.Seen {
-		s.seen[k] = struct{}{}
+		s.seen.add(k)
 	}
 	return nil
 }

@@ -37,8 +37,8 @@ func newDateStream(budget *waitBudget) *dateStream {
 }
 
 // waitingBudget is how many bytes of packed calls may wait before Read
-// stops starting dates: about two dates of 10,000 calls.
-const waitingBudget = 4 << 20
+// stops starting dates: about one date of 10,000 calls.
+const waitingBudget = 2 << 20
 
 // waitBudget counts the bytes of packed calls waiting, over all dates.
 type waitBudget struct {
