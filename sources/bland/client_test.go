@@ -297,6 +297,11 @@ func TestFetchDateDeliverError(t *testing.T) {
 	if !errors.Is(err, stop) {
 		t.Fatalf("err = %v, want deliver's", err)
 	}
+	// The fake logs a request when its handler returns, which may be after
+	// the client hung up.
+	for deadline := time.Now().Add(2 * time.Second); srv.RequestsFor(day1) == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if n := srv.RequestsFor(day1); n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}

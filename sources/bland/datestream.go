@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"time"
+
+	"github.com/etlhq/etl/etl/spill"
 )
 
 // dateStream hands one date's calls from its fetch to Read as they are
@@ -15,18 +18,28 @@ import (
 // Until Read starts taking (the date is not yet the one being emitted: up
 // to concurrency-1 dates wait so), calls are kept packed: their fields
 // back to back in 64 KB chunks, about 200 bytes a call instead of 400 as
-// Call values with a string allocation per field. Waiting dates were the
-// largest thing the backfill held.
+// Call values with a string allocation per field. Once the chunks of all
+// waiting dates fill the budget's memory, further full chunks go to a
+// spill file: however many calls a date has, waiting dates hold a bounded
+// amount of memory.
 type dateStream struct {
 	budget *waitBudget
 	mu     sync.Mutex
-	taking bool     // Read has started on this date: calls stay unpacked
-	packed [][]byte // calls of the waiting date, in chunks
-	calls  []Call   // calls put since taking began
+	taking bool          // Read has started on this date: calls stay unpacked
+	packed []packedChunk // calls of the waiting date, in chunks
+	calls  []Call        // calls put since taking began
 	done   bool
 	day    *Day
 	err    error
 	wake   chan struct{} // a token when calls or the outcome arrived
+}
+
+// packedChunk is a chunk of packed calls, in memory or in the spill file.
+type packedChunk struct {
+	data []byte // nil once spilled
+	off  int64
+	n    int
+	size int64 // as counted in the budget
 }
 
 // packChunk is the size of the chunks packed calls go in.
@@ -40,16 +53,82 @@ func newDateStream(budget *waitBudget) *dateStream {
 // stops starting dates: about one date of 10,000 calls.
 const waitingBudget = 2 << 20
 
-// waitBudget counts the bytes of packed calls waiting, over all dates.
+// waitBudget counts the bytes of packed calls waiting, over all dates, and
+// holds the spill file of the chunks that do not fit in memory.
 type waitBudget struct {
 	mu      sync.Mutex
-	bytes   int64
-	limit   int64
+	bytes   int64 // waiting, in memory or spilled
+	mem     int64 // waiting in memory
+	limit   int64 // for both
+	dir     string
+	file    *spill.File
 	drained chan struct{} // a token when bytes went down
 }
 
-func newWaitBudget(limit int64) *waitBudget {
-	return &waitBudget{limit: limit, drained: make(chan struct{}, 1)}
+func newWaitBudget(limit int64, scratchDir string) *waitBudget {
+	return &waitBudget{limit: limit, dir: scratchDir, drained: make(chan struct{}, 1)}
+}
+
+// keep accounts a full chunk of n bytes and says whether it stays in
+// memory; if not, the caller spills it.
+func (b *waitBudget) keep(n int64) bool {
+	if b == nil {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.mem+n <= b.limit {
+		b.mem += n
+		return true
+	}
+	return false
+}
+
+// spill writes a chunk to the spill file and returns its offset.
+func (b *waitBudget) spill(chunk []byte) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.file == nil {
+		f, err := spill.New(b.dir)
+		if err != nil {
+			return 0, err
+		}
+		b.file = f
+	}
+	return b.file.Append(chunk)
+}
+
+// load reads a spilled chunk back.
+func (b *waitBudget) load(c packedChunk) ([]byte, error) {
+	b.mu.Lock()
+	f := b.file
+	b.mu.Unlock()
+	buf := make([]byte, c.n)
+	return buf, f.ReadAt(buf, c.off)
+}
+
+// close lets the spill file go.
+func (b *waitBudget) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.file != nil {
+		b.file.Release()
+		b.file = nil
+	}
+}
+
+// release gives back a chunk taken from memory; settled says whether it
+// was counted in memory (a full chunk that was kept).
+func (b *waitBudget) release(n int64, settled bool) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	if settled {
+		b.mem -= n
+	}
+	b.mu.Unlock()
+	b.add(-n)
 }
 
 func (b *waitBudget) add(n int64) {
@@ -87,28 +166,51 @@ func (b *waitBudget) wait(ctx context.Context) error {
 // put adds a batch of calls; it is FetchDate's deliver.
 func (d *dateStream) put(batch []Call) error {
 	d.mu.Lock()
+	var err error
 	if d.taking {
 		d.calls = append(d.calls, batch...)
 	} else {
 		for i := range batch {
-			d.pack(&batch[i])
+			if err = d.pack(&batch[i]); err != nil {
+				break
+			}
 		}
 	}
 	d.mu.Unlock()
 	d.notify()
-	return nil
+	return err
 }
 
-// pack appends c to the last chunk, starting a new one when it is full.
-func (d *dateStream) pack(c *Call) {
+// pack appends c to the last chunk, starting a new one when it is full;
+// a full chunk stays in memory if the budget allows, else it is spilled.
+func (d *dateStream) pack(c *Call) error {
 	n := len(d.packed)
-	if n == 0 || len(d.packed[n-1]) > packChunk-packedSize(c) {
+	if n == 0 || len(d.packed[n-1].data) > packChunk-packedSize(c) {
+		if n > 0 {
+			if err := d.settleChunk(&d.packed[n-1]); err != nil {
+				return err
+			}
+		}
 		size := max(packChunk, packedSize(c))
-		d.packed = append(d.packed, make([]byte, 0, size))
+		d.packed = append(d.packed, packedChunk{data: make([]byte, 0, size), size: int64(size)})
 		d.budget.add(int64(size))
 		n++
 	}
-	d.packed[n-1] = appendPacked(d.packed[n-1], c)
+	d.packed[n-1].data = appendPacked(d.packed[n-1].data, c)
+	return nil
+}
+
+// settleChunk keeps a full chunk in memory or spills it.
+func (d *dateStream) settleChunk(c *packedChunk) error {
+	if d.budget.keep(c.size) {
+		return nil
+	}
+	off, err := d.budget.spill(c.data)
+	if err != nil {
+		return fmt.Errorf("spilling waiting calls: %w", err)
+	}
+	c.off, c.n, c.data = off, len(c.data), nil
+	return nil
 }
 
 // finish records the fetch's outcome.
@@ -135,12 +237,22 @@ func (d *dateStream) take(ctx context.Context) ([]Call, bool, error) {
 		d.taking = true
 		if len(d.packed) > 0 {
 			chunk := d.packed[0]
-			d.packed[0] = nil
+			d.packed[0] = packedChunk{}
 			d.packed = d.packed[1:]
-			done := d.done && len(d.packed) == 0 && len(d.calls) == 0
+			last := len(d.packed) == 0 // the chunk being filled: not yet settled
+			done := d.done && last && len(d.calls) == 0
 			d.mu.Unlock()
-			d.budget.add(-int64(cap(chunk)))
-			calls, err := unpackAll(chunk)
+			data := chunk.data
+			if data == nil {
+				var err error
+				if data, err = d.budget.load(chunk); err != nil {
+					return nil, false, err
+				}
+				d.budget.add(-chunk.size)
+			} else {
+				d.budget.release(chunk.size, !last)
+			}
+			calls, err := unpackAll(data)
 			return calls, done, err
 		}
 		calls, done := d.calls, d.done

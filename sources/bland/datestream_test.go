@@ -10,7 +10,8 @@ import (
 )
 
 // TestDateStreamPacksWaitingCalls puts calls before and after Read starts
-// taking: they come back equal and in order, packed or not.
+// taking: they come back equal and in order, packed or not, in memory or
+// spilled (a budget of one chunk spills every full chunk after the first).
 func TestDateStreamPacksWaitingCalls(t *testing.T) {
 	var calls []Call
 	for i := range 3000 {
@@ -30,7 +31,20 @@ func TestDateStreamPacksWaitingCalls(t *testing.T) {
 		}
 		calls = append(calls, c)
 	}
-	d := newDateStream(nil)
+	for name, budget := range map[string]*waitBudget{"unbounded": nil, "spilling": newWaitBudget(packChunk, t.TempDir())} {
+		t.Run(name, func(t *testing.T) {
+			checkDateStream(t, newDateStream(budget), calls)
+			if budget != nil && budget.file == nil {
+				t.Error("nothing was spilled")
+			}
+			if budget != nil && (budget.bytes != 0 || budget.mem != 0) {
+				t.Errorf("budget left at %d bytes, %d in memory", budget.bytes, budget.mem)
+			}
+		})
+	}
+}
+
+func checkDateStream(t *testing.T, d *dateStream, calls []Call) {
 	d.put(calls[:1000])
 	d.put(calls[1000:2000])
 	var got []Call
@@ -66,7 +80,7 @@ func TestDateStreamPacksWaitingCalls(t *testing.T) {
 // TestWaitBudget: wait blocks while the packed calls of waiting dates fill
 // the budget, and returns once a take hands a chunk over.
 func TestWaitBudget(t *testing.T) {
-	b := newWaitBudget(150 << 10) // the calls fill three 64 KB chunks
+	b := newWaitBudget(150<<10, t.TempDir()) // the calls fill three 64 KB chunks
 	d := newDateStream(b)
 	var calls []Call
 	for range 2000 { // about 150 KB packed, in three chunks: over the budget

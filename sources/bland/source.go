@@ -50,7 +50,8 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 		}
 		dates = append(dates, d)
 	}
-	waiting := newWaitBudget(waitingBudget)
+	waiting := newWaitBudget(waitingBudget, s.env.ScratchDir)
+	defer waiting.close() // last: after the fetches have ended
 	streams := make([]*dateStream, len(dates))
 	for i := range streams {
 		streams[i] = newDateStream(waiting)
