@@ -139,11 +139,17 @@ func TestValueFromJSON(t *testing.T) {
 // FuzzValueFromJSON: whatever encoding/json accepts, ValueFromJSON accepts,
 // and the other way round.
 func FuzzValueFromJSON(f *testing.F) {
-	for _, s := range []string{`{"a":[1,"x",null,true]}`, `"\u00e9"`, `-1.5e-3`, `{"$null":"string"}`, `[`} {
+	for _, s := range []string{`{"a":[1,"x",null,true]}`, `"\u00e9"`, `-1.5e-3`, `{"$null":"string"}`, `[`,
+		`{"k":"v","k2":"v"}`, `{"a\u0062":"c\nd","e\u0301":"e\u0301"}`, "{\"k\":\"\xff\"}"} {
 		f.Add(s)
 	}
+	var dec etl.JSONDecoder // shared across inputs, as a source shares it across records
 	f.Fuzz(func(t *testing.T, s string) {
-		_, err := etl.ValueFromJSON([]byte(s))
+		v, err := etl.ValueFromJSON([]byte(s))
+		dv, derr := dec.Value([]byte(s))
+		if (err == nil) != (derr == nil) || (err == nil && !v.RawEquals(dv)) {
+			t.Errorf("%q: ValueFromJSON %#v, %v; JSONDecoder %#v, %v", s, v, err, dv, derr)
+		}
 		if valid := json.Valid([]byte(s)); valid != (err == nil) {
 			// The tagged forms may be rejected when their content is not a
 			// go-cty type or value; anything else must agree.

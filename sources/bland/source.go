@@ -162,6 +162,7 @@ func (s *Source) markDate(date string, day *Day, err error, invalid int, out etl
 type recordBuilder struct {
 	date   cty.Value
 	common map[string]cty.Value
+	meta   etl.JSONDecoder // metadata objects repeat their keys
 }
 
 // maxCommon bounds the values kept, should a field thought to repeat not.
@@ -195,20 +196,25 @@ func (b *recordBuilder) record(c *Call) (etl.Record, bool) {
 		raw = c.From
 	}
 	p, reason, ok := phone.Normalize(raw)
+	to, from := nullable(c.To), nullable(c.From)
+	rawV := to
+	if c.Inbound {
+		rawV = from
+	}
 	rec := etl.Record{
 		"call_id":              cty.StringVal(c.ID),
 		"created_at":           etl.TimeVal(c.CreatedAt),
 		"phone":                nullable(p),
 		"phone_invalid_reason": b.repeated(reason),
-		"raw_phone":            nullable(raw),
-		"to":                   nullable(c.To),
-		"from":                 nullable(c.From),
+		"raw_phone":            rawV,
+		"to":                   to,
+		"from":                 from,
 		"inbound":              cty.BoolVal(c.Inbound),
 		"batch_id":             b.repeated(c.BatchID),
 		"status":               b.repeated(c.Status),
 		"answered_by":          b.repeated(c.AnsweredBy),
 		"call_length":          cty.NullVal(cty.Number),
-		"metadata":             jsonValue(c.Metadata),
+		"metadata":             b.metadata(c.Metadata),
 		"date":                 b.date,
 	}
 	if c.HasLength {
@@ -239,12 +245,13 @@ func nullable(s string) cty.Value {
 	return cty.StringVal(s)
 }
 
-// jsonValue converts a JSON value to cty; null when absent or unusable.
-func jsonValue(raw []byte) cty.Value {
+// metadata converts a call's metadata to cty; null when absent or
+// unusable.
+func (b *recordBuilder) metadata(raw []byte) cty.Value {
 	if len(raw) == 0 {
 		return cty.NullVal(cty.DynamicPseudoType)
 	}
-	v, err := etl.ValueFromJSON(raw)
+	v, err := b.meta.Value(raw)
 	if err != nil {
 		return cty.NullVal(cty.DynamicPseudoType)
 	}
