@@ -25,7 +25,7 @@ type RunOptions struct {
 	// Logger is the base logger; slog.Default() when nil.
 	Logger *slog.Logger
 	// BatchSize is how many records travel together (default 256), and
-	// Buffer how many batches each channel holds (default 2). Together they
+	// Buffer how many batches each channel holds (default 4). Together they
 	// bound memory: a stage runs at most Buffer×BatchSize records ahead of
 	// each consumer.
 	BatchSize, Buffer int
@@ -136,7 +136,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		opts.BatchSize = 256
 	}
 	if opts.Buffer <= 0 {
-		opts.Buffer = 2
+		opts.Buffer = 4
 	}
 	opts.Events = &partitionLines{Reporter: opts.Events, reported: map[string]bool{}}
 	cp := opts.Resume
