@@ -126,6 +126,19 @@ func Fingerprint(p *Pipeline) map[string]map[string]string {
 		}
 		fp[b.Addr.String()] = m
 	}
+	for _, b := range p.Blocks {
+		if b.Input != nil {
+			continue
+		}
+		if need := p.neededFields(b); need != nil {
+			m := fp[b.Addr.String()]
+			if m == nil {
+				m = map[string]string{}
+				fp[b.Addr.String()] = m
+			}
+			m["(fields)"] = fieldsFingerprint(need)
+		}
+	}
 	return fp
 }
 

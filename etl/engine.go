@@ -299,6 +299,7 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, slots map[Addr]chan st
 			Logger:      opts.Logger.With("block", b.Addr.String()),
 			Events:      opts.Events,
 			ScratchDir:  opts.ScratchDir,
+			Fields:      sourceFields(p, b),
 			Done:        cp.doneFunc(b.Addr),
 		}
 		impl, err := b.Plugin.New(b.Config, env)
@@ -341,6 +342,15 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, slots map[Addr]chan st
 		}
 	}
 	return stages, nil
+}
+
+// sourceFields is Env.Fields for b: the fields downstream reads when b is
+// a source, nil otherwise.
+func sourceFields(p *Pipeline, b *Block) map[string]bool {
+	if b.Input != nil {
+		return nil
+	}
+	return p.neededFields(b)
 }
 
 func checkImpl(b *Block, impl any) error {

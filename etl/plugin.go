@@ -71,6 +71,13 @@ type Plugin struct {
 	// Replaces says a transform or filter drops its input's fields and emits
 	// only Fields.
 	Replaces bool
+	// ReadsDeclaredFields says the plugin reads records only through its
+	// per-record (Expr) attributes and, if its config is a FieldReader, the
+	// fields that names; and that the records it emits, if any, are its
+	// input records, fields added or not. Sources then build only the
+	// fields such blocks read (Env.Fields). A plugin that leaves it false
+	// (one that writes whole records, say) gets every field.
+	ReadsDeclaredFields bool
 	// Buffers says a sink holds what it receives until the end of input
 	// (it writes in Finish): its EndPartition does not make a partition
 	// durable. Such a sink is safe to resume only behind a stage that
@@ -103,6 +110,10 @@ type Env struct {
 	Logger *slog.Logger
 	// Events reports progress and results; the CLI renders them.
 	Events Reporter
+	// Fields, for a source, are the record fields some block downstream
+	// may read; nil means any. A source may build only these: the others
+	// would be built for nothing.
+	Fields map[string]bool
 	// ScratchDir is where stages put spill files (see package spill): the
 	// checkpoint's directory in a run, "" (the system's temp directory) in
 	// a plan, which must leave nothing in the pipeline's directories.

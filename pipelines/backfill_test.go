@@ -380,3 +380,20 @@ func TestBackfillWrongConvosoTokenFailsFirst(t *testing.T) {
 		t.Error("files were written before the token was refused")
 	}
 }
+
+// TestBackfillBuildsOnlyTheFieldsItReads pins what bland_calls is asked to
+// build for the shipped pipeline: the fields its blocks read (lead_id is
+// Convoso's, not the source's). A block reading a new field changes this
+// list, and with it the checkpoint's fingerprint.
+func TestBackfillBuildsOnlyTheFieldsItReads(t *testing.T) {
+	t.Setenv("BLAND_API_KEY", "k")
+	t.Setenv("CONVOSO_AUTH_TOKEN", "t")
+	p, diags := etl.Load(pipelineFile, etl.LoadOptions{Registry: etl.Default})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	got := etl.Fingerprint(p)["source.bland_calls.calls"]["(fields)"]
+	if want := "batch_id,call_id,created_at,lead_id,phone"; got != want {
+		t.Errorf("fields built: %q, want %q", got, want)
+	}
+}

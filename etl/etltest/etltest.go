@@ -209,13 +209,15 @@ func Register(r *etl.Registry, c *Collector, emitted *int64) {
 	})
 	r.Register(etl.Plugin{
 		Kind: etl.KindTransform, Type: "map", Summary: "Sets a field from a per-record expression.",
-		Config: func() any { return &MapConfig{} },
-		New:    func(cfg any, env etl.Env) (any, error) { return &Map{cfg: *cfg.(*MapConfig)}, nil },
+		Config:              func() any { return &MapConfig{} },
+		ReadsDeclaredFields: true,
+		New:                 func(cfg any, env etl.Env) (any, error) { return &Map{cfg: *cfg.(*MapConfig)}, nil },
 	})
 	r.Register(etl.Plugin{
 		Kind: etl.KindFilter, Type: "where", Summary: "Keeps records for which a condition holds.",
-		Config: func() any { return &WhereConfig{} },
-		New:    func(cfg any, env etl.Env) (any, error) { return &Where{cfg: *cfg.(*WhereConfig)}, nil },
+		Config:              func() any { return &WhereConfig{} },
+		ReadsDeclaredFields: true,
+		New:                 func(cfg any, env etl.Env) (any, error) { return &Where{cfg: *cfg.(*WhereConfig)}, nil },
 	})
 	r.Register(etl.Plugin{
 		Kind: etl.KindSink, Type: "collect", Summary: "Keeps records in memory.",

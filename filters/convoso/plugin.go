@@ -23,6 +23,9 @@ func Register(r *etl.Registry) {
 		Summary: "Keeps records whose phone Convoso may redial: no lead with an excluded status, optionally not on the DNC list.",
 		Config:  func() any { return defaultConfig() },
 		Fields:  Fields,
+		// Reads record.phone through its expression; emits its input
+		// records with the lead fields added.
+		ReadsDeclaredFields: true,
 		New: func(cfg any, env etl.Env) (any, error) {
 			return newFilter(cfg.(*Config), env), nil
 		},

@@ -42,6 +42,14 @@ func (c *Config) Fingerprint() map[string]string {
 	}
 }
 
+// ReadFields names the field the default tie-breaker reads.
+func (c *Config) ReadFields() []string {
+	if c.TieBreaker.IsSet() {
+		return nil
+	}
+	return []string{"call_id"}
+}
+
 // Register adds dedupe_latest to r.
 func Register(r *etl.Registry) {
 	r.Register(etl.Plugin{
@@ -49,7 +57,10 @@ func Register(r *etl.Registry) {
 		Type:    "dedupe_latest",
 		Summary: "Keeps the latest record per key (greatest order_by), at end of input or as updates.",
 		Replays: true, // restored records are emitted again (Restored or Finish)
-		Config:  func() any { return &Config{Emit: EmitEnd} },
+		// Reads key, order_by, tie_breaker (or call_id: ReadFields) and
+		// emits the records it kept, unchanged.
+		ReadsDeclaredFields: true,
+		Config:              func() any { return &Config{Emit: EmitEnd} },
 		New: func(cfg any, env etl.Env) (any, error) {
 			return New(cfg.(*Config), env), nil
 		},

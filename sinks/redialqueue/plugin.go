@@ -36,8 +36,9 @@ func Register(r *etl.Registry) {
 		Summary: "Merges records into the dialer's redial queue file (JSON object keyed by phone), never overwriting entries.",
 		// Entries are held until the end of input and merged once, so a
 		// finished date is durable only through a replaying stage upstream.
-		Buffers: true,
-		Config:  func() any { return &Config{} },
+		Buffers:             true,
+		ReadsDeclaredFields: true, // reads records through its expressions only
+		Config:              func() any { return &Config{} },
 		New: func(cfg any, env etl.Env) (any, error) {
 			return newSink(*cfg.(*Config), env)
 		},

@@ -32,10 +32,11 @@ func (c *Config) Fingerprint() map[string]string {
 // Register adds the stats sink to r.
 func Register(r *etl.Registry) {
 	r.Register(etl.Plugin{
-		Kind:    etl.KindSink,
-		Type:    "stats",
-		Summary: "Writes per-date call and distinct-key counts to a JSON file and reports them.",
-		Config:  func() any { return &Config{} },
+		Kind:                etl.KindSink,
+		Type:                "stats",
+		Summary:             "Writes per-date call and distinct-key counts to a JSON file and reports them.",
+		ReadsDeclaredFields: true, // reads the key expression only
+		Config:              func() any { return &Config{} },
 		New: func(cfg any, env etl.Env) (any, error) {
 			c := cfg.(*Config)
 			return newSink(*c, env)

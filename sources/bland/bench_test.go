@@ -50,7 +50,7 @@ func BenchmarkRecords(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	build := newRecordBuilder("2025-12-02")
+	build := newRecordBuilder("2025-12-02", nil)
 	for b.Loop() {
 		for i := range calls {
 			build.record(&calls[i])

@@ -33,6 +33,9 @@ type Client struct {
 	Query map[string]string
 	// HTTP sends the requests with retries; its Secrets should hold Key.
 	HTTP *retry.Client
+	// SkipMetadata leaves Call.Metadata nil, for records that do not carry
+	// it: the objects are then skipped rather than copied and checked.
+	SkipMetadata bool
 }
 
 // Day counts what listing one date took and brought; the calls themselves
@@ -146,7 +149,7 @@ func (c *Client) FetchDate(ctx context.Context, date string, deliver func([]Call
 		reqs, err := c.HTTP.Do(ctx, req, func(resp *http.Response) error {
 			tr := &trackReader{r: resp.Body}
 			pos := 0
-			p, err := DecodeCalls(tr, func(call Call) error {
+			p, err := decodeCalls(tr, c.SkipMetadata, func(call Call) error {
 				pos++
 				h := hashID(call.ID)
 				_, dup := seen[h]

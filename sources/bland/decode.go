@@ -51,7 +51,14 @@ type Page struct {
 // error, and a body that ends mid-JSON gives io.ErrUnexpectedEOF: both mean
 // the body was cut off, worth another attempt.
 func DecodeCalls(r io.Reader, fn func(Call) error) (Page, error) {
-	s := &scanner{r: r, buf: make([]byte, 0, 64<<10)}
+	return decodeCalls(r, false, fn)
+}
+
+// decodeCalls is DecodeCalls; with skipMetadata the metadata objects are
+// skipped like unknown fields (Call.Metadata stays nil), for a pipeline
+// that never reads them.
+func decodeCalls(r io.Reader, skipMetadata bool, fn func(Call) error) (Page, error) {
+	s := &scanner{r: r, buf: make([]byte, 0, 64<<10), skipMetadata: skipMetadata}
 	page, err := s.response(fn)
 	if err != nil {
 		return page, err
@@ -73,6 +80,8 @@ type scanner struct {
 	pos int
 	off int64 // bytes consumed before buf[0]
 	eof bool
+
+	skipMetadata bool
 
 	capturing bool
 	capStart  int // start in buf of the bytes not yet captured
@@ -604,6 +613,9 @@ func (s *scanner) call(i int) (Call, error) {
 		case "call_length":
 			return s.length(&c, i)
 		case "metadata":
+			if s.skipMetadata {
+				return s.skip()
+			}
 			ch, err := s.peek()
 			if err != nil {
 				return unexpectedEOF(err)

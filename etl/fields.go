@@ -1,0 +1,82 @@
+package etl
+
+import (
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// FieldReader is implemented by configs of plugins that read a record
+// field other than through their per-record expressions, e.g. a default
+// tie-breaker reading record.call_id. See Plugin.ReadsDeclaredFields.
+type FieldReader interface {
+	ReadFields() []string
+}
+
+// neededFields returns the record fields some block downstream of b may
+// read, or nil when any field may be read. Blocks whose plugin does not
+// declare its reads (Plugin.ReadsDeclaredFields) may read any field; a
+// block that passes its input records on needs, besides its own reads,
+// what its consumers need.
+func (p *Pipeline) neededFields(b *Block) map[string]bool {
+	need := map[string]bool{}
+	for _, c := range p.Blocks {
+		if c.Input != b {
+			continue
+		}
+		own := blockReads(c)
+		if own == nil {
+			return nil
+		}
+		maps.Copy(need, own)
+		if c.Addr.Kind == KindSink || c.Plugin.Replaces {
+			continue // no output, or new records: the consumers read those
+		}
+		further := p.neededFields(c)
+		if further == nil {
+			return nil
+		}
+		maps.Copy(need, further)
+	}
+	return need
+}
+
+// blockReads returns the fields b reads of its input records, or nil when
+// it may read any.
+func blockReads(b *Block) map[string]bool {
+	if !b.Plugin.ReadsDeclaredFields {
+		return nil
+	}
+	reads := map[string]bool{}
+	for _, s := range b.Plugin.Attrs() {
+		attr, ok := b.attrs[s.Name]
+		if !ok || !s.PerRecord {
+			continue
+		}
+		for _, t := range recordRefs(attr.Expr) {
+			if len(t) < 2 {
+				return nil // the whole record object
+			}
+			step, ok := t[1].(hcl.TraverseAttr)
+			if !ok {
+				return nil // record[expr]: any field
+			}
+			reads[step.Name] = true
+		}
+	}
+	if fr, ok := b.Config.(FieldReader); ok {
+		for _, f := range fr.ReadFields() {
+			reads[f] = true
+		}
+	}
+	return reads
+}
+
+// fieldsFingerprint is a source's projection as a fingerprint value:
+// records saved by a stateful stage hold only these fields, so a pipeline
+// that reads more must not resume from them.
+func fieldsFingerprint(need map[string]bool) string {
+	return strings.Join(slices.Sorted(maps.Keys(need)), ",")
+}
