@@ -33,9 +33,9 @@ type Client struct {
 	Query map[string]string
 	// HTTP sends the requests with retries; its Secrets should hold Key.
 	HTTP *retry.Client
-	// SkipMetadata leaves Call.Metadata nil, for records that do not carry
-	// it: the objects are then skipped rather than copied and checked.
-	SkipMetadata bool
+	// Skip names the call fields left empty: the records do not carry
+	// them, and skipping is cheaper than reading (metadata above all).
+	Skip Skip
 }
 
 // Day counts what listing one date took and brought; the calls themselves
@@ -149,7 +149,7 @@ func (c *Client) FetchDate(ctx context.Context, date string, deliver func([]Call
 		reqs, err := c.HTTP.Do(ctx, req, func(resp *http.Response) error {
 			tr := &trackReader{r: resp.Body}
 			pos := 0
-			p, err := decodeCalls(tr, c.SkipMetadata, func(call Call) error {
+			p, err := decodeCalls(tr, c.Skip, func(call Call) error {
 				pos++
 				h := hashID(call.ID)
 				_, dup := seen[h]

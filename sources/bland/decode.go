@@ -51,14 +51,20 @@ type Page struct {
 // error, and a body that ends mid-JSON gives io.ErrUnexpectedEOF: both mean
 // the body was cut off, worth another attempt.
 func DecodeCalls(r io.Reader, fn func(Call) error) (Page, error) {
-	return decodeCalls(r, false, fn)
+	return decodeCalls(r, Skip{}, fn)
 }
 
-// decodeCalls is DecodeCalls; with skipMetadata the metadata objects are
-// skipped like unknown fields (Call.Metadata stays nil), for a pipeline
-// that never reads them.
-func decodeCalls(r io.Reader, skipMetadata bool, fn func(Call) error) (Page, error) {
-	s := &scanner{r: r, buf: make([]byte, 0, 64<<10), skipMetadata: skipMetadata}
+// Skip names the call fields a decoder leaves empty, skipping them like
+// unknown fields: the records built from the calls do not carry them.
+// The id, created_at, to, from and inbound are always read (calls are told
+// apart and phones made from them).
+type Skip struct {
+	Metadata, Status, AnsweredBy, CallLength, BatchID bool
+}
+
+// decodeCalls is DecodeCalls leaving out the fields skip names.
+func decodeCalls(r io.Reader, skip Skip, fn func(Call) error) (Page, error) {
+	s := &scanner{r: r, buf: make([]byte, 0, 64<<10), skipFields: skip}
 	page, err := s.response(fn)
 	if err != nil {
 		return page, err
@@ -81,7 +87,7 @@ type scanner struct {
 	off int64 // bytes consumed before buf[0]
 	eof bool
 
-	skipMetadata bool
+	skipFields Skip
 
 	capturing bool
 	capStart  int // start in buf of the bytes not yet captured
@@ -603,17 +609,29 @@ func (s *scanner) call(i int) (Call, error) {
 		case "from":
 			return s.text(&c.From, i, key)
 		case "batch_id":
+			if s.skipFields.BatchID {
+				return s.skip()
+			}
 			return s.text(&c.BatchID, i, key)
 		case "status":
+			if s.skipFields.Status {
+				return s.skip()
+			}
 			return s.text(&c.Status, i, key)
 		case "answered_by":
+			if s.skipFields.AnsweredBy {
+				return s.skip()
+			}
 			return s.text(&c.AnsweredBy, i, key)
 		case "inbound":
 			return s.boolean(&c.Inbound, i)
 		case "call_length":
+			if s.skipFields.CallLength {
+				return s.skip()
+			}
 			return s.length(&c, i)
 		case "metadata":
-			if s.skipMetadata {
+			if s.skipFields.Metadata {
 				return s.skip()
 			}
 			ch, err := s.peek()

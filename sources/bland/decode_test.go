@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -237,24 +238,26 @@ func TestDecodeSkipsEscapedQuotes(t *testing.T) {
 	}
 }
 
-// TestDecodeSkippingMetadata: the calls are the same, without metadata.
-func TestDecodeSkippingMetadata(t *testing.T) {
-	const in = `{"calls":[{"call_id":"a","created_at":"2025-12-01T10:00:00Z","metadata":{"lead":7,"s":"x\"}"},"to":"+15619565858"},
+// TestDecodeSkippingFields: the calls are the same, without the skipped fields.
+func TestDecodeSkippingFields(t *testing.T) {
+	const in = `{"calls":[{"call_id":"a","created_at":"2025-12-01T10:00:00Z","metadata":{"lead":7,"s":"x\"}"},"to":"+15619565858",
+		"status":"completed","answered_by":"human","call_length":1.5,"batch_id":"b"},
 		{"call_id":"b","created_at":"2025-12-01T11:00:00Z","metadata":null}]}`
 	var full, skipped []Call
-	if _, err := decodeCalls(strings.NewReader(in), false, func(c Call) error { full = append(full, c); return nil }); err != nil {
+	if _, err := decodeCalls(strings.NewReader(in), Skip{}, func(c Call) error { full = append(full, c); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := decodeCalls(strings.NewReader(in), true, func(c Call) error { skipped = append(skipped, c); return nil }); err != nil {
+	if _, err := decodeCalls(strings.NewReader(in), Skip{Metadata: true, Status: true, AnsweredBy: true, CallLength: true, BatchID: true}, func(c Call) error { skipped = append(skipped, c); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if len(full) != 2 || len(skipped) != 2 || full[0].Metadata == nil {
+	if len(full) != 2 || len(skipped) != 2 || full[0].Metadata == nil || full[0].Status == "" || !full[0].HasLength {
 		t.Fatalf("full %+v, skipped %+v", full, skipped)
 	}
 	for i := range full {
 		want := full[i]
 		want.Metadata = nil
-		if got := skipped[i]; got.ID != want.ID || got.To != want.To || !got.CreatedAt.Equal(want.CreatedAt) || got.Metadata != nil {
+		want.Status, want.AnsweredBy, want.BatchID, want.CallLength, want.HasLength = "", "", "", 0, false
+		if got := skipped[i]; !reflect.DeepEqual(got, want) {
 			t.Errorf("call %d: %+v, want %+v", i, got, want)
 		}
 	}

@@ -34,8 +34,17 @@ func newSource(cfg *Config, env etl.Env) (*Source, error) {
 	}
 	return &Source{cfg: *cfg, env: env, client: &Client{
 		BaseURL: cfg.BaseURL, Key: cfg.APIKey, Limit: cfg.Limit, MaxPages: cfg.MaxPages, Query: cfg.Query, HTTP: rc,
-		SkipMetadata: env.Fields != nil && !env.Fields["metadata"],
+		Skip: skipFor(env.Fields),
 	}}, nil
+}
+
+// skipFor returns the call fields records with these fields do not need.
+func skipFor(fields map[string]bool) Skip {
+	if fields == nil {
+		return Skip{}
+	}
+	return Skip{Metadata: !fields["metadata"], Status: !fields["status"], AnsweredBy: !fields["answered_by"],
+		CallLength: !fields["call_length"], BatchID: !fields["batch_id"]}
 }
 
 // Read lists the dates not yet done, up to Concurrency at once, and emits
