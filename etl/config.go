@@ -442,32 +442,38 @@ func checkRecordRefs(b *Block) hcl.Diagnostics {
 		return nil
 	}
 	var diags hcl.Diagnostics
-	for _, s := range b.Plugin.Attrs() {
-		attr, ok := b.attrs[s.Name]
-		if !ok || !s.PerRecord {
+	for _, t := range perRecordRefs(b) {
+		if len(t) < 2 {
 			continue
 		}
-		for _, t := range recordRefs(attr.Expr) {
-			if len(t) < 2 {
-				continue
-			}
-			step, ok := t[1].(hcl.TraverseAttr)
-			if !ok || b.Input.Fields[step.Name] {
-				continue
-			}
-			detail := fmt.Sprintf("%s does not produce a field %q.", b.Input.Addr, step.Name)
-			if s := nearest(step.Name, sortedKeys(b.Input.Fields)); s != "" {
-				detail += fmt.Sprintf(" Did you mean record.%s?", s)
-			} else {
-				detail += " It produces: " + strings.Join(sortedKeys(b.Input.Fields), ", ") + "."
-			}
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Unknown record field",
-				Detail:   detail,
-				Subject:  t.SourceRange().Ptr(),
-			})
+		step, ok := t[1].(hcl.TraverseAttr)
+		if !ok || b.Input.Fields[step.Name] {
+			continue
 		}
+		detail := fmt.Sprintf("%s does not produce a field %q.", b.Input.Addr, step.Name)
+		if s := nearest(step.Name, sortedKeys(b.Input.Fields)); s != "" {
+			detail += fmt.Sprintf(" Did you mean record.%s?", s)
+		} else {
+			detail += " It produces: " + strings.Join(sortedKeys(b.Input.Fields), ", ") + "."
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Unknown record field",
+			Detail:   detail,
+			Subject:  t.SourceRange().Ptr(),
+		})
 	}
 	return diags
+}
+
+// perRecordRefs returns the traversals rooted at `record` in b's
+// per-record attributes.
+func perRecordRefs(b *Block) []hcl.Traversal {
+	var refs []hcl.Traversal
+	for _, s := range b.Plugin.Attrs() {
+		if attr, ok := b.attrs[s.Name]; ok && s.PerRecord {
+			refs = append(refs, recordRefs(attr.Expr)...)
+		}
+	}
+	return refs
 }

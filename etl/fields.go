@@ -50,21 +50,15 @@ func blockReads(b *Block) map[string]bool {
 		return nil
 	}
 	reads := map[string]bool{}
-	for _, s := range b.Plugin.Attrs() {
-		attr, ok := b.attrs[s.Name]
-		if !ok || !s.PerRecord {
-			continue
+	for _, t := range perRecordRefs(b) {
+		if len(t) < 2 {
+			return nil // the whole record object
 		}
-		for _, t := range recordRefs(attr.Expr) {
-			if len(t) < 2 {
-				return nil // the whole record object
-			}
-			step, ok := t[1].(hcl.TraverseAttr)
-			if !ok {
-				return nil // record[expr]: any field
-			}
-			reads[step.Name] = true
+		step, ok := t[1].(hcl.TraverseAttr)
+		if !ok {
+			return nil // record[expr]: any field
 		}
+		reads[step.Name] = true
 	}
 	if fr, ok := b.Config.(FieldReader); ok {
 		for _, f := range fr.ReadFields() {
