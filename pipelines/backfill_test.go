@@ -397,3 +397,45 @@ func TestBackfillBuildsOnlyTheFieldsItReads(t *testing.T) {
 		t.Errorf("fields built: %q, want %q", got, want)
 	}
 }
+
+// TestBackfillReadingANewFieldRefusesCheckpoint edits the pipeline so that
+// the queue's metadata reads a field the first run did not build (to):
+// dedupe's saved records lack it, so the checkpoint must be refused, and a
+// fresh run must then fill the new field in.
+func TestBackfillReadingANewFieldRefusesCheckpoint(t *testing.T) {
+	dir := setup(t)
+	f := startFakes(t, nil)
+	if status, out, errOut := etlRun(t, append([]string{"run"}, f.args(dir)...)...); status != 0 {
+		t.Fatalf("exit %d\n%s\n%s", status, out, errOut)
+	}
+	path := filepath.Join(dir, "backfill.hcl")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(src), `source = "bland_backfill" }`, `source = "bland_backfill", to = record.to }`, 1)
+	if edited == string(src) {
+		t.Fatal("the pipeline's metadata attribute changed: update this test")
+	}
+	if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	status, _, errOut := etlRun(t, append([]string{"run"}, f.args(dir)...)...)
+	if status != 1 || !strings.Contains(errOut, "(fields)") || !strings.Contains(errOut, "--fresh") {
+		t.Fatalf("reading a new field: exit %d\n%s", status, errOut)
+	}
+	os.Remove(queuePath(dir))
+	if status, out, errOut := etlRun(t, append([]string{"run", "--fresh"}, f.args(dir)...)...); status != 0 {
+		t.Fatalf("fresh run: exit %d\n%s\n%s", status, out, errOut)
+	}
+	for ph, raw := range readQueue(t, dir) {
+		var e struct {
+			Metadata struct {
+				To *string `json:"to"`
+			} `json:"metadata"`
+		}
+		if err := json.Unmarshal(raw, &e); err != nil || e.Metadata.To == nil || *e.Metadata.To == "" {
+			t.Fatalf("entry %s lacks metadata.to: %s", ph, raw)
+		}
+	}
+}
