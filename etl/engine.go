@@ -330,6 +330,13 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, slots map[Addr]chan st
 				return stages, &StageError{Addr: b.Addr, Range: b.DefRange, Err: fmt.Errorf("reading checkpoint: %w", err)}
 			}
 			if data != nil {
+				if s.out.stateful != nil && p.sourceCount() == 1 {
+					// Every checkpoint this run saves brings a fresh snapshot
+					// of the stage (one source: each partition passes it):
+					// the restored bytes (dedupe's whole state) need not
+					// stay in memory for the rest of the run.
+					delete(cp.Stages, b.Addr.String())
+				}
 				if err := st.Restore(data); err != nil {
 					return stages, &StageError{Addr: b.Addr, Range: b.DefRange, Err: fmt.Errorf("restoring checkpoint: %w", err)}
 				}
@@ -342,6 +349,17 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, slots map[Addr]chan st
 		}
 	}
 	return stages, nil
+}
+
+// sourceCount returns how many sources p has.
+func (p *Pipeline) sourceCount() int {
+	n := 0
+	for _, b := range p.Blocks {
+		if b.Input == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // sourceFields is Env.Fields for b: the fields downstream reads when b is

@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -113,6 +114,45 @@ func (c *countingWriter) WriteString(s string) {
 	c.err = err
 }
 
+// checkStateVersion reads the state's version.
+func checkStateVersion(data []byte) error {
+	var st struct {
+		Version int `json:"version"`
+	}
+	// Records are skipped by the decoder without being kept.
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("dedupe state: %w", err)
+	}
+	if st.Version != stateVersion {
+		return fmt.Errorf("dedupe state: version %d, want %d (start over with --fresh)", st.Version, stateVersion)
+	}
+	return nil
+}
+
+// seekRecords moves dec to the first element of the "records" array.
+func seekRecords(dec *json.Decoder) error {
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return fmt.Errorf("not an object")
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if t == "records" {
+			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+				return fmt.Errorf(`"records" is not a list`)
+			}
+			return nil
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf(`no "records"`)
+}
+
 // bytesBuffer is an io.Writer appending to itself.
 type bytesBuffer []byte
 
@@ -124,20 +164,24 @@ func (b *bytesBuffer) Write(p []byte) (int, error) {
 // Restore replaces the kept records with a snapshot's. Key, order and
 // tie-breaker are recomputed from the records (the fingerprint guarantees
 // the expressions are unchanged).
+//
+// The records are read one at a time and go to the spill file as they come:
+// a state of 50,000 records is never held twice.
 func (d *Dedupe) Restore(data []byte) error {
-	var st struct {
-		Version int               `json:"version"`
-		Records []json.RawMessage `json:"records"`
+	if err := checkStateVersion(data); err != nil {
+		return err
 	}
-	if err := json.Unmarshal(data, &st); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := seekRecords(dec); err != nil {
 		return fmt.Errorf("dedupe state: %w", err)
 	}
-	if st.Version != stateVersion {
-		return fmt.Errorf("dedupe state: version %d, want %d (start over with --fresh)", st.Version, stateVersion)
-	}
 	d.Close()
-	d.kept = make(map[string]entry, len(st.Records))
-	for i, raw := range st.Records {
+	d.kept = map[string]entry{}
+	for i := 0; dec.More(); i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return fmt.Errorf("dedupe state: record %d: %w", i, err)
+		}
 		rec, err := etl.DecodeRecord(raw)
 		if err != nil {
 			return fmt.Errorf("dedupe state: record %d: %w", i, err)
