@@ -70,7 +70,10 @@ func (c *Checkpoint) setSnapshot(addr string, snap Snapshot) {
 	if c.snapshots == nil {
 		c.snapshots = map[string]Snapshot{}
 	}
-	if old, ok := c.snapshots[addr]; ok && old != snap {
+	// Each partition brings a new snapshot object: the one replaced is
+	// done with. (Not compared: a BytesSnapshot is a slice, and comparing
+	// interfaces holding slices panics.)
+	if old, ok := c.snapshots[addr]; ok {
 		old.Release()
 	}
 	c.snapshots[addr] = snap
@@ -136,7 +139,7 @@ func Fingerprint(p *Pipeline) map[string]map[string]string {
 				m = map[string]string{}
 				fp[b.Addr.String()] = m
 			}
-			m["(fields)"] = fieldsFingerprint(need)
+			m[fieldsKey] = fieldsFingerprint(need)
 		}
 	}
 	return fp
@@ -156,6 +159,13 @@ func (c *Checkpoint) Compare(p *Pipeline) []string {
 			diffs = append(diffs, fmt.Sprintf("%s was removed", addr))
 		default:
 			for _, k := range sortedKeys(union(old, cur)) {
+				if k == fieldsKey {
+					if !fieldsCover(old, cur) {
+						diffs = append(diffs, fmt.Sprintf("%s: reads more record fields than the checkpoint's records carry (%s), now %s",
+							addr, describeFields(old), describeFields(cur)))
+					}
+					continue
+				}
 				if old[k] != cur[k] {
 					diffs = append(diffs, fmt.Sprintf("%s: %s was %q, now %q", addr, k, old[k], cur[k]))
 				}
@@ -179,6 +189,41 @@ func (c *Checkpoint) Compare(p *Pipeline) []string {
 		}
 	}
 	return diffs
+}
+
+// fieldsKey is the fingerprint entry of a source's projection.
+const fieldsKey = "(fields)"
+
+// fieldsCover reports whether records built with the old projection carry
+// every field the current one asks for. No entry means every field (a
+// checkpoint written before projections existed, or a pipeline where some
+// block may read any field).
+func fieldsCover(old, cur map[string]string) bool {
+	o, oldSome := old[fieldsKey]
+	c, curSome := cur[fieldsKey]
+	switch {
+	case !oldSome:
+		return true
+	case !curSome:
+		return false
+	}
+	have := map[string]bool{}
+	for _, f := range strings.Split(o, ",") {
+		have[f] = true
+	}
+	for _, f := range strings.Split(c, ",") {
+		if f != "" && !have[f] {
+			return false
+		}
+	}
+	return true
+}
+
+func describeFields(fp map[string]string) string {
+	if f, ok := fp[fieldsKey]; ok {
+		return "fields " + f
+	}
+	return "all fields"
 }
 
 func union[V any](a, b map[string]V) map[string]V {

@@ -179,8 +179,10 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	defer rs.stop()
 	g, gctx := errgroup.WithContext(drainCtx)
 	acks := make(chan *Mark, len(stages))
+	held := &snapshotSet{}
 	for _, s := range stages {
 		s.out.ctx = gctx
+		s.out.held = held
 		s.rs = rs
 		if s.block.Addr.Kind == KindSink {
 			s.out.acks = acks
@@ -228,7 +230,14 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		}
 		g.Go(run)
 	}
-	g.Go(func() error {
+	g.Go(func() (err error) {
+		defer func() {
+			// A bug here must fail the run, not kill the process with
+			// the checkpoint half-handled.
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panic in the partition tracker: %v\n%s", r, debug.Stack())
+			}
+		}()
 		finished := 0
 		for finished < sinkCount {
 			select {
@@ -255,6 +264,9 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		}
 	})
 	err = g.Wait()
+	// Snapshots on marks a cancelled run dropped (in channels, in the acks
+	// queue) are released here; those the tracker holds, by it as well.
+	held.releaseAll()
 	if rs.err != nil && ctx.Err() == nil {
 		// The source's failure is the cause; an error of another stage
 		// while draining (or the drain's timeout) came after it.

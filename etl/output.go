@@ -62,6 +62,9 @@ type output struct {
 	// whose snapshots are large (dedupe: the whole kept set) then waits at
 	// a partition boundary rather than piling copies up behind a slow sink.
 	snapshotSlots chan struct{}
+	// held tracks the run's snapshots, so that those on marks a cancelled
+	// run drops are released all the same.
+	held *snapshotSet
 	// ended holds the partitions a source has ended: a name may end once
 	// (the tracker counts acknowledgements per partition name). Nil for
 	// stages that are not sources.
@@ -118,7 +121,7 @@ func (o *output) EndPartition(m *Mark) error {
 			}
 			snap = BytesSnapshot(data)
 		}
-		m = m.withSnapshot(o.addr, snap)
+		m = m.withSnapshot(o.addr, o.held.hold(snap))
 	}
 	if o.acks != nil {
 		select {
@@ -170,4 +173,59 @@ func (m *Mark) withSnapshot(addr Addr, snap Snapshot) *Mark {
 	}
 	c.snapshots[addr] = snap
 	return c
+}
+
+// snapshotSet holds the snapshots a run took and has not released yet.
+// Marks carrying snapshots may be dropped when a run is cancelled (in a
+// channel, in a select that gave up); the run releases what is left here
+// at its end, so that a spill file's reference is never lost.
+type snapshotSet struct {
+	mu   sync.Mutex
+	live map[*heldSnapshot]struct{}
+}
+
+// heldSnapshot is a snapshot registered in a snapshotSet; its Release is
+// idempotent.
+type heldSnapshot struct {
+	Snapshot
+	set  *snapshotSet
+	once sync.Once
+}
+
+// Release releases the snapshot once, whoever asks first.
+func (h *heldSnapshot) Release() {
+	h.once.Do(func() {
+		h.set.mu.Lock()
+		delete(h.set.live, h)
+		h.set.mu.Unlock()
+		h.Snapshot.Release()
+	})
+}
+
+// hold registers snap; a nil set holds nothing.
+func (s *snapshotSet) hold(snap Snapshot) Snapshot {
+	if s == nil {
+		return snap
+	}
+	h := &heldSnapshot{Snapshot: snap, set: s}
+	s.mu.Lock()
+	if s.live == nil {
+		s.live = map[*heldSnapshot]struct{}{}
+	}
+	s.live[h] = struct{}{}
+	s.mu.Unlock()
+	return h
+}
+
+// releaseAll releases every snapshot still held.
+func (s *snapshotSet) releaseAll() {
+	s.mu.Lock()
+	left := make([]*heldSnapshot, 0, len(s.live))
+	for h := range s.live {
+		left = append(left, h)
+	}
+	s.mu.Unlock()
+	for _, h := range left {
+		h.Release()
+	}
 }

@@ -421,7 +421,7 @@ func TestBackfillReadingANewFieldRefusesCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	status, _, errOut := etlRun(t, append([]string{"run"}, f.args(dir)...)...)
-	if status != 1 || !strings.Contains(errOut, "(fields)") || !strings.Contains(errOut, "--fresh") {
+	if status != 1 || !strings.Contains(errOut, "reads more record fields than the checkpoint's records carry") || !strings.Contains(errOut, "--fresh") {
 		t.Fatalf("reading a new field: exit %d\n%s", status, errOut)
 	}
 	os.Remove(queuePath(dir))

@@ -24,9 +24,9 @@ import (
 // defaultGOGC is the collector's target unless GOGC is set: the heap may
 // grow 40% over the live data before a collection, rather than Go's 100%.
 // A pipeline holds its state compact or in spill files, so its live heap
-// is small and steady; with 100% the backfill at 50,000 phones kept 83 MB
-// resident for 30 MB of live data, with 40% under 64 MB for about 15% more
-// time (README, Performance). GOGC and GOMEMLIMIT work as in any Go program.
+// is small and steady; with 100% the backfill at 50,000 phones peaks at
+// 65 MB resident, with 40% at about 50 MB, for about 20% more time
+// (README, Performance). GOGC and GOMEMLIMIT work as in any Go program.
 const defaultGOGC = 40
 
 func main() {

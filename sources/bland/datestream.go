@@ -40,6 +40,7 @@ type packedChunk struct {
 	off  int64
 	n    int
 	size int64 // as counted in the budget
+	kept bool  // counted in the budget's memory (a full chunk kept)
 }
 
 // packChunk is the size of the chunks packed calls go in.
@@ -117,14 +118,15 @@ func (b *waitBudget) close() {
 	}
 }
 
-// release gives back a chunk taken from memory; settled says whether it
-// was counted in memory (a full chunk that was kept).
-func (b *waitBudget) release(n int64, settled bool) {
+// release gives back a chunk taken from memory; kept says whether it was
+// counted in memory (a full chunk that was kept, not the one being filled
+// nor one whose spill failed).
+func (b *waitBudget) release(n int64, kept bool) {
 	if b == nil {
 		return
 	}
 	b.mu.Lock()
-	if settled {
+	if kept {
 		b.mem -= n
 	}
 	b.mu.Unlock()
@@ -203,6 +205,7 @@ func (d *dateStream) pack(c *Call) error {
 // settleChunk keeps a full chunk in memory or spills it.
 func (d *dateStream) settleChunk(c *packedChunk) error {
 	if d.budget.keep(c.size) {
+		c.kept = true
 		return nil
 	}
 	off, err := d.budget.spill(c.data)
@@ -239,8 +242,7 @@ func (d *dateStream) take(ctx context.Context) ([]Call, bool, error) {
 			chunk := d.packed[0]
 			d.packed[0] = packedChunk{}
 			d.packed = d.packed[1:]
-			last := len(d.packed) == 0 // the chunk being filled: not yet settled
-			done := d.done && last && len(d.calls) == 0
+			done := d.done && len(d.packed) == 0 && len(d.calls) == 0
 			d.mu.Unlock()
 			data := chunk.data
 			if data == nil {
@@ -250,7 +252,7 @@ func (d *dateStream) take(ctx context.Context) ([]Call, bool, error) {
 				}
 				d.budget.add(-chunk.size)
 			} else {
-				d.budget.release(chunk.size, !last)
+				d.budget.release(chunk.size, chunk.kept)
 			}
 			calls, err := unpackAll(data)
 			return calls, done, err

@@ -51,7 +51,8 @@ func skipFor(fields map[string]bool) Skip {
 // each date's records then its mark, in date order. The date being emitted
 // streams: its records go out while its response is still being read, on
 // this goroutine, so that decoding and building records run side by side.
-// Later dates are fetched meanwhile and wait, as decoded calls, their turn.
+// Later dates are fetched meanwhile and wait their turn, their calls packed
+// in memory or, past a budget, in a spill file (see dateStream).
 func (s *Source) Read(ctx context.Context, out etl.Output) error {
 	var dates []string
 	for _, d := range datesBetween(s.cfg.StartDate, s.cfg.EndDate) {
