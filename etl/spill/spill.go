@@ -20,7 +20,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 )
 
@@ -36,13 +38,35 @@ type File struct {
 	err     error // the first write error: the file is unusable after it
 }
 
+// Pattern is the name spill files have until they are unlinked, for
+// RemoveStale.
+const Pattern = ".etl-spill-*"
+
+// RemoveStale deletes spill files left in dir by a process that could not
+// unlink them while open (Windows) and was killed. On other systems there
+// are none: a spill file has no name a moment after its creation, and
+// removing one in that moment harms nobody (its data stays with the open
+// handle).
+func RemoveStale(dir string) error {
+	stale, err := filepath.Glob(filepath.Join(dir, Pattern))
+	if err != nil {
+		return err
+	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
 // New creates an anonymous spill file in dir (os.TempDir() when ""). The
 // caller holds the one reference; Release closes the file.
 func New(dir string) (*File, error) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	f, err := os.CreateTemp(dir, ".etl-spill-*")
+	f, err := os.CreateTemp(dir, Pattern)
 	if err != nil {
 		return nil, fmt.Errorf("creating a spill file: %w", err)
 	}

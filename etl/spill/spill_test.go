@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -83,4 +85,24 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 	}
 	s.Release() // the stage's: the file stays open for the reader
 	wg.Wait()
+}
+
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{".etl-spill-123", ".etl-spill-abc", "keep.json", ".etl-spillage"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := RemoveStale(dir); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if strings.Join(left, ",") != ".etl-spillage,keep.json" {
+		t.Errorf("left %v", left)
+	}
 }

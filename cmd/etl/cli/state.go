@@ -10,6 +10,7 @@ import (
 
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/atomicfile"
+	"github.com/etlhq/etl/etl/spill"
 )
 
 // stateArgs are the checkpoint flags of run and plan.
@@ -71,6 +72,9 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 		opts.ScratchDir = filepath.Dir(path)
 		if err := os.MkdirAll(opts.ScratchDir, 0o755); err != nil {
 			return fmt.Errorf("creating the state directory: %w", err)
+		}
+		if err := spill.RemoveStale(opts.ScratchDir); err != nil {
+			a.logger.Warn("removing stale spill files", "dir", opts.ScratchDir, "err", err)
 		}
 	}
 	return nil
