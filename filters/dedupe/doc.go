@@ -26,10 +26,14 @@
 //
 // # Memory and state
 //
-// The transform holds one record per distinct key, never all the records.
-// It is Stateful: its snapshot is the kept records as JSON (each value with
-// its cty type, so strings, numbers, bools, nulls, lists, maps and objects
-// round-trip exactly). After a restore with emit = "updates" the restored
-// records are emitted first, so that a resumed run's downstream sees every
-// key.
+// The transform keeps one record per distinct key, never all the records,
+// and keeps them in a spill file (etl/spill), encoded after their rank:
+// memory holds per key the record's place and, when order_by is a time,
+// that time, about 60 bytes. It is Stateful and streams its snapshot from
+// the file: the kept records as JSON (each value with its cty type, so
+// strings, numbers, bools, nulls, lists, maps and objects round-trip
+// exactly). After a restore with emit = "updates" the restored records are
+// emitted first, so that a resumed run's downstream sees every key. It
+// reads records only through key, order_by and tie_breaker (or call_id),
+// so sources upstream build only the fields downstream reads.
 package dedupe
