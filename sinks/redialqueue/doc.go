@@ -40,6 +40,9 @@
 // In plan mode nothing is written (no lock, temp file or backup); the change
 // says how many entries would be added and how many are already queued.
 //
+// Until the merge, the pending entries wait in a spill file (etl/spill):
+// memory holds per phone only where its entry is.
+//
 // The sink is deliberately not stateful. On a resumed run the records of
 // finished dates come back from the stateful stage upstream (dedupe_latest
 // re-emits its restored keys) and pass the filters again; restoring pending

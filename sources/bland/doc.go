@@ -8,9 +8,13 @@
 // nothing new fails the run (or, with on_incomplete = "warn", marks the
 // date incomplete) rather than passing a short date silently.
 //
-// Responses are decoded as a stream keeping only the fields records need,
-// so a date of large calls costs little memory. Requests are retried with
-// backoff (see package etl/retry). Each date is one partition, emitted in
+// Responses are decoded as a stream keeping only the fields records need
+// (of those, only the ones some block downstream reads: Env.Fields), so a
+// date of large calls costs little memory. The date being emitted streams:
+// its records go out while its response is read. Dates fetched ahead wait
+// packed, and past a budget in a spill file. Requests are retried with
+// backoff (see package etl/retry); a retried response's calls already
+// delivered are not delivered again. Each date is one partition, emitted in
 // date order even when several dates are fetched at once, so a resumed run
 // skips finished dates.
 //
