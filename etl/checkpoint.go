@@ -133,7 +133,7 @@ func Fingerprint(p *Pipeline) map[string]map[string]string {
 		if b.Input != nil {
 			continue
 		}
-		if need := p.neededFields(b); need != nil {
+		if need := sourceFields(p, b); need != nil {
 			m := fp[b.Addr.String()]
 			if m == nil {
 				m = map[string]string{}
@@ -160,9 +160,9 @@ func (c *Checkpoint) Compare(p *Pipeline) []string {
 		default:
 			for _, k := range sortedKeys(union(old, cur)) {
 				if k == fieldsKey {
-					if !fieldsCover(old, cur) {
-						diffs = append(diffs, fmt.Sprintf("%s: reads more record fields than the checkpoint's records carry (%s), now %s",
-							addr, describeFields(old), describeFields(cur)))
+					if missing := fieldsMissing(old, cur); missing != "" {
+						diffs = append(diffs, fmt.Sprintf("%s: the pipeline now reads record fields the saved records lack: %s (a fresh start fetches every partition again)",
+							addr, missing))
 					}
 					continue
 				}
@@ -194,36 +194,30 @@ func (c *Checkpoint) Compare(p *Pipeline) []string {
 // fieldsKey is the fingerprint entry of a source's projection.
 const fieldsKey = "(fields)"
 
-// fieldsCover reports whether records built with the old projection carry
-// every field the current one asks for. No entry means every field (a
-// checkpoint written before projections existed, or a pipeline where some
-// block may read any field).
-func fieldsCover(old, cur map[string]string) bool {
+// fieldsMissing names the fields the current projection asks for that
+// records built with the old one lack, "" when there are none. No entry
+// means every field (a checkpoint written before projections existed, or a
+// pipeline where some block may read any field).
+func fieldsMissing(old, cur map[string]string) string {
 	o, oldSome := old[fieldsKey]
 	c, curSome := cur[fieldsKey]
 	switch {
 	case !oldSome:
-		return true
+		return ""
 	case !curSome:
-		return false
+		return "any field (a block may now read any)"
 	}
 	have := map[string]bool{}
 	for _, f := range strings.Split(o, ",") {
 		have[f] = true
 	}
+	var missing []string
 	for _, f := range strings.Split(c, ",") {
 		if f != "" && !have[f] {
-			return false
+			missing = append(missing, f)
 		}
 	}
-	return true
-}
-
-func describeFields(fp map[string]string) string {
-	if f, ok := fp[fieldsKey]; ok {
-		return "fields " + f
-	}
-	return "all fields"
+	return strings.Join(missing, ", ")
 }
 
 func union[V any](a, b map[string]V) map[string]V {

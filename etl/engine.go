@@ -374,13 +374,26 @@ func (p *Pipeline) sourceCount() int {
 	return n
 }
 
-// sourceFields is Env.Fields for b: the fields downstream reads when b is
-// a source, nil otherwise.
+// sourceFields is Env.Fields for b: when b is a source, the fields it
+// produces that downstream reads (all of them when it may read any, or
+// when the plugin does not list its fields); nil otherwise.
 func sourceFields(p *Pipeline, b *Block) map[string]bool {
 	if b.Input != nil {
 		return nil
 	}
-	return p.neededFields(b)
+	need := p.neededFields(b)
+	if need == nil || b.Plugin.Fields == nil {
+		return need
+	}
+	// Fields read downstream that later stages add (convoso's lead_id)
+	// are not the source's to build.
+	own := map[string]bool{}
+	for _, f := range b.Plugin.Fields {
+		if need[f.Name] {
+			own[f.Name] = true
+		}
+	}
+	return own
 }
 
 func checkImpl(b *Block, impl any) error {

@@ -2,9 +2,9 @@ package etl
 
 import "testing"
 
-// TestFieldsCover: a checkpoint applies when its records carry every field
+// TestFieldsMissing: a checkpoint applies when its records carry every field
 // the pipeline now reads; one written before projections carried them all.
-func TestFieldsCover(t *testing.T) {
+func TestFieldsMissing(t *testing.T) {
 	fp := func(fields string) map[string]string {
 		if fields == "all" {
 			return map[string]string{"base_url": "x"}
@@ -24,7 +24,7 @@ func TestFieldsCover(t *testing.T) {
 		{"", "", true},        // nothing read then, nothing now
 		{"", "a", false},
 	} {
-		if got := fieldsCover(fp(tt.old), fp(tt.cur)); got != tt.ok {
+		if got := fieldsMissing(fp(tt.old), fp(tt.cur)) == ""; got != tt.ok {
 			t.Errorf("old %q, now %q: cover = %v, want %v", tt.old, tt.cur, got, tt.ok)
 		}
 	}

@@ -393,7 +393,7 @@ func TestBackfillBuildsOnlyTheFieldsItReads(t *testing.T) {
 		t.Fatal(diags)
 	}
 	got := etl.Fingerprint(p)["source.bland_calls.calls"]["(fields)"]
-	if want := "batch_id,call_id,created_at,lead_id,phone"; got != want {
+	if want := "batch_id,call_id,created_at,phone"; got != want {
 		t.Errorf("fields built: %q, want %q", got, want)
 	}
 }
@@ -421,7 +421,7 @@ func TestBackfillReadingANewFieldRefusesCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	status, _, errOut := etlRun(t, append([]string{"run"}, f.args(dir)...)...)
-	if status != 1 || !strings.Contains(errOut, "reads more record fields than the checkpoint's records carry") || !strings.Contains(errOut, "--fresh") {
+	if status != 1 || !strings.Contains(errOut, "the pipeline now reads record fields the saved records lack: to (") || !strings.Contains(errOut, "--fresh") {
 		t.Fatalf("reading a new field: exit %d\n%s", status, errOut)
 	}
 	os.Remove(queuePath(dir))
