@@ -6,7 +6,8 @@
 //	go run ./pipelines/internal/fakeapis -calls-per-day 10000 -phones 50000
 //
 // It prints one line of shell-sourceable settings on stdout
-// (BLAND_URL=... CONVOSO_URL=... BLAND_API_KEY=... CONVOSO_AUTH_TOKEN=...),
+// (BLAND_URL=... CONVOSO_URL=... BLAND_API_KEY=... CONVOSO_AUTH_TOKEN=...
+// ETL_VAR_bland_url=... ETL_VAR_convoso_url=...),
 // then serves until SIGTERM or SIGINT, when it prints what it was asked as
 // shell-sourceable NAME=VALUE lines (Bland requests in total and per date,
 // Convoso requests per path, 429s) and exits. The dates served are whatever

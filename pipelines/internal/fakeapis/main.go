@@ -51,7 +51,9 @@ func main() {
 	}
 	convoso.Seed(pool)
 
-	fmt.Printf("BLAND_URL=%s CONVOSO_URL=%s BLAND_API_KEY=%s CONVOSO_AUTH_TOKEN=%s\n",
+	// The ETL_VAR_ pair points pipelines/backfill.hcl at the fakes once
+	// the line is sourced with exports on (set -a).
+	fmt.Printf("BLAND_URL=%s CONVOSO_URL=%s BLAND_API_KEY=%s CONVOSO_AUTH_TOKEN=%s ETL_VAR_bland_url=%[1]s ETL_VAR_convoso_url=%[2]s\n",
 		shellQuote(bland.URL()), shellQuote(convoso.URL()), shellQuote(bland.Key()), shellQuote(convoso.Token()))
 	os.Stdout.Sync()
 
