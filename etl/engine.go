@@ -34,6 +34,10 @@ type RunOptions struct {
 	Resume *Checkpoint
 	// ScratchDir is passed to stages (see Env.ScratchDir).
 	ScratchDir string
+	// Started, when set, is called once every stage is built and has
+	// passed its preflight check, right before any record is read; an
+	// error stops the run there.
+	Started func() error
 	// Save is called with the new checkpoint each time a partition has
 	// passed every sink. Never called in plan mode. The stages' snapshots
 	// in it are valid during the call (SaveCheckpoint writes them); to keep
@@ -167,6 +171,11 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				}
 				return nil, &StageError{Addr: s.block.Addr, Range: s.block.DefRange, Err: err}
 			}
+		}
+	}
+	if opts.Started != nil {
+		if err := opts.Started(); err != nil {
+			return nil, err
 		}
 	}
 

@@ -439,3 +439,26 @@ func TestBackfillReadingANewFieldRefusesCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestBackfillFreshRunStoppedEarlyKeepsCheckpoint: --fresh discards the
+// checkpoint only once the run has started; a fresh run stopped by a
+// refused token leaves it for the next run to resume from.
+func TestBackfillFreshRunStoppedEarlyKeepsCheckpoint(t *testing.T) {
+	dir := setup(t)
+	f := startFakes(t, nil)
+	if status, out, errOut := etlRun(t, append([]string{"run"}, f.args(dir)...)...); status != 0 {
+		t.Fatalf("exit %d\n%s\n%s", status, out, errOut)
+	}
+	state := filepath.Join(dir, "state.json")
+	before, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CONVOSO_AUTH_TOKEN", "wrong-token")
+	if status, _, errOut := etlRun(t, append([]string{"run", "--fresh"}, f.args(dir)...)...); status != 1 || !strings.Contains(errOut, "Auth token is invalid") {
+		t.Fatalf("exit %d\n%s", status, errOut)
+	}
+	if after, err := os.ReadFile(state); err != nil || !bytes.Equal(after, before) {
+		t.Fatalf("the checkpoint did not survive a fresh run refused at its start: %v", err)
+	}
+}

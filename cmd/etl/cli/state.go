@@ -53,10 +53,15 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 	}
 	if sa.Fresh && !opts.Plan {
 		// Start over for real: a fresh run that fails before its first
-		// partition must not leave the old checkpoint for the next run
-		// to resume from.
-		if err := os.Remove(sa.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("removing the old checkpoint: %w", err)
+		// partition must not leave the old checkpoint for the next run to
+		// resume from. But only once the run has really started: a fresh
+		// run stopped by a wrong key or a bad setting keeps it.
+		path := sa.path
+		opts.Started = func() error {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("removing the old checkpoint: %w", err)
+			}
+			return nil
 		}
 	}
 	if !opts.Plan {
