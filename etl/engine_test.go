@@ -387,17 +387,29 @@ func (c *countingState) Snapshot() ([]byte, error) {
 }
 func (c *countingState) Restore(b []byte) error { _, err := fmt.Sscan(string(b), &c.n); return err }
 
+// registerCount registers the "count" transform: a countingState, or, with
+// live set, a streamingState that counts its snapshots not yet released.
+func registerCount(reg *etl.Registry, snapshots *int, live *atomic.Int64) {
+	reg.Register(etl.Plugin{
+		Kind: etl.KindTransform, Type: "count", Summary: "Counts.",
+		Config: func() any { return &struct{}{} },
+		New: func(any, etl.Env) (any, error) {
+			c := countingState{snapshots: snapshots}
+			if live != nil {
+				return &streamingState{countingState: c, live: live}, nil
+			}
+			return &c, nil
+		},
+	})
+}
+
 // A stateful stage with no sink after it is never snapshotted (nothing
 // would bring the snapshot back): the run must not wait for it.
 func TestStatefulStageWithoutSinkDoesNotBlock(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	reg, _ := testRegistry(t)
 	snapshots := 0
-	reg.Register(etl.Plugin{
-		Kind: etl.KindTransform, Type: "count", Summary: "Counts.",
-		Config: func() any { return &struct{}{} },
-		New:    func(any, etl.Env) (any, error) { return &countingState{snapshots: &snapshots}, nil },
-	})
+	registerCount(reg, &snapshots, nil)
 	p := load(t, reg, `
 source "gen" "g" {
   partitions = 10
@@ -559,13 +571,7 @@ func TestStreamedSnapshots(t *testing.T) {
 			reg, _ := testRegistry(t)
 			snapshots := 0
 			var live atomic.Int64
-			reg.Register(etl.Plugin{
-				Kind: etl.KindTransform, Type: "count", Summary: "Counts.",
-				Config: func() any { return &struct{}{} },
-				New: func(any, etl.Env) (any, error) {
-					return &streamingState{countingState: countingState{snapshots: &snapshots}, live: &live}, nil
-				},
-			})
+			registerCount(reg, &snapshots, &live)
 			p := load(t, reg, fmt.Sprintf(`
 source "gen" "g" {
   partitions = 10
@@ -622,13 +628,7 @@ func TestStreamedSnapshotsReleasedWhenASinkFails(t *testing.T) {
 	reg, _ := testRegistry(t)
 	snapshots := 0
 	var live atomic.Int64
-	reg.Register(etl.Plugin{
-		Kind: etl.KindTransform, Type: "count", Summary: "Counts.",
-		Config: func() any { return &struct{}{} },
-		New: func(any, etl.Env) (any, error) {
-			return &streamingState{countingState: countingState{snapshots: &snapshots}, live: &live}, nil
-		},
-	})
+	registerCount(reg, &snapshots, &live)
 	reg.Register(etl.Plugin{
 		Kind: etl.KindSink, Type: "failing", Summary: "Fails.",
 		Config: func() any { return &struct{}{} },
@@ -660,11 +660,7 @@ sink "failing" "s" {
 func TestTwoSourcesWithByteSnapshots(t *testing.T) {
 	reg, _ := testRegistry(t)
 	snapshots := 0
-	reg.Register(etl.Plugin{
-		Kind: etl.KindTransform, Type: "count", Summary: "Counts.",
-		Config: func() any { return &struct{}{} },
-		New:    func(any, etl.Env) (any, error) { return &countingState{snapshots: &snapshots}, nil },
-	})
+	registerCount(reg, &snapshots, nil)
 	p := load(t, reg, `
 source "gen" "a" {
   partitions = 5

@@ -268,25 +268,22 @@ func smallInt(b []byte) (cty.Value, bool) {
 // only strings that have them go through encoding/json (which replaces
 // invalid bytes with U+FFFD, as cty would).
 func (p *jsonParser) str() (string, error) {
+	if raw, ok := p.plainStr(); ok {
+		return string(raw), nil
+	}
 	start := p.pos
 	p.pos++ // opening quote
-	plain := true
 	for p.pos < len(p.data) {
 		c := p.data[p.pos]
 		switch {
 		case c == '"':
 			p.pos++
-			raw := p.data[start+1 : p.pos-1]
-			if plain && utf8.Valid(raw) {
-				return string(raw), nil
-			}
 			var s string
 			if err := json.Unmarshal(p.data[start:p.pos], &s); err != nil {
 				return "", p.errorf("invalid string: %v", err)
 			}
 			return s, nil
 		case c == '\\':
-			plain = false
 			p.pos += 2
 		case c < 0x20:
 			return "", p.errorf("control character in string")
@@ -334,7 +331,7 @@ func (p *jsonParser) members(tags bool) (attrs map[string]cty.Value, tagged *cty
 		if raw, ok := p.plainStr(); ok && p.cache != nil {
 			name = p.cache.key(raw)
 		} else if ok {
-			name = string(raw)
+			name = string(raw) // plainStr has read it
 		} else if name, err = p.str(); err != nil {
 			return nil, nil, err
 		}

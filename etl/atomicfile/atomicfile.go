@@ -35,7 +35,13 @@ func RemoveStale(path string) error {
 	if dir == "" {
 		dir = "."
 	}
-	stale, err := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".tmp-*"))
+	return RemoveMatching(filepath.Join(dir, "."+globEscape(base)+".tmp-*"))
+}
+
+// RemoveMatching deletes the files matching a filepath.Glob pattern; one
+// already gone is not an error.
+func RemoveMatching(pattern string) error {
+	stale, err := filepath.Glob(pattern)
 	if err != nil {
 		return err
 	}

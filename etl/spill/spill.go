@@ -20,10 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/etlhq/etl/etl/atomicfile"
 )
 
 // File is an append-only file of records. Its methods are safe for
@@ -48,16 +49,7 @@ const Pattern = ".etl-spill-*"
 // removing one in that moment harms nobody (its data stays with the open
 // handle).
 func RemoveStale(dir string) error {
-	stale, err := filepath.Glob(filepath.Join(dir, Pattern))
-	if err != nil {
-		return err
-	}
-	for _, f := range stale {
-		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-	}
-	return nil
+	return atomicfile.RemoveMatching(filepath.Join(dir, Pattern))
 }
 
 // New creates an anonymous spill file in dir (os.TempDir() when ""). The
@@ -94,13 +86,6 @@ func (s *File) Append(b []byte) (int64, error) {
 	s.size += int64(len(b))
 	s.flushed = s.size - int64(s.w.Buffered())
 	return off, nil
-}
-
-// Size returns the bytes appended so far.
-func (s *File) Size() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.size
 }
 
 // ReadAt reads len(p) bytes at off, which must have been appended.

@@ -54,7 +54,7 @@ func New(cfg *Config, env etl.Env) *Dedupe {
 // Process keeps rec when it is its key's latest; with emit = "updates" it
 // also emits it then.
 func (d *Dedupe) Process(_ context.Context, rec etl.Record, out etl.Output) error {
-	ck, order, tie, err := d.evaluate(rec)
+	ck, r, err := d.evaluate(rec)
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func (d *Dedupe) Process(_ context.Context, rec etl.Record, out etl.Output) erro
 	}
 	old, seen := d.kept[ck]
 	if seen {
-		later, err := d.laterThan(order, tie, old)
+		later, err := d.laterThan(r, old)
 		if err != nil {
 			return err
 		}
@@ -76,7 +76,7 @@ func (d *Dedupe) Process(_ context.Context, rec etl.Record, out etl.Output) erro
 	} else {
 		out.Count("distinct keys", 1)
 	}
-	if err := d.keep(ck, rec, order, tie, nil); err != nil {
+	if err := d.keep(ck, rec, r, nil); err != nil {
 		return err
 	}
 	if d.cfg.Emit == EmitUpdates {
@@ -86,7 +86,7 @@ func (d *Dedupe) Process(_ context.Context, rec etl.Record, out etl.Output) erro
 }
 
 // keep stores rec as ck's record: enc when it is already encoded.
-func (d *Dedupe) keep(ck string, rec etl.Record, order, tie cty.Value, enc []byte) error {
+func (d *Dedupe) keep(ck string, rec etl.Record, r rank, enc []byte) error {
 	if d.spill == nil {
 		s, err := spill.New(d.env.ScratchDir)
 		if err != nil {
@@ -101,7 +101,7 @@ func (d *Dedupe) keep(ck string, rec etl.Record, order, tie cty.Value, enc []byt
 		}
 		enc = d.scratch
 	}
-	if d.rankBuf, err = appendRank(d.rankBuf[:0], order, tie); err != nil {
+	if d.rankBuf, err = appendRank(d.rankBuf[:0], r.order, r.tie); err != nil {
 		return fmt.Errorf("storing record: %w", err)
 	}
 	if len(d.rankBuf) > math.MaxUint16 {
@@ -114,8 +114,7 @@ func (d *Dedupe) keep(ck string, rec etl.Record, order, tie cty.Value, enc []byt
 	if err != nil {
 		return err
 	}
-	at, timed := timeKey(order)
-	d.kept[ck] = entry{at: at, timed: timed, off: off, n: uint32(len(d.rankBuf) + len(enc)), rank: uint16(len(d.rankBuf))}
+	d.kept[ck] = entry{at: r.at, timed: r.timed, off: off, n: uint32(len(d.rankBuf) + len(enc)), rank: uint16(len(d.rankBuf))}
 	return nil
 }
 
@@ -137,28 +136,36 @@ func timeKey(order cty.Value) (int64, bool) {
 	return t.UnixNano(), true
 }
 
-// evaluate returns rec's canonical key ("" when the key is null), order
-// and tie-breaker.
-func (d *Dedupe) evaluate(rec etl.Record) (ck string, order, tie cty.Value, err error) {
+// rank is what a record is ordered by: order_by, then the tie-breaker;
+// at is order_by as Unix nanoseconds when timed (see timeKey).
+type rank struct {
+	order, tie cty.Value
+	at         int64
+	timed      bool
+}
+
+// evaluate returns rec's canonical key ("" when the key is null) and rank.
+func (d *Dedupe) evaluate(rec etl.Record) (ck string, r rank, err error) {
 	key, err := d.cfg.Key.Eval(rec)
 	if err != nil {
-		return "", order, tie, fmt.Errorf("key: %w", err)
+		return "", r, fmt.Errorf("key: %w", err)
 	}
 	if key.IsNull() || !key.IsKnown() {
-		return "", order, tie, nil
+		return "", r, nil
 	}
-	if order, err = d.cfg.OrderBy.Eval(rec); err != nil {
-		return "", order, tie, fmt.Errorf("order_by: %w", err)
+	if r.order, err = d.cfg.OrderBy.Eval(rec); err != nil {
+		return "", r, fmt.Errorf("order_by: %w", err)
 	}
 	if d.cfg.TieBreaker.IsSet() {
-		if tie, err = d.cfg.TieBreaker.Eval(rec); err != nil {
-			return "", order, tie, fmt.Errorf("tie_breaker: %w", err)
+		if r.tie, err = d.cfg.TieBreaker.Eval(rec); err != nil {
+			return "", r, fmt.Errorf("tie_breaker: %w", err)
 		}
 	} else {
-		tie = rec.Get("call_id")
+		r.tie = rec.Get("call_id")
 	}
+	r.at, r.timed = timeKey(r.order)
 	key, _ = key.UnmarkDeep()
-	return canonicalKey(key), order, tie, nil
+	return canonicalKey(key), r, nil
 }
 
 // appendRank encodes order and tie: the length of order's encoding as a
@@ -196,13 +203,13 @@ func decodeRank(b []byte) (order, tie cty.Value, err error) {
 	return order, tie, err
 }
 
-// laterThan reports whether a record ranked (order, tie) replaces old:
-// greater order_by, then greater tie-breaker; on a full tie the later
-// arrival, which is the new record, wins. Two different times decide
-// without reading old's rank: etl.Compare orders such strings by time.
-func (d *Dedupe) laterThan(order, tie cty.Value, old entry) (bool, error) {
-	if at, timed := timeKey(order); timed && old.timed && at != old.at {
-		return at > old.at, nil
+// laterThan reports whether a record ranked r replaces old: greater
+// order_by, then greater tie-breaker; on a full tie the later arrival,
+// which is the new record, wins. Two different times decide without
+// reading old's rank: etl.Compare orders such strings by time.
+func (d *Dedupe) laterThan(r rank, old entry) (bool, error) {
+	if r.timed && old.timed && r.at != old.at {
+		return r.at > old.at, nil
 	}
 	rank := make([]byte, old.rank)
 	if err := d.spill.ReadAt(rank, old.off); err != nil {
@@ -212,10 +219,10 @@ func (d *Dedupe) laterThan(order, tie cty.Value, old entry) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("dedupe: %w", err)
 	}
-	if c := etl.Compare(order, oldOrder); c != 0 {
+	if c := etl.Compare(r.order, oldOrder); c != 0 {
 		return c > 0, nil
 	}
-	return etl.Compare(tie, oldTie) >= 0, nil
+	return etl.Compare(r.tie, oldTie) >= 0, nil
 }
 
 // record reads back a kept record.

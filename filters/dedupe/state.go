@@ -41,11 +41,11 @@ func (d *Dedupe) Snapshot() ([]byte, error) {
 		return nil, err
 	}
 	defer s.Release()
-	var buf bytesBuffer
+	var buf bytes.Buffer
 	if _, err := s.WriteTo(&buf); err != nil {
 		return nil, err
 	}
-	return buf, nil
+	return buf.Bytes(), nil
 }
 
 // place is where a kept record is in the spill file (its rank excluded).
@@ -153,14 +153,6 @@ func seekRecords(dec *json.Decoder) error {
 	return fmt.Errorf(`no "records"`)
 }
 
-// bytesBuffer is an io.Writer appending to itself.
-type bytesBuffer []byte
-
-func (b *bytesBuffer) Write(p []byte) (int, error) {
-	*b = append(*b, p...)
-	return len(p), nil
-}
-
 // Restore replaces the kept records with a snapshot's. Key, order and
 // tie-breaker are recomputed from the records (the fingerprint guarantees
 // the expressions are unchanged).
@@ -186,14 +178,14 @@ func (d *Dedupe) Restore(data []byte) error {
 		if err != nil {
 			return fmt.Errorf("dedupe state: record %d: %w", i, err)
 		}
-		ck, order, tie, err := d.evaluate(rec)
+		ck, r, err := d.evaluate(rec)
 		if err != nil {
 			return fmt.Errorf("dedupe state: record %d: %w", i, err)
 		}
 		if ck == "" {
 			return fmt.Errorf("dedupe state: record %d has a null key", i)
 		}
-		if err := d.keep(ck, rec, order, tie, raw); err != nil {
+		if err := d.keep(ck, rec, r, raw); err != nil {
 			return fmt.Errorf("dedupe state: %w", err)
 		}
 	}

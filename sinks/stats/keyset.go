@@ -17,9 +17,10 @@ func newKeySet() keySet {
 	return keySet{nums: map[phone.Number]struct{}{}, strs: map[string]struct{}{}}
 }
 
-// add puts k in the set and reports whether it was new.
+// add puts k in the set and reports whether it was new. A key of ten
+// digits is kept as its number (which gives those digits back).
 func (s keySet) add(k string) bool {
-	if n, ok := phone.ParseNumber(k); ok && n.String() == k {
+	if n, ok := phone.ParseNumber(k); ok {
 		if _, dup := s.nums[n]; dup {
 			return false
 		}
@@ -34,6 +35,24 @@ func (s keySet) add(k string) bool {
 }
 
 func (s keySet) len() int { return len(s.nums) + len(s.strs) }
+
+// addAll puts every key of o in s and returns how many were new.
+func (s keySet) addAll(o keySet) int {
+	fresh := 0
+	for n := range o.nums {
+		if _, dup := s.nums[n]; !dup {
+			s.nums[n] = struct{}{}
+			fresh++
+		}
+	}
+	for k := range o.strs {
+		if _, dup := s.strs[k]; !dup {
+			s.strs[k] = struct{}{}
+			fresh++
+		}
+	}
+	return fresh
+}
 
 // each calls fn for every key, in no order.
 func (s keySet) each(fn func(string)) {

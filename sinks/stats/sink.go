@@ -111,11 +111,7 @@ func (s *sink) EndPartition(_ context.Context, m *etl.Mark, _ etl.Output) error 
 	if n, ok := m.Info["invalid_phones"]; ok {
 		row.InvalidPhones = n
 	}
-	s.today.each(func(k string) {
-		if s.seen.add(k) {
-			row.NewPhonesToday++
-		}
-	})
+	row.NewPhonesToday = int64(s.seen.addAll(s.today))
 	row.CumulativeUniquePhones = int64(s.seen.len())
 	bytes, hasBytes := m.Info["bytes"]
 	if hasBytes {
