@@ -123,6 +123,9 @@ type stage struct {
 	out    *output
 	stats  *blockStats
 	closer Closer
+	// finished is set once the stage has handled its whole input and, if
+	// it is a Finisher, Finish returned: for a sink, its output is written.
+	finished atomic.Bool
 }
 
 // Run runs the pipeline until its sources are exhausted, an error occurs or
@@ -261,18 +264,17 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			}
 		}
 		// Marks sent before the last sink finished are still queued.
-		for {
-			select {
-			case m := <-acks:
-				if err := tracker.ack(m); err != nil {
-					return err
-				}
-			default:
-				return nil
-			}
-		}
+		return drainAcks(acks, tracker)
 	})
 	err = g.Wait()
+	completed := rs.err == nil && allSinksFinished(stages) && (err == nil || errors.Is(err, context.Canceled))
+	if completed {
+		// Every sink has written its output, so a signal that came since
+		// does not make this an interrupted run (which would tell the
+		// user to resume a finished one). Checkpoint the partitions whose
+		// marks the tracker had not yet taken.
+		err = drainAcks(acks, tracker)
+	}
 	// Snapshots on marks a cancelled run dropped (in channels, in the acks
 	// queue) are released here; those the tracker holds, by it as well.
 	held.releaseAll()
@@ -284,7 +286,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		}
 		err = rs.err
 	}
-	if err == nil {
+	if err == nil && !completed {
 		err = ctx.Err()
 	}
 
@@ -299,6 +301,31 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		}
 	}
 	return res, err
+}
+
+// drainAcks hands the tracker the marks still queued in acks.
+func drainAcks(acks <-chan *Mark, tracker *partitionTracker) error {
+	for {
+		select {
+		case m := <-acks:
+			if err := tracker.ack(m); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
+}
+
+// allSinksFinished reports whether every sink handled its whole input and
+// wrote its output.
+func allSinksFinished(stages []*stage) bool {
+	for _, s := range stages {
+		if s.block.Addr.Kind == KindSink && !s.finished.Load() {
+			return false
+		}
+	}
+	return true
 }
 
 // snapshotsInFlight is how many snapshots of one stateful stage may travel
@@ -454,12 +481,16 @@ func (s *stage) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if f, ok := s.impl.(Finisher); ok && !s.rs.aborted.Load() {
+	if s.rs.aborted.Load() {
+		return s.closeOutputs(ctx)
+	}
+	if f, ok := s.impl.(Finisher); ok {
 		var o Output = out
 		if err := f.Finish(ctx, o); err != nil {
 			return err
 		}
 	}
+	s.finished.Store(true)
 	return s.closeOutputs(ctx)
 }
 

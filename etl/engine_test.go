@@ -295,6 +295,46 @@ sink "collect" "out" {
 	}
 }
 
+// A signal that arrives once every sink has written its output does not
+// turn a finished run into an interrupted one: the run reports success,
+// and every partition is in the checkpoint.
+func TestCancelAfterSinksFinishedIsSuccess(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	reg, c := testRegistry(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.OnFinish = cancel
+	p := load(t, reg, `
+source "gen" "nums" {
+  partitions    = 3
+  per_partition = 5
+}
+sink "collect" "out" {
+  input = source.gen.nums
+}
+`)
+	var saved []string
+	res, err := p.Run(ctx, etl.RunOptions{Save: func(cp *etl.Checkpoint) error {
+		saved = nil
+		for _, pd := range cp.Sources["source.gen.nums"] {
+			saved = append(saved, pd.Name)
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatalf("run cancelled after its sink finished: %v", err)
+	}
+	if ctx.Err() == nil {
+		t.Fatal("the test did not cancel the run")
+	}
+	if !slices.Equal(saved, []string{"p000", "p001", "p002"}) {
+		t.Errorf("checkpoint holds %v", saved)
+	}
+	if len(res.Changes) != 1 || !res.Changes[0].Changed {
+		t.Errorf("changes = %+v, want the sink's change", res.Changes)
+	}
+}
+
 func TestPlanNeverSavesCheckpoint(t *testing.T) {
 	reg, _ := testRegistry(t)
 	p := load(t, reg, `

@@ -173,7 +173,8 @@ type PartitionEnder interface {
 
 // Finisher is called at the end of input, before the stage's output closes:
 // a transform that holds records emits them here; a sink writes (apply) or
-// computes its change (plan). out is nil for sinks.
+// computes its change (plan). A sink is given an Output too, but has no
+// consumer: only its Drop and Count are of use.
 type Finisher interface {
 	Finish(ctx context.Context, out Output) error
 }

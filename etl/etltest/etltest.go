@@ -143,6 +143,9 @@ type Collector struct {
 	Block chan struct{}
 	// Finished counts the collect sinks that reached the end of input.
 	Finished int
+	// OnFinish, when non-nil, is called at the end of each collect sink's
+	// Finish: a test can cancel the run right after the output is written.
+	OnFinish func()
 }
 
 type collect struct {
@@ -176,8 +179,12 @@ func (s *collect) EndPartition(_ context.Context, m *etl.Mark, _ etl.Output) err
 
 func (s *collect) Finish(context.Context, etl.Output) error {
 	s.c.mu.Lock()
-	defer s.c.mu.Unlock()
 	s.c.Finished++
+	onFinish := s.c.OnFinish
+	s.c.mu.Unlock()
+	if onFinish != nil {
+		onFinish()
+	}
 	return nil
 }
 
