@@ -11,4 +11,9 @@
 // Errors never carry secrets: they name the method and the URL path only,
 // never the query string (Convoso puts its token there) nor any header, and
 // the strings listed in Client.Secrets are scrubbed from the API's messages.
+//
+// With Client.Logger set (the plugins pass their Env.Logger, which
+// --log-level configures), every attempt gets a debug line: method, path,
+// status, duration, attempt number and body bytes read; the query only
+// when Client.LogQuery says it holds no secret.
 package retry

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -46,6 +47,17 @@ type Client struct {
 	// OnAttempt, when set, is called after every attempt: for counting
 	// requests and retries, and for logs.
 	OnAttempt func(Attempt)
+	// Logger, when set, gets one debug line per attempt: method, URL
+	// path, status, duration, attempt number, body bytes read, and the
+	// error if any. Done here rather than in each plugin's OnAttempt so
+	// that every API client logs the same way with --log-level debug.
+	// Headers are never logged; the query only with LogQuery.
+	Logger *slog.Logger
+	// LogQuery adds the query string to Logger's lines (Secrets scrubbed).
+	// Set it only for an API whose query holds no secret: Bland's holds
+	// the date and paging, Convoso's would hold its token were it sent
+	// in a URL.
+	LogQuery bool
 }
 
 // Attempt describes one finished attempt, for Client.OnAttempt.
@@ -96,7 +108,9 @@ func (c *Client) Do(ctx context.Context, req *http.Request, handle func(*http.Re
 				return n - 1, c.ctxErr(ctx, method, path, err)
 			}
 		}
-		status, retryAfter, err := c.attempt(ctx, req, handle)
+		start := time.Now()
+		status, retryAfter, read, err := c.attempt(ctx, req, handle)
+		c.logAttempt(ctx, req, n, status, time.Since(start), read, err)
 		if err == nil {
 			c.report(Attempt{Method: method, Path: path, N: n, Status: status})
 			return n, nil
@@ -128,8 +142,9 @@ func (c *Client) Do(ctx context.Context, req *http.Request, handle func(*http.Re
 
 // attempt sends one request and runs handle on a 2xx response. It returns
 // the status (0 without a response), the Retry-After wait asked for (0 when
-// none), and an error that is either retryable or not.
-func (c *Client) attempt(ctx context.Context, req *http.Request, handle func(*http.Response) error) (int, time.Duration, error) {
+// none), the body bytes handle read, and an error that is either retryable
+// or not.
+func (c *Client) attempt(ctx context.Context, req *http.Request, handle func(*http.Response) error) (status int, wait time.Duration, read int64, err error) {
 	method, path := req.Method, req.URL.EscapedPath()
 	actx, cancel := ctx, context.CancelFunc(func() {})
 	if c.Timeout > 0 {
@@ -140,7 +155,7 @@ func (c *Client) attempt(ctx context.Context, req *http.Request, handle func(*ht
 	if req.Body != nil && req.GetBody != nil {
 		body, err := req.GetBody()
 		if err != nil {
-			return 0, 0, fmt.Errorf("%s %s: %w", method, path, err)
+			return 0, 0, 0, fmt.Errorf("%s %s: %w", method, path, err)
 		}
 		r.Body = body
 	}
@@ -159,7 +174,7 @@ func (c *Client) attempt(ctx context.Context, req *http.Request, handle func(*ht
 		if actx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("no response within %s: %w", c.Timeout, err)
 		}
-		return 0, 0, Retryable(fmt.Errorf("%s %s: %s", method, path, c.scrub(err.Error())))
+		return 0, 0, 0, Retryable(fmt.Errorf("%s %s: %s", method, path, c.scrub(err.Error())))
 	}
 	defer func() {
 		// Drain a little so that the connection can be reused.
@@ -173,18 +188,53 @@ func (c *Client) attempt(ctx context.Context, req *http.Request, handle func(*ht
 			wait = ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return resp.StatusCode, wait, Retryable(serr)
+			return resp.StatusCode, wait, 0, Retryable(serr)
 		}
-		return resp.StatusCode, 0, serr
+		return resp.StatusCode, 0, 0, serr
 	}
+	counted := &countingReader{r: resp.Body}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{counted, resp.Body}
 	if err := handle(resp); err != nil {
 		if actx.Err() != nil && ctx.Err() == nil && !IsRetryable(err) {
 			// Our own per-attempt timeout struck while the body was read.
 			err = Retryable(fmt.Errorf("%s %s: body not read within %s: %w", method, path, c.Timeout, err))
 		}
-		return resp.StatusCode, 0, err
+		return resp.StatusCode, 0, counted.n, err
 	}
-	return resp.StatusCode, 0, nil
+	return resp.StatusCode, 0, counted.n, nil
+}
+
+// logAttempt writes the debug line of one attempt (see Client.Logger).
+func (c *Client) logAttempt(ctx context.Context, req *http.Request, n, status int, took time.Duration, read int64, err error) {
+	if c.Logger == nil || !c.Logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 8)
+	attrs = append(attrs, slog.String("method", req.Method), slog.String("path", req.URL.EscapedPath()))
+	if c.LogQuery && req.URL.RawQuery != "" {
+		attrs = append(attrs, slog.String("query", c.scrub(req.URL.RawQuery)))
+	}
+	attrs = append(attrs, slog.Int("status", status), slog.Duration("duration", took.Round(time.Microsecond)),
+		slog.Int("attempt", n), slog.Int64("bytes", read))
+	if err != nil {
+		attrs = append(attrs, slog.String("err", c.scrub(err.Error())))
+	}
+	c.Logger.LogAttrs(ctx, slog.LevelDebug, "request", attrs...)
+}
+
+// countingReader counts the bytes read through it, for the debug log.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (c *Client) report(a Attempt) {

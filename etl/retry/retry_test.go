@@ -1,10 +1,12 @@
 package retry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -331,5 +333,70 @@ func TestParseRetryAfter(t *testing.T) {
 		if got := ParseRetryAfter(tt.in, now); got != tt.want {
 			t.Errorf("ParseRetryAfter(%q) = %s, want %s", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestDebugLog checks the debug line of every attempt: method, path,
+// status, duration, attempt number and bytes, the query only with
+// LogQuery, and no secret anywhere (the API echoes the key back here).
+func TestDebugLog(t *testing.T) {
+	for _, logQuery := range []bool{false, true} {
+		t.Run(fmt.Sprintf("LogQuery=%v", logQuery), func(t *testing.T) {
+			s := &script{steps: []step{{status: 503, body: `{"message":"busy, key SECRET"}`}, {status: 200, body: "twelve bytes"}}}
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			var buf bytes.Buffer
+			c := fastClient()
+			c.Secrets = []string{"SECRET"}
+			c.LogQuery = logQuery
+			c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			req, err := http.NewRequest("GET", srv.URL+"/v1/calls?created_at=2025-12-01&key=SECRET", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("authorization", "SECRET")
+			if _, err := c.Do(context.Background(), req, func(r *http.Response) error {
+				_, err := io.Copy(io.Discard, r.Body)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("%d log lines, want one per attempt:\n%s", len(lines), buf.String())
+			}
+			want := [][]string{
+				{"level=DEBUG", "msg=request", "method=GET", "path=/v1/calls", "status=503", "duration=", "attempt=1", "bytes=0", "err="},
+				{"level=DEBUG", "msg=request", "method=GET", "path=/v1/calls", "status=200", "duration=", "attempt=2", "bytes=12"},
+			}
+			for i, line := range lines {
+				for _, w := range want[i] {
+					if !strings.Contains(line, w) {
+						t.Errorf("line %d %q lacks %q", i+1, line, w)
+					}
+				}
+				if strings.Contains(line, "SECRET") {
+					t.Errorf("line %d leaks the secret: %s", i+1, line)
+				}
+				if got := strings.Contains(line, "created_at=2025-12-01"); got != logQuery {
+					t.Errorf("line %d shows the query: %v, want %v: %s", i+1, got, logQuery, line)
+				}
+			}
+		})
+	}
+}
+
+// TestDebugLogOffAtInfo checks that an info-level logger gets nothing.
+func TestDebugLogOffAtInfo(t *testing.T) {
+	srv := httptest.NewServer(&script{})
+	defer srv.Close()
+	var buf bytes.Buffer
+	c := fastClient()
+	c.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+	if _, _, err := get(t, c, context.Background(), srv.URL+"/x"); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("info-level logger got %q", buf.String())
 	}
 }
