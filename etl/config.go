@@ -3,6 +3,7 @@ package etl
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -117,6 +118,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	}
 	content, d := file.Body.Content(topSchema)
 	diags = append(diags, d...)
+	badTopLevel := d.HasErrors() // a misspelt block type: no "no source" on top
 
 	var varBlocks []*hcl.Block
 	var blocks []*Block
@@ -167,6 +169,9 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	ctx := &hcl.EvalContext{Variables: ctxVars, Functions: reg.Functions(p.Dir, opts.AllowUnsetEnv)}
 
 	diags = append(diags, linkBlocks(blocks, seen)...)
+	if !badTopLevel {
+		diags = append(diags, checkEnds(path, file, blocks)...)
+	}
 	ordered, d := topoSort(blocks)
 	diags = append(diags, d...)
 	p.Blocks = ordered
@@ -188,6 +193,38 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	diags = append(diags, checkResumable(ordered)...)
 	sortDiagnostics(diags)
 	return p, diags
+}
+
+// checkEnds requires a source and a sink: a pipeline without either
+// would validate and run as a no-op, which is never what its author meant
+// (an empty file, a sink forgotten in an edit).
+func checkEnds(path string, file *hcl.File, blocks []*Block) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, k := range []Kind{KindSource, KindSink} {
+		if slices.ContainsFunc(blocks, func(b *Block) bool { return b.Addr.Kind == k }) {
+			continue
+		}
+		what := "reads nothing: a pipeline needs at least one source block to read from"
+		if k == KindSink {
+			what = "writes nothing: a pipeline needs at least one sink block to write to"
+		}
+		if len(blocks) == 0 {
+			what = "is empty: a pipeline needs at least one source block and one sink block"
+		}
+		// Point at the end of the file, where the missing block would go.
+		r := file.Body.MissingItemRange()
+		r.Filename = path
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("No %s block", k),
+			Detail:   fmt.Sprintf("%s %s. `etl plugins` lists the %s types.", filepath.Base(path), what, k),
+			Subject:  &r,
+		})
+		if len(blocks) == 0 {
+			break // one message for an empty file
+		}
+	}
+	return diags
 }
 
 // checkResumable warns about a sink that Buffers with no stage upstream

@@ -1,0 +1,1 @@
+# An empty pipeline is an error, not a no-op.

@@ -1,0 +1,4 @@
+# A pipeline that reads but writes nothing is an error.
+source "gen" "nums" {
+  partitions = 2
+}
