@@ -21,10 +21,6 @@ func (s *sink) Change() etl.Change {
 	if !s.beforeExists {
 		return etl.Change{Changed: true, Summary: fmt.Sprintf("%s %s, %d rows", verb("would create", "created"), s.path, len(s.rows))}
 	}
-	if s.beforeErr != nil {
-		return etl.Change{Changed: true, Summary: fmt.Sprintf("%s %s (it was not a stats file: %v), %d rows",
-			verb("would replace", "replaced"), s.path, s.beforeErr, len(s.rows))}
-	}
 	old := make(map[string]Row, len(s.before))
 	for _, r := range s.before {
 		old[r.Date] = r

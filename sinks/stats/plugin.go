@@ -11,7 +11,7 @@ import (
 // Config is the stats sink's configuration.
 type Config struct {
 	Key  etl.Expr `hcl:"key" doc:"Per-record key counted for distinct values, e.g. record.phone. A null key counts as an invalid phone."`
-	Path string   `hcl:"path" doc:"JSON file the rows are written to (replaced atomically after every partition). A relative path is relative to the working directory, as on the command line."`
+	Path string   `hcl:"path" doc:"JSON file the rows are written to (replaced atomically after every partition; the version the run started with is kept as <path>.bak). A file there that is not a stats file (cut short, or another program's) stops run and plan before any request and is left untouched: move it away. A relative path is relative to the working directory, as on the command line."`
 }
 
 // Validate checks the config without I/O.

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/atomicfile"
@@ -43,7 +45,11 @@ type sink struct {
 	// before is the file as it was when the run started, for Change.
 	before       []Row
 	beforeExists bool
-	beforeErr    error
+	// backedUp is set once this run has kept the file it started with as
+	// <path>.bak; later writes replace only this run's own rows.
+	backedUp bool
+	// disk is the rows the file holds (as read, then as last written).
+	disk []Row
 	// written is the file's content as last read or written, so that an
 	// unchanged file is not rewritten.
 	written []byte
@@ -58,25 +64,29 @@ func newSink(c Config, env etl.Env) (*sink, error) {
 		seen:  newKeySet(),
 		today: newKeySet(),
 	}
-	// Reading is allowed in both modes; the old rows are only compared
-	// against, never trusted: the file is this sink's own output and is
-	// replaced whatever it held.
-	if !env.Plan {
-		// The stats file has one writer, this run: temp files beside it
-		// are leftovers of a killed run.
-		_ = atomicfile.RemoveStale(s.path)
-	}
+	// Read in both modes, when the sink is built: before any source
+	// starts, so before any API request. A file that is not a stats file
+	// is not ours to replace (a truncated copy, another program's file at
+	// this path): the run stops and the file is left as it is.
 	data, err := os.ReadFile(s.path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return nil, fmt.Errorf("reading %s: %w", s.path, err)
+		return nil, fmt.Errorf("stats file %s cannot be read (%v); it was left untouched: move it away or fix its permissions, then run again", s.path, err)
 	default:
+		rows, err := parseFile(data)
+		if err != nil {
+			return nil, fmt.Errorf("stats file %s is not a stats file: %v; it was left untouched. Move it away (for example to %s.broken) and run again: the run writes a new one", s.path, err, s.path)
+		}
 		s.beforeExists = true
 		s.written = data
-		if err := json.Unmarshal(data, &s.before); err != nil {
-			s.beforeErr = err
-		}
+		s.before = rows
+		s.disk = rows
+	}
+	if !env.Plan {
+		// The stats file has one writer, this run: temp files beside it
+		// are leftovers of a killed run.
+		_ = atomicfile.RemoveStale(s.path)
 	}
 	return s, nil
 }
@@ -130,7 +140,7 @@ func (s *sink) EndPartition(_ context.Context, m *etl.Mark, _ etl.Output) error 
 		data["bytes"] = bytes
 	}
 	s.env.Report(etl.EventPartition, row.Date, dateLine(row, bytes, hasBytes), data)
-	return s.save()
+	return s.save(false)
 }
 
 // Finish reports the summary table and, in apply mode, makes sure the file
@@ -147,7 +157,7 @@ func (s *sink) Finish(_ context.Context, _ etl.Output) error {
 	s.env.Report(etl.EventInfo, "", summaryTable(s.rows, s.bytes), map[string]any{
 		"dates": len(s.rows), "totalCalls": total, "uniquePhones": s.seen.len(),
 	})
-	return s.save()
+	return s.save(true)
 }
 
 // encode renders the rows: a pretty-printed array, stable for equal rows.
@@ -160,9 +170,15 @@ func (s *sink) encode() ([]byte, error) {
 	return append(b, '\n'), err
 }
 
-// save replaces the file in apply mode when its content changed.
-func (s *sink) save() error {
+// save replaces the file in apply mode when its content changed. Before
+// the end (final false) a file that already holds the rows so far, and
+// more, is left alone: it holds every finished date already, and a re-run
+// that ends with the same rows then writes nothing (and keeps no backup).
+func (s *sink) save(final bool) error {
 	if s.env.Plan {
+		return nil
+	}
+	if !final && len(s.rows) <= len(s.disk) && slices.Equal(s.rows, s.disk[:len(s.rows)]) {
 		return nil
 	}
 	b, err := s.encode()
@@ -175,9 +191,18 @@ func (s *sink) save() error {
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
 		return fmt.Errorf("creating directory for %s: %w", s.path, err)
 	}
-	if err := atomicfile.WriteFile(s.path, b, 0o644); err != nil {
+	// The first replacement keeps the file the run started with as
+	// <path>.bak, as the redial queue does: the rows of earlier runs are
+	// the user's, and a run that produced fewer dates would drop some.
+	backup := s.beforeExists && !s.backedUp
+	if err := atomicfile.Write(s.path, atomicfile.Options{Perm: 0o644, Backup: backup}, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	}); err != nil {
 		return err
 	}
+	s.backedUp = s.backedUp || backup
 	s.written = b
+	s.disk = s.rows[:len(s.rows):len(s.rows)]
 	return nil
 }
