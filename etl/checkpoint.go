@@ -30,6 +30,10 @@ type Checkpoint struct {
 	// from the file. A running pipeline's snapshots are in snapshots (see
 	// StageState), written into the file by SaveCheckpoint.
 	Stages map[string]json.RawMessage `json:"stages,omitempty"`
+	// Caches maps a stage's address to the answers it obtained during a
+	// run that has not completed (see Cacher): a resumed run reuses them.
+	// A completed run's checkpoint holds none.
+	Caches map[string]json.RawMessage `json:"caches,omitempty"`
 
 	snapshots map[string]Snapshot
 }
@@ -278,6 +282,8 @@ type partitionTracker struct {
 	// slots are the stateful stages' snapshot slots, given back as their
 	// partitions complete.
 	slots map[Addr]chan struct{}
+	// cachers are the stages whose caches every save carries.
+	cachers map[string]Cacher
 }
 
 type pendingPartition struct {
@@ -357,6 +363,11 @@ func (t *partitionTracker) ack(m *Mark) error {
 	saved.Stages = maps.Clone(t.cp.Stages)
 	saved.Sources = maps.Clone(t.cp.Sources)
 	saved.snapshots = maps.Clone(t.cp.snapshots)
+	caches, err := collectCaches(t.cachers)
+	if err != nil {
+		return err
+	}
+	saved.Caches = caches
 	if err := t.opts.Save(&saved); err != nil {
 		return fmt.Errorf("saving checkpoint after %s %s: %w", src, m.Partition, err)
 	}

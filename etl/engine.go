@@ -2,6 +2,7 @@ package etl
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,14 @@ type RunOptions struct {
 	// in it are valid during the call (SaveCheckpoint writes them); to keep
 	// the checkpoint, call its Materialize first.
 	Save func(*Checkpoint) error
+	// SaveCaches is called at the end of a run that saves checkpoints,
+	// when a stage keeps a cache (see Cacher): with the caches when the
+	// run failed or was interrupted, so that resuming reuses them; with nil
+	// when it completed, so that a run of the finished pipeline asks
+	// afresh. It must set the caches of the checkpoint last saved and keep
+	// the rest of it; with none saved yet, save fresh with the caches.
+	// etl.SaveCaches does this for a checkpoint file.
+	SaveCaches func(caches map[string]json.RawMessage, fresh *Checkpoint) error
 	// DrainTimeout bounds how long a run that lost a source keeps going to
 	// checkpoint the partitions already read (default 30 s).
 	DrainTimeout time.Duration
@@ -78,6 +87,19 @@ type BlockResult struct {
 	In, Out int64
 	Dropped map[string]int64
 	Counts  map[string]int64
+	// Skipped lists what the block skipped instead of failing (see
+	// Skipper), as the report shows it.
+	Skipped []string
+}
+
+// Skipped returns how many items the run's blocks skipped instead of
+// failing (see Skipper): a run that skipped any completed, but not whole.
+func (r *Result) Skipped() int {
+	n := 0
+	for _, b := range r.Blocks {
+		n += len(b.Skipped)
+	}
+	return n
 }
 
 // Change is what a sink did, or would do in plan mode.
@@ -153,6 +175,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	resumed := len(cp.doneCount())
 
 	slots := map[Addr]chan struct{}{}
+	resumedCaches := len(cp.Caches) > 0
 	stages, err := p.build(opts, cp, slots)
 	defer func() {
 		for _, s := range stages {
@@ -202,6 +225,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	tracker := newPartitionTracker(p, cp, opts)
 	tracker.slots = slots
+	tracker.cachers = cachers(stages)
 	defer tracker.release()
 	sinkCount := 0
 	for _, s := range stages {
@@ -290,10 +314,22 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		err = ctx.Err()
 	}
 
+	if cerr := p.saveCaches(opts, tracker, err, resumedCaches); cerr != nil {
+		if err != nil {
+			opts.Logger.Error("saving the answers obtained with the checkpoint", "err", cerr)
+		} else {
+			err = cerr
+		}
+	}
+
 	res := &Result{Elapsed: time.Since(start), Resumed: resumed, Saved: tracker.saved, LastSaved: tracker.lastSaved}
 	for _, s := range stages {
 		dropped, counts := s.stats.snapshot()
-		res.Blocks = append(res.Blocks, BlockResult{Addr: s.block.Addr, In: s.stats.in.Load(), Out: s.stats.out.Load(), Dropped: dropped, Counts: counts})
+		br := BlockResult{Addr: s.block.Addr, In: s.stats.in.Load(), Out: s.stats.out.Load(), Dropped: dropped, Counts: counts}
+		if sk, ok := s.impl.(Skipper); ok {
+			br.Skipped = sk.Skipped()
+		}
+		res.Blocks = append(res.Blocks, br)
 		if c, ok := s.impl.(Changer); ok && err == nil {
 			ch := c.Change()
 			ch.Block = s.block.Addr
@@ -364,6 +400,9 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, slots map[Addr]chan st
 		s.out = &output{addr: b.Addr, batchSize: opts.BatchSize, stats: s.stats}
 		if b.Input == nil {
 			s.out.ended = map[string]bool{}
+		}
+		if err := loadCache(b, impl, cp); err != nil {
+			return stages, err
 		}
 		if st, ok := impl.(Stateful); ok {
 			if !opts.Plan && opts.Save != nil && (b.Addr.Kind == KindSink || b.feedsSink()) {

@@ -233,6 +233,33 @@ func (b BytesSnapshot) WriteTo(w io.Writer) (int64, error) {
 // Release does nothing: the bytes go with the garbage.
 func (BytesSnapshot) Release() {}
 
+// Cacher is implemented by stages that keep answers obtained from outside
+// during a run (convoso_status: a verdict per phone) that a resumed run
+// should reuse rather than ask for again. Unlike Stateful state, a cache
+// is valid at any moment, not only at a partition boundary, and only for
+// the run that obtained it: the engine saves it with every checkpoint and
+// once more when the run fails or is interrupted (Checkpoint.Caches), and
+// removes it from the checkpoint when the run completes, so that running a
+// finished pipeline again asks afresh.
+type Cacher interface {
+	// SaveCache returns the cache as JSON (nil: nothing to save). It is
+	// called on another goroutine than the stage's, while the stage runs
+	// or after it ended.
+	SaveCache() ([]byte, error)
+	// LoadCache restores what SaveCache returned, before the run starts.
+	LoadCache(data []byte) error
+}
+
+// Skipper is implemented by stages that can be told to skip what they
+// cannot process instead of failing the run (convoso_status with
+// on_lookup_error = "skip"). After the run, Skipped lists what was
+// skipped, one line each, as a report may show it (phones masked unless
+// Env.Unmask). The run completes; the CLI then exits 3, so that
+// automation notices.
+type Skipper interface {
+	Skipped() []string
+}
+
 // Restorer is implemented by stages that must act once after Restore and
 // before input starts, e.g. a transform that re-emits restored records.
 type Restorer interface {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -53,11 +54,11 @@ func IsCorruptCheckpoint(err error) bool {
 }
 
 // SaveCheckpoint writes cp atomically (temp file, fsync, rename), creating
-// the directory. The stages' snapshots, which may be large, are streamed
-// into the file as they are, never re-encoded or copied.
+// the directory. The stages' snapshots and caches, which may be large, are
+// streamed into the file as they are, never re-encoded or copied.
 func SaveCheckpoint(path string, cp *Checkpoint) error {
 	head := *cp
-	head.Stages = nil
+	head.Stages, head.Caches = nil, nil
 	data, err := json.MarshalIndent(head, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding checkpoint: %w", err)
@@ -74,31 +75,82 @@ func SaveCheckpoint(path string, cp *Checkpoint) error {
 			}
 		}
 		slices.Sort(addrs)
-		if len(addrs) == 0 {
+		caches := slices.Sorted(maps.Keys(cp.Caches))
+		if len(addrs) == 0 && len(caches) == 0 {
 			bw.Write(data)
-		} else {
-			// Reopen the object to add "stages", one stage per line.
-			bw.Write(bytes.TrimSuffix(bytes.TrimRight(data, "\n"), []byte("\n}")))
-			bw.WriteString(",\n  \"stages\": {")
-			for i, addr := range addrs {
-				if i > 0 {
-					bw.WriteByte(',')
-				}
-				name, _ := json.Marshal(addr)
-				bw.WriteString("\n    ")
-				bw.Write(name)
-				bw.WriteString(": ")
-				if s, ok := cp.snapshots[addr]; ok {
-					if _, err := s.WriteTo(bw); err != nil {
-						return fmt.Errorf("writing the state of %s: %w", addr, err)
-					}
-				} else {
-					bw.Write(cp.Stages[addr])
-				}
-			}
-			bw.WriteString("\n  }\n}")
+			bw.WriteByte('\n')
+			return bw.Flush()
 		}
-		bw.WriteByte('\n')
+		// Reopen the object to add "stages" and "caches", one stage per line.
+		bw.Write(bytes.TrimSuffix(bytes.TrimRight(data, "\n"), []byte("\n}")))
+		err := writeSection(bw, "stages", addrs, func(addr string) error {
+			if s, ok := cp.snapshots[addr]; ok {
+				if _, err := s.WriteTo(bw); err != nil {
+					return fmt.Errorf("writing the state of %s: %w", addr, err)
+				}
+				return nil
+			}
+			_, err := bw.Write(cp.Stages[addr])
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		err = writeSection(bw, "caches", caches, func(addr string) error {
+			_, err := bw.Write(cp.Caches[addr])
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		bw.WriteString("\n}\n")
 		return bw.Flush()
 	})
+}
+
+// writeSection writes `,"name": {"addr": ..., ...}` with one entry per
+// line, each written by entry; nothing when addrs is empty.
+func writeSection(bw *bufio.Writer, name string, addrs []string, entry func(addr string) error) error {
+	if len(addrs) == 0 {
+		return nil
+	}
+	fmt.Fprintf(bw, ",\n  %q: {", name)
+	for i, addr := range addrs {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		key, _ := json.Marshal(addr)
+		bw.WriteString("\n    ")
+		bw.Write(key)
+		bw.WriteString(": ")
+		if err := entry(addr); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("\n  }")
+	return nil
+}
+
+// SaveCaches sets the caches of the checkpoint file at path (nil removes
+// them) and keeps everything else in it as it is: the partitions and
+// stages' states of the last save, which a run that has ended may no
+// longer hold. When path does not exist, it saves fresh (a checkpoint with
+// no partition done) with the caches, or nothing when there are none. A
+// file that already holds exactly no caches and gets none is left
+// untouched. It implements RunOptions.SaveCaches for a checkpoint file.
+func SaveCaches(path string, caches map[string]json.RawMessage, fresh *Checkpoint) error {
+	cp, err := LoadCheckpoint(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if len(caches) == 0 {
+			return nil
+		}
+		cp = fresh
+	case err != nil:
+		return err
+	case len(caches) == 0 && len(cp.Caches) == 0:
+		return nil
+	}
+	cp.Caches = caches
+	return SaveCheckpoint(path, cp)
 }
