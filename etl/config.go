@@ -63,6 +63,23 @@ type Block struct {
 // values rather than calling them empty.
 func (b *Block) Known(attr string) bool { return !b.unknown[attr] }
 
+// dropUnknown removes diagnostics about attributes whose value was not
+// known at load time: the validator saw the attribute's default there
+// (an empty path, say), not what the user wrote.
+func (b *Block) dropUnknown(diags hcl.Diagnostics) hcl.Diagnostics {
+	if len(b.unknown) == 0 {
+		return diags
+	}
+	return slices.DeleteFunc(diags, func(d *hcl.Diagnostic) bool {
+		for name, unknown := range b.unknown {
+			if a, ok := b.attrs[name]; ok && unknown && d.Subject != nil && *d.Subject == a.Expr.Range() {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // AttrRange returns where an attribute is written in the block, or the
 // block's header when the attribute is absent: the place a diagnostic about
 // it points at.
@@ -89,10 +106,12 @@ type LoadOptions struct {
 	Vars []string
 	// Environ is the environment searched for ETL_VAR_NAME (os.Environ()).
 	Environ []string
-	// AllowUnsetEnv makes env("NAME") of an unset variable an unknown value
-	// rather than an error: `etl validate` checks a pipeline without its
-	// secrets; run and plan need them.
-	AllowUnsetEnv bool
+	// AllowUnknown makes env("NAME") of an unset environment variable, and
+	// a pipeline variable that has no default and no value, unknown values
+	// rather than errors: `etl validate` checks a pipeline without its
+	// secrets and required inputs (as `terraform validate` does); run and
+	// plan need them.
+	AllowUnknown bool
 }
 
 var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -166,7 +185,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	vars, ctxVars, d := resolveVariables(varBlocks, opts)
 	diags = append(diags, d...)
 	p.Variables = vars
-	ctx := &hcl.EvalContext{Variables: ctxVars, Functions: reg.Functions(p.Dir, opts.AllowUnsetEnv)}
+	ctx := &hcl.EvalContext{Variables: ctxVars, Functions: reg.Functions(p.Dir, opts.AllowUnknown)}
 
 	diags = append(diags, linkBlocks(blocks, seen)...)
 	if !badTopLevel {
@@ -187,7 +206,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		diags = append(diags, checkRecordRefs(b)...)
 		b.Fields = outputFields(b)
 		if v, ok := b.Config.(Validator); ok && !d.HasErrors() {
-			diags = append(diags, v.Validate(b)...)
+			diags = append(diags, b.dropUnknown(v.Validate(b))...)
 		}
 	}
 	diags = append(diags, checkResumable(ordered)...)

@@ -136,6 +136,11 @@ func resolveVariables(blocks []*hcl.Block, opts LoadOptions) ([]*Variable, map[s
 
 	obj := map[string]cty.Value{}
 	for _, v := range vars {
+		if v.Value == cty.NilVal && opts.AllowUnknown {
+			// Validate without a value: check everything that does not
+			// depend on it, as env() of an unset variable is checked.
+			v.Value, v.From = cty.UnknownVal(v.Type), "no value (required; unknown while validating)"
+		}
 		if v.Value == cty.NilVal {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,

@@ -23,9 +23,10 @@ func (pa *pipelineArgs) load(a *app) *etl.Pipeline {
 	return pa.loadWith(a, false)
 }
 
-// loadWith is load; allowUnsetEnv lets env() of an unset variable pass (for
-// validate, which runs without secrets).
-func (pa *pipelineArgs) loadWith(a *app, allowUnsetEnv bool) *etl.Pipeline {
+// loadWith is load; allowUnknown lets env() of an unset variable and a
+// required variable without a value pass as unknown values (for validate,
+// which runs without secrets and inputs).
+func (pa *pipelineArgs) loadWith(a *app, allowUnknown bool) *etl.Pipeline {
 	// HCL's own message for an unreadable file omits the reason.
 	if info, err := os.Stat(pa.File); err != nil || info.IsDir() {
 		if err == nil {
@@ -39,7 +40,7 @@ func (pa *pipelineArgs) loadWith(a *app, allowUnsetEnv bool) *etl.Pipeline {
 		VarFiles:      pa.VarFile,
 		Vars:          pa.Var,
 		Environ:       a.environ,
-		AllowUnsetEnv: allowUnsetEnv,
+		AllowUnknown:  allowUnknown,
 	})
 	if len(diags) > 0 {
 		etl.WriteDiagnostics(a.stderr, p.Files(), diags)
