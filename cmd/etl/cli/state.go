@@ -39,7 +39,12 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:
-			return fmt.Errorf("%w\n  (run with --fresh to ignore it and start over, or `etl state rm %s`)", err, sa.path)
+			rm := "etl state rm " + sa.path
+			if !etl.IsCorruptCheckpoint(err) {
+				// Not recognisable as a checkpoint: a plain rm refuses it.
+				rm = "etl state rm --force " + sa.path
+			}
+			return fmt.Errorf("%w\n  (run with --fresh to ignore it and start over, or delete it with `%s`)", err, rm)
 		default:
 			if diffs := cp.Compare(p); len(diffs) > 0 {
 				return fmt.Errorf("the checkpoint %s was written by a pipeline whose settings differ:\n  %s\n  Its saved state would be wrong for this pipeline. Run with --fresh to start over (or `etl state rm %s`), or restore the settings to resume",

@@ -68,15 +68,20 @@ func (c *stateShowCmd) run(a *app) int {
 }
 
 type stateRmCmd struct {
-	File string `arg:"" help:"Checkpoint file to delete, or the pipeline file whose default checkpoint to delete."`
+	File  string `arg:"" help:"Checkpoint file to delete, or the pipeline file whose default checkpoint to delete."`
+	Force bool   `help:"Also delete a file that is not recognised as a checkpoint (empty, or cut off before its header). A pipeline file given as FILE is still never deleted: it names its checkpoint."`
 }
 
 func (c *stateRmCmd) run(a *app) int {
 	c.File = checkpointPath(c.File)
 	// Delete only what is a checkpoint (or a corrupt one, which this
 	// command exists to clear): never a pipeline or data file by mistake.
-	if _, err := etl.LoadCheckpoint(c.File); err != nil && !errors.Is(err, fs.ErrNotExist) && !etl.IsCorruptCheckpoint(err) {
-		fmt.Fprintf(a.stderr, "etl state rm: %v; not deleting it\n", err)
+	if info, err := os.Stat(c.File); err == nil && info.IsDir() {
+		fmt.Fprintf(a.stderr, "etl state rm: %s is a directory, not a checkpoint; not deleting it\n", c.File)
+		return exitError
+	}
+	if _, err := etl.LoadCheckpoint(c.File); err != nil && !errors.Is(err, fs.ErrNotExist) && !etl.IsCorruptCheckpoint(err) && !c.Force {
+		fmt.Fprintf(a.stderr, "etl state rm: %v; not deleting it (if it is a damaged checkpoint, `etl state rm --force %s` deletes it)\n", err, c.File)
 		return exitError
 	}
 	if err := os.Remove(c.File); err != nil {
