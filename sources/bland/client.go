@@ -58,24 +58,88 @@ type Day struct {
 // IncompleteError says a date could not be listed whole. FetchDate returns
 // it with the Day holding what was listed.
 type IncompleteError struct {
-	Date              string
-	Path              string
+	Date string
+	Path string
+	// Total is the API's total_count; Got the distinct calls listed in
+	// Pages responses.
 	Total, Got, Pages int
-	Limit             int
-	// PageCap is true when MaxPages stopped the paging; otherwise a page
-	// brought no new call ids, which means the API's paging is broken.
-	PageCap bool
+	// Limit is the page size asked for, PageMax the most calls one
+	// response held: below Limit, the API serves fewer calls than asked
+	// for, and raising limit cannot help.
+	Limit, PageMax int
+	// PageCap is true when MaxPages stopped the paging, every page having
+	// brought new calls; otherwise the last page brought none: it was
+	// empty (LastCalls 0) or repeated calls already listed.
+	PageCap  bool
+	MaxPages int
+	// LastFrom, LastTo and LastCalls describe the last request: its
+	// from/to window (none for the first request) and the calls it held.
+	LastFrom, LastTo, LastCalls int
 }
 
-// Error names the date, the counts and the remedy.
+// Error says what went wrong for the date and URL path, what would help,
+// and that on_incomplete = "warn" accepts the date as it is.
 func (e *IncompleteError) Error() string {
-	why := "a page brought no new calls (the API's from/to paging looks broken)"
-	if e.PageCap {
-		why = fmt.Sprintf("max_pages (%d) was reached", e.Pages)
+	msg, remedy := e.describe()
+	or := "or "
+	if !remedy {
+		or = ""
 	}
-	return fmt.Sprintf("date %s: GET %s: the API reports %d calls but listing returned %d distinct ones in %d pages: %s; "+
-		"raise limit (now %d) above %d so that one request returns the whole date, or set on_incomplete = \"warn\" to accept an incomplete date",
-		e.Date, e.Path, e.Total, e.Got, e.Pages, why, e.Limit, e.Total)
+	return msg + fmt.Sprintf(`; %sset on_incomplete = "warn" to keep the %d calls listed and mark the date incomplete`, or, e.Got)
+}
+
+// Warning is the message when on_incomplete = "warn" accepted the date.
+func (e *IncompleteError) Warning() string {
+	msg, _ := e.describe()
+	return msg + fmt.Sprintf(`; the %d calls listed were kept and the date is marked incomplete (on_incomplete = "warn")`, e.Got)
+}
+
+// describe says what happened and what would make the date whole, and
+// whether some setting would. The API can fall short in several ways, each
+// with its own remedy: a limit below the date's count (raise limit), a cap
+// on the calls per response whatever limit says (raise max_pages if paging
+// works; nothing if it does not), paging that serves the same calls again,
+// a listing that ends short of total_count (nothing).
+func (e *IncompleteError) describe() (msg string, remedy bool) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "date %s: GET %s: the API reports %d calls (total_count) but listing returned %d distinct ones in %s",
+		e.Date, e.Path, e.Total, e.Got, plural(e.Pages, "page"))
+	last := fmt.Sprintf("the page from=%d to=%d", e.LastFrom, e.LastTo)
+	if e.Pages <= 1 {
+		last = fmt.Sprintf("the first request (limit=%d)", e.Limit)
+	}
+	switch {
+	case e.PageCap:
+		fmt.Fprintf(&b, ": paging stopped at max_pages (%d), every page bringing new calls (at most %d a page)", e.MaxPages, e.PageMax)
+	case e.LastCalls == 0:
+		fmt.Fprintf(&b, ": %s came back empty with %d calls still missing, so the API counts calls its listing does not return", last, e.Total-e.Got)
+	default:
+		fmt.Fprintf(&b, ": %s returned %s all listed already, so the API's from/to paging serves the same calls again", last, plural(e.LastCalls, "call"))
+	}
+	pagesNeeded := e.Pages + 1
+	if e.PageMax > 0 {
+		pagesNeeded = max(pagesNeeded, (e.Total+e.PageMax-1)/e.PageMax)
+	}
+	const none = ": no setting of bland_calls lists this date whole (if it is today, calls still being made can make the counts disagree: try again later)"
+	capped := e.PageMax < e.Limit // the API served fewer calls than asked for
+	switch {
+	case !e.PageCap && e.LastCalls == 0:
+		b.WriteString("; raising limit or max_pages will not help" + none)
+		return b.String(), false
+	case capped && e.PageCap:
+		fmt.Fprintf(&b, "; the API returned at most %d calls to requests asking for limit = %d, so raising limit will not help: raise max_pages to at least %d so that paging can finish",
+			e.PageMax, e.Limit, pagesNeeded)
+	case capped:
+		fmt.Fprintf(&b, "; the API returned at most %d calls to requests asking for limit = %d, so raising limit or max_pages will not help%s",
+			e.PageMax, e.Limit, none)
+		return b.String(), false
+	case e.PageCap:
+		fmt.Fprintf(&b, "; raise limit (now %d) to at least %d so that one request returns the whole date, or max_pages to at least %d",
+			e.Limit, e.Total, pagesNeeded)
+	default:
+		fmt.Fprintf(&b, "; raise limit (now %d) to at least %d so that one request returns the whole date, without paging", e.Limit, e.Total)
+	}
+	return b.String(), true
 }
 
 // batchSize is how many calls FetchDate hands over at once: enough to make
@@ -106,6 +170,13 @@ func (c *Client) FetchDate(ctx context.Context, date string, deliver func([]Call
 	seen := make(map[idHash]struct{})
 	served := 0 // positions listed so far, repeats included
 	limit := max(c.Limit, 1)
+	// pageMax and the last request's window and calls describe an
+	// incomplete date (IncompleteError).
+	pageMax, lastFrom, lastTo, lastCalls := 0, 0, 0, 0
+	incomplete := func() *IncompleteError {
+		return &IncompleteError{Date: date, Path: path, Total: day.TotalCount, Got: day.Calls, Pages: day.Pages,
+			Limit: limit, PageMax: pageMax, MaxPages: max(c.MaxPages, 1), LastFrom: lastFrom, LastTo: lastTo, LastCalls: lastCalls}
+	}
 	batch := make([]Call, 0, batchSize)
 	flush := func() error {
 		if len(batch) == 0 {
@@ -117,7 +188,9 @@ func (c *Client) FetchDate(ctx context.Context, date string, deliver func([]Call
 	}
 	for {
 		if day.Pages >= max(c.MaxPages, 1) {
-			return day, &IncompleteError{Date: date, Path: path, Total: day.TotalCount, Got: day.Calls, Pages: day.Pages, Limit: limit, PageCap: true}
+			ie := incomplete()
+			ie.PageCap = true
+			return day, ie
 		}
 		q := url.Values{}
 		for k, v := range c.Query {
@@ -129,8 +202,9 @@ func (c *Client) FetchDate(ctx context.Context, date string, deliver func([]Call
 			q.Set("ascending", "true")
 		}
 		if day.Pages > 0 {
-			q.Set("from", strconv.Itoa(served))
-			q.Set("to", strconv.Itoa(served+limit))
+			lastFrom, lastTo = served, served+limit
+			q.Set("from", strconv.Itoa(lastFrom))
+			q.Set("to", strconv.Itoa(lastTo))
 		}
 		u := *base
 		u.RawQuery = q.Encode()
@@ -197,6 +271,7 @@ func (c *Client) FetchDate(ctx context.Context, date string, deliver func([]Call
 		day.Bytes += n
 		day.TotalCount = max(page.TotalCount, day.TotalCount)
 		served += page.Calls
+		pageMax, lastCalls = max(pageMax, page.Calls), page.Calls
 		switch {
 		case served >= day.TotalCount:
 			day.Duplicates += repeats
@@ -204,7 +279,7 @@ func (c *Client) FetchDate(ctx context.Context, date string, deliver func([]Call
 		case fresh == 0:
 			// Nothing new: the API serves the same calls again (or none),
 			// so asking further would loop.
-			return day, &IncompleteError{Date: date, Path: path, Total: day.TotalCount, Got: day.Calls, Pages: day.Pages, Limit: limit}
+			return day, incomplete()
 		}
 		day.Duplicates += repeats
 	}

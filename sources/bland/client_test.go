@@ -183,44 +183,78 @@ func TestFetchDatePaging(t *testing.T) {
 	}
 }
 
+// TestFetchDateIncomplete checks that a date listed short says what
+// happened and what would help, which differs with the way the API fell
+// short: raising limit is advised only when limit is what held the date
+// back.
 func TestFetchDateIncomplete(t *testing.T) {
 	tests := []struct {
-		name     string
-		broken   int
-		maxPages int
-		want     []string
-		pageCap  bool
+		name                     string
+		calls, limit, maxPages   int
+		broken, maxPage, overcnt int
+		pageCap                  bool
+		got, requests            int
+		want, not                []string
 	}{
-		{name: "broken paging", broken: 8, maxPages: 10,
-			want: []string{"date 2025-12-01", "GET /v1/calls", "reports 30 calls", "returned 8 distinct ones in 2 pages", "paging looks broken", "raise limit (now 10) above 30", `on_incomplete = "warn"`}},
-		{name: "page cap", maxPages: 2, pageCap: true,
-			want: []string{"reports 30 calls", "returned 20 distinct ones in 2 pages", "max_pages (2) was reached", "raise limit"}},
+		{name: "the issue's case: the API serves 1000 of 2500, the same ones again", calls: 2500, limit: 10000, maxPages: 20, broken: 1000,
+			got: 1000, requests: 2,
+			want: []string{"date 2025-12-01: GET /v1/calls: the API reports 2500 calls (total_count) but listing returned 1000 distinct ones in 2 pages",
+				"the page from=1000 to=11000 returned 1000 calls all listed already", "paging serves the same calls again",
+				"the API returned at most 1000 calls to requests asking for limit = 10000, so raising limit or max_pages will not help",
+				`; set on_incomplete = "warn" to keep the 1000 calls listed and mark the date incomplete`, "no setting of bland_calls lists this date whole"},
+			not: []string{"raise limit", "raise max_pages"}},
+		{name: "broken paging, limit below the count", calls: 30, limit: 10, maxPages: 10, broken: 10, got: 10, requests: 2,
+			want: []string{"returned 10 distinct ones in 2 pages", "the page from=10 to=20 returned 10 calls all listed already",
+				"raise limit (now 10) to at least 30 so that one request returns the whole date", `on_incomplete = "warn"`},
+			not: []string{"will not help"}},
+		{name: "page cap, limit below the count", calls: 30, limit: 10, maxPages: 2, pageCap: true, got: 20, requests: 2,
+			want: []string{"returned 20 distinct ones in 2 pages", "paging stopped at max_pages (2), every page bringing new calls (at most 10 a page)",
+				"raise limit (now 10) to at least 30 so that one request returns the whole date, or max_pages to at least 3"}},
+		{name: "page cap, the API serves fewer than limit", calls: 30, limit: 10000, maxPages: 2, maxPage: 7, pageCap: true, got: 14, requests: 2,
+			want: []string{"paging stopped at max_pages (2), every page bringing new calls (at most 7 a page)",
+				"the API returned at most 7 calls to requests asking for limit = 10000, so raising limit will not help: raise max_pages to at least 5"},
+			not: []string{"raise limit"}},
+		{name: "total_count above what the listing holds", calls: 30, limit: 1000, maxPages: 10, overcnt: 4, got: 30, requests: 2,
+			want: []string{"the API reports 34 calls (total_count) but listing returned 30 distinct ones in 2 pages",
+				"the page from=30 to=1030 came back empty with 4 calls still missing", "raising limit or max_pages will not help: no setting of bland_calls lists this date whole"},
+			not: []string{"raise limit", "raise max_pages", "at most"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := blandtest.Config{Seed: 4, CallsPerDay: 30, NoDuplicate: true}
+			cfg := blandtest.Config{Seed: 4, CallsPerDay: tt.calls, NoDuplicate: true, PayloadBytes: -1, MaxPage: tt.maxPage}
 			if tt.broken > 0 {
 				cfg.Broken = map[string]int{day1: tt.broken}
+			}
+			if tt.overcnt > 0 {
+				cfg.Overcount = map[string]int{day1: tt.overcnt}
 			}
 			srv := blandtest.NewServer(cfg)
 			defer srv.Close()
 			c := testClient(srv)
-			c.Limit, c.MaxPages = 10, tt.maxPages
+			c.Limit, c.MaxPages = tt.limit, tt.maxPages
 			day, calls, err := fetch(context.Background(), c, day1)
 			var ie *IncompleteError
 			if !errors.As(err, &ie) {
 				t.Fatalf("err = %v, want an IncompleteError", err)
 			}
-			if ie.PageCap != tt.pageCap || day == nil || day.Calls != ie.Got || len(calls) != ie.Got || ie.Total != 30 {
-				t.Errorf("IncompleteError %+v, day %v", ie, day)
+			if ie.PageCap != tt.pageCap || day == nil || day.Calls != ie.Got || len(calls) != tt.got || ie.Got != tt.got {
+				t.Errorf("IncompleteError %+v, day %+v, %d calls delivered, want %d", ie, day, len(calls), tt.got)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
+					t.Errorf("error %q\nlacks %q", err, w)
 				}
 			}
-			if n := srv.RequestsFor(day1); n != tt.maxPages && n != 2 {
-				t.Errorf("%d requests", n)
+			for _, w := range tt.not {
+				if strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\nsays %q", err, w)
+				}
+			}
+			if !strings.Contains(ie.Warning(), `the date is marked incomplete (on_incomplete = "warn")`) || strings.Contains(ie.Warning(), "or set on_incomplete") {
+				t.Errorf("warning %q", ie.Warning())
+			}
+			if n := srv.RequestsFor(day1); n != tt.requests {
+				t.Errorf("%d requests, want %d", n, tt.requests)
 			}
 		})
 	}

@@ -133,7 +133,7 @@ func (s *Source) markDate(date string, day *Day, err error, invalid int, out etl
 	incomplete := false
 	if ie, ok := err.(*IncompleteError); ok && s.cfg.OnIncomplete == "warn" {
 		incomplete = true
-		s.env.Report(etl.EventWarning, date, ie.Error(), map[string]any{
+		s.env.Report(etl.EventWarning, date, ie.Warning(), map[string]any{
 			"date": date, "total_count": ie.Total, "listed": ie.Got, "pages": ie.Pages})
 	} else if err != nil {
 		return err

@@ -48,6 +48,12 @@ type Config struct {
 	// fake returns at most that many calls, the same ones whatever from/to
 	// say, while total_count tells the real number.
 	Broken map[string]int
+	// MaxPage caps the calls a response holds whatever limit asks for,
+	// paging with from/to still working (0: no cap).
+	MaxPage int
+	// Overcount makes total_count of a date that many more than the calls
+	// the listing serves: the last page comes back short or empty.
+	Overcount map[string]int
 	// Faults are consumed in order by the requests they match.
 	Faults []Fault
 }
@@ -284,6 +290,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	// The window of calls served: [from, to) capped by limit, or for a
 	// broken date always the first ones.
 	end := min(to, from+limit, len(calls))
+	if s.cfg.MaxPage > 0 {
+		end = min(end, from+s.cfg.MaxPage)
+	}
 	if n, broken := s.cfg.Broken[entry.Date]; broken {
 		from, end = 0, min(limit, n, len(calls))
 	}
@@ -298,7 +307,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	bw := bufio.NewWriterSize(out, 64<<10)
 	buf := make([]byte, 0, 64<<10)
-	buf = fmt.Appendf(buf, `{"status":"success","total_count":%d,"count":%d,"calls":[`, len(calls), len(page))
+	buf = fmt.Appendf(buf, `{"status":"success","total_count":%d,"count":%d,"calls":[`, len(calls)+s.cfg.Overcount[entry.Date], len(page))
 	for i := range page {
 		if i > 0 {
 			buf = append(buf, ',')

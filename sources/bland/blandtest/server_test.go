@@ -158,3 +158,32 @@ func TestServerFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestServerMaxPageAndOvercount checks the page cap (paging still works)
+// and a total_count above what the listing serves.
+func TestServerMaxPageAndOvercount(t *testing.T) {
+	s := NewServer(Config{Seed: 1, MaxPage: 7, Overcount: map[string]int{"2025-12-01": 3}})
+	defer s.Close()
+	all := s.Calls("2025-12-01")
+	for _, tc := range []struct {
+		q         string
+		from, end int
+	}{{"", 0, 7}, {"&from=7&to=1007", 7, 14}, {"&from=14&to=1014", 14, 20}, {"&from=20&to=1020", 20, 20}} {
+		_, b := get(t, s, "created_at=2025-12-01&limit=1000"+tc.q, DefaultKey)
+		var got body
+		json.Unmarshal(b, &got)
+		if got.TotalCount != 23 || len(got.Calls) != tc.end-tc.from {
+			t.Fatalf("window%s: total %d, %d calls; want total 23, %d calls", tc.q, got.TotalCount, len(got.Calls), tc.end-tc.from)
+		}
+		if len(got.Calls) == 0 {
+			continue
+		}
+		id := got.Calls[0]["call_id"]
+		if id == nil {
+			id = got.Calls[0]["c_id"] // the fake uses both names
+		}
+		if id != all[tc.from].ID {
+			t.Errorf("window%s starts at %v, want call %d", tc.q, id, tc.from)
+		}
+	}
+}
