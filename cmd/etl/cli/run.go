@@ -144,7 +144,11 @@ func reportVariables(rep etl.Reporter, p *etl.Pipeline) {
 func reportResult(rep etl.Reporter, res *etl.Result, plan bool) {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "block\tin\tout\tdropped\t")
+	// The columns count records, not keys: behind a stage that emits
+	// updates (dedupe_latest's emit = "updates") one phone may pass
+	// several times, so the header says what is counted, and per-key
+	// figures come in the blocks' own lines below.
+	fmt.Fprintln(tw, "block\trecords in\trecords out\trecords dropped\t")
 	for _, br := range res.Blocks {
 		in, out := fmt.Sprint(br.In), fmt.Sprint(br.Out)
 		if br.Addr.Kind == etl.KindSource {
