@@ -27,7 +27,10 @@ func Register(r *etl.Registry) {
 		// records with the lead fields added.
 		ReadsDeclaredFields: true,
 		New: func(cfg any, env etl.Env) (any, error) {
-			return newFilter(cfg.(*Config), env), nil
+			f := newFilter(cfg.(*Config), env)
+			// A debug line per request (path only: the token is in the form).
+			f.client.HTTP.Logger = env.Logger
+			return f, nil
 		},
 	})
 }

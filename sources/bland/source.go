@@ -26,6 +26,9 @@ func newSource(cfg *Config, env etl.Env) (*Source, error) {
 	rc := cfg.Settings.Client(&http.Client{Transport: transport}, retry.PerMinute(cfg.RequestsPerMinute), cfg.APIKey)
 	if env.Logger != nil {
 		log := env.Logger
+		// A debug line per request; Bland's query holds the date and the
+		// paging, the key travels in a header.
+		rc.Logger, rc.LogQuery = log, true
 		rc.OnAttempt = func(a retry.Attempt) {
 			if a.Retry {
 				log.Warn("retrying request", "path", a.Path, "attempt", a.N, "status", a.Status, "wait", a.Wait, "err", a.Err)
