@@ -17,6 +17,13 @@ const (
 	NotFoundKeep = "keep"
 )
 
+// On-lookup-error policies: what a phone whose lookup still fails after
+// max_retries does to the run.
+const (
+	LookupErrorFail = "fail"
+	LookupErrorSkip = "skip"
+)
+
 // Flags exclude_flags accepts: the status catalogue's yes/no columns.
 var validFlags = []string{"dnc", "success", "final"}
 
@@ -31,6 +38,7 @@ type Config struct {
 	Concurrency       int      `hcl:"concurrency,optional" doc:"Phones looked up at once; output keeps input order."`
 	RequestsPerSecond float64  `hcl:"requests_per_second,optional" doc:"Rate limit on requests, retries included (0: none)."`
 	OnNotFound        string   `hcl:"on_not_found,optional" doc:"A phone without leads: \"drop\" it, or \"keep\" it with lead_id = null."`
+	OnLookupError     string   `hcl:"on_lookup_error,optional" doc:"A phone whose lookup still fails after max_retries: \"fail\" the run (a resumed run reuses the answers already obtained), or \"skip\" it: its records are dropped as \"lookup failed\" (not queued), the phone is listed in the report, and etl exits 3."`
 	// Settings: max_retries also covers success=false answers other than
 	// a refused token.
 	retry.Settings
@@ -41,10 +49,11 @@ const DefaultConcurrency = 50
 
 func defaultConfig() *Config {
 	return &Config{
-		BaseURL:     "https://api.convoso.com",
-		Concurrency: DefaultConcurrency,
-		OnNotFound:  NotFoundDrop,
-		Settings:    retry.DefaultSettings(30 * time.Second),
+		BaseURL:       "https://api.convoso.com",
+		Concurrency:   DefaultConcurrency,
+		OnNotFound:    NotFoundDrop,
+		OnLookupError: LookupErrorFail,
+		Settings:      retry.DefaultSettings(30 * time.Second),
 	}
 }
 
@@ -65,6 +74,9 @@ func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
 	}
 	if c.OnNotFound != NotFoundDrop && c.OnNotFound != NotFoundKeep {
 		diags = append(diags, b.Diag("on_not_found", "Invalid on_not_found", `on_not_found must be "drop" or "keep".`))
+	}
+	if c.OnLookupError != LookupErrorFail && c.OnLookupError != LookupErrorSkip {
+		diags = append(diags, b.Diag("on_lookup_error", "Invalid on_lookup_error", `on_lookup_error must be "fail" or "skip".`))
 	}
 	for _, f := range c.ExcludeFlags {
 		if !contains(validFlags, f) {

@@ -2,6 +2,7 @@ package convoso
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -47,6 +48,28 @@ type Filter struct {
 	// reasons that every verdict repeats (wordList[0] is "").
 	words    map[string]uint16
 	wordList []string
+	// answers are the phones answered in this run or restored from the
+	// checkpoint, what SaveCache writes (see cache.go); skipped, the
+	// phones whose lookup failed with on_lookup_error = "skip". Both are
+	// guarded by settledMu.
+	answers []answer
+	skipped []skippedPhone
+
+	// resumed holds the answers restored from the checkpoint that no
+	// record has used yet; only the reader touches it once Stream runs.
+	resumed map[phone.Number]*lookup
+}
+
+// answer is a phone and its settled lookup.
+type answer struct {
+	num phone.Number
+	l   *lookup
+}
+
+// skippedPhone is a phone whose lookup failed, skipped.
+type skippedPhone struct {
+	phone string
+	err   error
 }
 
 // settledChan returns the channel closed by the next finished lookup.
@@ -59,21 +82,31 @@ func (f *Filter) settledChan() chan struct{} {
 	return f.settled
 }
 
-// settle publishes l's verdict and wakes the writer.
-func (f *Filter) settle(l *lookup, v verdict) error {
+// settle publishes l's verdict for num and wakes the writer. A failed
+// lookup (skipped) is not an answer: it is not saved for a resumed run.
+func (f *Filter) settle(num phone.Number, l *lookup, v verdict, failed bool) error {
 	f.settledMu.Lock()
 	defer f.settledMu.Unlock()
+	err := f.fill(l, v)
+	if !failed {
+		f.answers = append(f.answers, answer{num, l})
+	}
+	l.ready.Store(true)
+	if f.settled != nil {
+		close(f.settled)
+		f.settled = nil
+	}
+	return err
+}
+
+// fill sets l's fields from v; f.settledMu is held.
+func (f *Filter) fill(l *lookup, v verdict) error {
 	var err error
 	l.keep, l.found, l.count, l.leadID = v.keep, v.found, v.count, v.latest.id
 	if l.reason, err = f.wordIndex(v.reason); err == nil {
 		if l.status, err = f.wordIndex(v.latest.status); err == nil {
 			l.list, err = f.wordIndex(v.latest.listID)
 		}
-	}
-	l.ready.Store(true)
-	if f.settled != nil {
-		close(f.settled)
-		f.settled = nil
 	}
 	return err
 }
@@ -332,6 +365,14 @@ func (f *Filter) itemFor(ctx context.Context, g *errgroup.Group, rec etl.Record,
 		out.Count("lookups reused", 1)
 		return item{rec: rec, l: l}, nil
 	}
+	if l, ok := f.resumed[num]; ok {
+		// Answered by the run this one resumes: not asked again.
+		delete(f.resumed, num)
+		cache[num] = l
+		out.Count("lookups resumed", 1)
+		f.countOutcome(f.verdictOf(l))
+		return item{rec: rec, l: l}, nil
+	}
 	l := &lookup{}
 	cache[num] = l
 	select {
@@ -342,10 +383,14 @@ func (f *Filter) itemFor(ctx context.Context, g *errgroup.Group, rec etl.Record,
 	g.Go(func() error {
 		defer func() { <-slots }()
 		v, err := f.check(ctx, ph, excluded)
-		if err != nil {
-			return err
+		failed := err != nil
+		if failed {
+			if !f.skippable(ctx, err) {
+				return err
+			}
+			v = f.skip(ph, err)
 		}
-		if err := f.settle(l, v); err != nil {
+		if err := f.settle(num, l, v, failed); err != nil {
 			return err
 		}
 		f.countOutcome(v)
@@ -355,6 +400,48 @@ func (f *Filter) itemFor(ctx context.Context, g *errgroup.Group, rec etl.Record,
 		return nil
 	})
 	return item{rec: rec, l: l}, nil
+}
+
+// reasonLookupFailed is the drop reason of a skipped phone's records.
+const reasonLookupFailed = "lookup failed"
+
+// skippable reports whether err, the failure of one phone's lookup, skips
+// the phone rather than failing the run: only with on_lookup_error =
+// "skip", and never for a refused token (every lookup would fail) or a run
+// that is stopping.
+func (f *Filter) skippable(ctx context.Context, err error) bool {
+	var auth *AuthError
+	return f.cfg.OnLookupError == LookupErrorSkip && ctx.Err() == nil && !errors.As(err, &auth)
+}
+
+// skip records ph as skipped and returns its verdict: dropped.
+func (f *Filter) skip(ph string, err error) verdict {
+	f.env.Logger.Warn("skipping a phone whose Convoso lookup failed (on_lookup_error = \"skip\")", "phone", phone.Mask(ph), "err", err)
+	f.settledMu.Lock()
+	f.skipped = append(f.skipped, skippedPhone{phone: ph, err: err})
+	f.settledMu.Unlock()
+	return verdict{reason: reasonLookupFailed}
+}
+
+// Skipped lists the phones skipped with on_lookup_error = "skip", each
+// with why, masked to its last four digits unless the run unmasks: the
+// report shows them, and the CLI exits 3 (etl.Skipper).
+func (f *Filter) Skipped() []string {
+	f.settledMu.Lock()
+	defer f.settledMu.Unlock()
+	lines := make([]string, 0, len(f.skipped))
+	for _, s := range f.skipped {
+		masked := phone.Mask(s.phone)
+		shown := masked
+		if f.env.Unmask {
+			shown = s.phone
+		}
+		// The client's errors already name the phone, masked.
+		cause := strings.TrimPrefix(s.err.Error(), "phone "+masked+": ")
+		lines = append(lines, fmt.Sprintf("phone %s: %s", shown, cause))
+	}
+	slices.Sort(lines)
+	return lines
 }
 
 // check decides one phone: excluded when any lead has an excluded status;

@@ -474,10 +474,11 @@ func TestConvosoStatusValidate(t *testing.T) {
 	fake := convosotest.NewServer(convosotest.Config{})
 	defer fake.Close()
 	for attrs, want := range map[string]string{
-		`on_not_found = "maybe"`:  "on_not_found must be",
-		`exclude_flags = ["vip"]`: "exclude_flags may hold",
-		`concurrency = 0`:         "concurrency must be",
-		`auth_token = ""`:         "auth_token is empty",
+		`on_not_found = "maybe"`:    "on_not_found must be",
+		`on_lookup_error = "retry"`: "on_lookup_error must be",
+		`exclude_flags = ["vip"]`:   "exclude_flags may hold",
+		`concurrency = 0`:           "concurrency must be",
+		`auth_token = ""`:           "auth_token is empty",
 	} {
 		reg := etl.NewRegistry()
 		Register(reg)

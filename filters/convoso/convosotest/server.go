@@ -57,6 +57,12 @@ type Config struct {
 	Burst             int
 	// Fail500Once picks phones whose first lead search is answered 500.
 	Fail500Once func(phone string) bool
+	// Fail500, when set, picks the lead searches answered 500: attempt
+	// counts the searches for that phone, from 1. A flaky API is
+	// attempt%3 == 0; a phone that exhausts every retry, always true for
+	// it. It is called for every search, so it may change its mind, with
+	// the fake's lock held: it must not call the Server.
+	Fail500 func(phone string, attempt int) bool
 	// Statuses is the catalogue (DefaultStatuses when nil).
 	Statuses []Status
 	// NumericFields sends ids, totals and counts as JSON numbers instead
@@ -103,6 +109,7 @@ type Server struct {
 	dnc       map[string]bool
 	errs      map[string]APIError
 	failed500 map[string]bool
+	searches  map[string]int
 	statuses  []Status
 	log       []Request
 	inFlight  int
@@ -120,6 +127,7 @@ func NewServer(cfg Config) *Server {
 		dnc:       map[string]bool{},
 		errs:      map[string]APIError{},
 		failed500: map[string]bool{},
+		searches:  map[string]int{},
 		statuses:  slices.Clone(cfg.Statuses),
 	}
 	if s.statuses == nil {
@@ -304,6 +312,10 @@ func (s *Server) searchLeads(w http.ResponseWriter, r *http.Request, phone strin
 	fail := s.cfg.Fail500Once != nil && !s.failed500[phone] && s.cfg.Fail500Once(phone)
 	if fail {
 		s.failed500[phone] = true
+	}
+	s.searches[phone]++
+	if s.cfg.Fail500 != nil && s.cfg.Fail500(phone, s.searches[phone]) {
+		fail = true
 	}
 	leads := slices.Clone(s.leads[phone])
 	s.mu.Unlock()
