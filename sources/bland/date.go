@@ -49,3 +49,10 @@ func datesBetween(start, end Date) []string {
 	}
 	return out
 }
+
+// daysBetween counts the dates from start to end inclusive, without
+// listing them: a range may be absurdly long (and longer than a
+// time.Duration holds, hence Unix seconds).
+func daysBetween(start, end Date) int {
+	return int((end.t.Unix()-start.t.Unix())/86400) + 1
+}
