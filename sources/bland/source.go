@@ -64,6 +64,7 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 		}
 		dates = append(dates, d)
 	}
+	s.reportDates(len(dates), s.cfg.daysInRange()-len(dates))
 	waiting := newWaitBudget(waitingBudget, s.env.ScratchDir)
 	defer waiting.close() // last: after the fetches have ended
 	streams := make([]*dateStream, len(dates))
@@ -127,6 +128,27 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 		<-slots
 	}
 	return nil
+}
+
+// reportDates says, before the first request, how many dates this run
+// fetches and so the least number of requests it sends: what a plan shows
+// before it costs anything. done are the dates the checkpoint holds.
+func (s *Source) reportDates(todo, done int) {
+	rng := fmt.Sprintf("%s to %s", s.cfg.StartDate, s.cfg.EndDate)
+	var msg string
+	switch {
+	case todo == 0:
+		msg = fmt.Sprintf("%s: all %s from %s are done in the checkpoint: no request", s.env.Addr, plural(done, "date"), rng)
+	case done == 0:
+		msg = fmt.Sprintf("%s: %s to fetch, %s: at least %s (one per date, more where a date is paged or retried)",
+			s.env.Addr, plural(todo, "date"), rng, plural(todo, "request"))
+	default:
+		msg = fmt.Sprintf("%s: %s to fetch of %s (%d done in the checkpoint): at least %s (one per date, more where a date is paged or retried)",
+			s.env.Addr, plural(todo, "date"), rng, done, plural(todo, "request"))
+	}
+	s.env.Report(etl.EventInfo, "", msg, map[string]any{
+		"start_date": s.cfg.StartDate.String(), "end_date": s.cfg.EndDate.String(),
+		"dates": todo, "done": done, "requests_at_least": todo})
 }
 
 // markDate ends one date whose records were emitted: err is FetchDate's;

@@ -129,6 +129,7 @@ func TestSourceRun(t *testing.T) {
 	}
 	dates := []string{"2025-12-01", "2025-12-02", "2025-12-03"}
 	wantRecords(t, srv, r, dates...)
+	wantDatesEvent(t, r, "source.bland_calls.calls: 3 dates to fetch, 2025-12-01 to 2025-12-03: at least 3 requests (one per date", 3, 0)
 	for _, d := range dates {
 		if n := srv.RequestsFor(d); n != 1 {
 			t.Errorf("%s: %d requests, want exactly one", d, n)
@@ -404,6 +405,38 @@ func TestSourceResume(t *testing.T) {
 		if n := srv.RequestsFor(d); n != want {
 			t.Errorf("%s: %d requests, want %d", d, n, want)
 		}
+	}
+	wantDatesEvent(t, r, "source.bland_calls.calls: 2 dates to fetch of 2025-12-01 to 2025-12-04 (2 done in the checkpoint): at least 2 requests", 2, 2)
+}
+
+// wantDatesEvent checks the info event that says, before any request, how
+// many dates the run fetches and how many requests that takes at least.
+func wantDatesEvent(t *testing.T, r *run, msg string, dates, done int) {
+	t.Helper()
+	infos := r.eventsOf(etl.EventInfo)
+	if len(infos) != 1 {
+		t.Fatalf("info events %+v, want one", infos)
+	}
+	e := infos[0]
+	if !strings.HasPrefix(e.Message, msg) || e.Data["dates"] != dates || e.Data["done"] != done || e.Data["requests_at_least"] != dates {
+		t.Errorf("info event %q %v, want %q... with %d dates, %d done", e.Message, e.Data, msg, dates, done)
+	}
+}
+
+func TestSourceReportsDatesAllDone(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{Seed: 14, CallsPerDay: 5})
+	defer srv.Close()
+	r := runPipeline(t, context.Background(), srv, func(p *etl.Pipeline) *etl.Checkpoint {
+		cp := etl.NewCheckpoint(p)
+		cp.Sources[addr] = []etl.PartitionDone{{Name: "2025-12-01"}, {Name: "2025-12-02"}}
+		return cp
+	}, dateVars("2025-12-01", "2025-12-02")...)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	wantDatesEvent(t, r, "source.bland_calls.calls: all 2 dates from 2025-12-01 to 2025-12-02 are done in the checkpoint: no request", 0, 2)
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests", n)
 	}
 }
 
