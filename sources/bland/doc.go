@@ -6,7 +6,15 @@
 // over and over. When a date's total_count exceeds what came back, the
 // source pages with from/to, deduplicating by call id; a page that brings
 // nothing new fails the run (or, with on_incomplete = "warn", marks the
-// date incomplete) rather than passing a short date silently.
+// date incomplete) rather than passing a short date silently. Its message
+// says which way the listing fell short and advises raising limit or
+// max_pages only when that would help (IncompleteError).
+//
+// The range is checked at load time (so by etl validate): no date after
+// today in UTC (the clock is the package variable now, for tests), and no
+// more than max_dates dates. Before its first request a run reports how
+// many dates it will fetch, leaving out those the checkpoint holds, and so
+// the least number of requests, which is what etl plan shows of the cost.
 //
 // Responses are decoded as a stream keeping only the fields records need
 // (of those, only the ones some block downstream reads: Env.Fields), so a
