@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// BenchmarkParseRender50k parses a 50,000-entry queue and renders it with
-// 50,000 more entries: the merge's CPU cost at the scale.
+// BenchmarkParseRender50k parses and indexes a 50,000-entry queue and
+// renders it with 50,000 more entries: the merge's CPU cost at the issue's
+// scale.
 func BenchmarkParseRender50k(b *testing.B) {
 	mk := func(i int) member {
 		ph := fmt.Sprintf("561%07d", i)
@@ -34,6 +35,10 @@ func BenchmarkParseRender50k(b *testing.B) {
 	for range b.N {
 		m, err := parseQueue(data)
 		if err != nil {
+			b.Fatal(err)
+		}
+		x := newIndex()
+		if err := x.add(m); err != nil {
 			b.Fatal(err)
 		}
 		if err := render(&file, m, added, nil); err != nil {

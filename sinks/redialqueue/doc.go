@@ -20,6 +20,25 @@
 // know stay, and only new phones are added. The sink keeps the last record
 // per phone in memory and merges once, at the end of input.
 //
+// The file is not only ours: the queue processor and people edit it too, so
+// the merge trusts only what it checks. A phone is queued when a key
+// normalizes to it (etl/phone: "+12008741568", "(200) 874-1568" and
+// "2008741568" are one phone) or when an entry's phone_number does; a
+// phone of this run queued under any spelling is never added again (a
+// double dial is a compliance problem), and the keys it was found under are
+// counted ("queued under another key") and named in the change's details.
+// A key written twice, character for character, is an error naming the key
+// (masked) and its two lines: which entry the queue processor reads is
+// unknown, so the file is left untouched. One phone under two spellings is
+// someone else's double entry, not an error: both entries are kept exactly,
+// no third is added, and a warning names the keys ("queued under several
+// keys"). An entry that is not an object holding the fields the queue
+// processor reads (lead_id, phone_number, status, attempts, last_attempt,
+// next_attempt, created_at, metadata), or whose key is not a phone, is kept
+// as it is, counted ("not queue entries") and reported as a warning, in run
+// and plan alike. The index this needs holds one integer per phone
+// (phone.Number); only keys that are not 10-digit phones are kept as text.
+//
 // Output order: the existing file's entries first, in the file's order and
 // with their exact bytes; then the new entries sorted by phone number, so
 // that equal input gives an equal file whatever order concurrent upstream

@@ -9,6 +9,7 @@ import (
 
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/atomicfile"
+	"github.com/etlhq/etl/etl/phone"
 )
 
 // mergeResult is what a merge did or would do.
@@ -18,20 +19,49 @@ type mergeResult struct {
 	created  bool     // the file did not exist
 	total    int      // entries in the file afterwards
 	attempts int      // merges done (more than 1: the file changed under us)
+
+	// elsewhere are phones of this run queued only under other keys (the
+	// first maxNamed; elsewhereCount counts them all): not added.
+	elsewhere      []queuedElsewhere
+	elsewhereCount int
+	// multi are the file's phones queued under more than one key.
+	multi []multiKey
+	// odd are the file's entries that are not queue entries (the first
+	// maxNamed; oddCount counts them all), kept as they are.
+	odd      []oddEntry
+	oddCount int
 }
 
-// plan merges pending into q: the added members are the phones q lacks,
-// with no raw entry (render and describe read it from pending).
+// queuedElsewhere is a phone of this run that the file queues under other
+// keys than its 10-digit form.
+type queuedElsewhere struct {
+	phone string
+	keys  []keyAt
+}
+
+// plan merges pending into q: the added members are the phones q lacks
+// under every spelling, with no raw entry (render and describe read it
+// from pending).
 func plan(q *queue, pending *pendingSet) mergeResult {
 	r := mergeResult{created: !q.state.exists, attempts: 1}
 	for _, k := range pending.phones() {
-		if q.index[k] {
-			r.already++
+		num, _ := phone.ParseNumber(k)
+		queued, others := q.queued(num)
+		if !queued {
+			r.added = append(r.added, member{key: k})
 			continue
 		}
-		r.added = append(r.added, member{key: k})
+		r.already++
+		if _, own := q.own[num]; !own {
+			r.elsewhereCount++
+			if len(r.elsewhere) < maxNamed {
+				r.elsewhere = append(r.elsewhere, queuedElsewhere{k, others})
+			}
+		}
 	}
 	r.total = q.size + len(r.added)
+	r.multi = q.multiKeyed()
+	r.odd, r.oddCount = q.odd, q.oddCount
 	return r
 }
 

@@ -11,8 +11,8 @@ import (
 // is evaluated per record; a constant such as
 // local_time(var.end_date, "11:00", "America/New_York") is evaluated once.
 type Config struct {
-	Path        string   `hcl:"path" doc:"Queue file (JSON object keyed by phone). Merged into, never overwritten; created with its directory when missing. A relative path is relative to the working directory, as on the command line."`
-	Key         etl.Expr `hcl:"key" doc:"Phone of the entry; normalized to 10 digits. Records with a null or invalid phone are dropped and counted."`
+	Path        string   `hcl:"path" doc:"Queue file (JSON object keyed by phone). Merged into, never overwritten; created with its directory when missing; the version a run replaces is kept as <path>.bak. A file that is not a JSON object, or that has a key written twice (character for character), stops run and plan before any request with an error naming the key and its lines, and is left untouched. Entries of another shape (not an object with lead_id, phone_number, status, attempts, last_attempt, next_attempt, created_at and metadata, or not under a phone) are kept exactly as they are, counted and reported as warnings. A relative path is relative to the working directory, as on the command line."`
+	Key         etl.Expr `hcl:"key" doc:"Phone of the entry; normalized to 10 digits. Records with a null or invalid phone are dropped and counted. Existing keys are matched by their normalized phone (\"+12008741568\" is 2008741568), as is each entry's phone_number: a phone already queued under any spelling is never added again, and such keys are counted and named in the change. A phone the file already holds under two spellings is kept as it is, with a warning."`
 	LeadID      etl.Expr `hcl:"lead_id" doc:"lead_id of the entry (a string; null when unknown)."`
 	CreatedAt   etl.Expr `hcl:"created_at" doc:"created_at of the entry: an RFC 3339 time, written in UTC with milliseconds."`
 	NextAttempt etl.Expr `hcl:"next_attempt" doc:"next_attempt of the entry: an RFC 3339 time, e.g. local_time(var.end_date, \"11:00\", \"America/New_York\")."`

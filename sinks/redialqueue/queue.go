@@ -16,17 +16,19 @@ import (
 // member is one "phone": {...} pair of the queue file, its value kept as
 // the exact bytes read so that rewriting the file leaves it unchanged.
 type member struct {
-	key string
-	raw json.RawMessage
+	key  string
+	raw  json.RawMessage
+	line int // of the key in the file, from 1 (0 for an added member)
 }
 
-// queue is the queue file as read: its members in file order and what it
-// looked like on disk, to notice a concurrent writer.
+// queue is the queue file as read: its members in file order, which phones
+// it queues under which keys, and what it looked like on disk, to notice a
+// concurrent writer.
 type queue struct {
 	members []member
 	size    int // entries in the file (members may be dropped to save memory)
-	index   map[string]bool
-	state   fileState
+	index
+	state fileState
 }
 
 // fileState identifies a version of a file: a writer that replaced or
@@ -47,7 +49,7 @@ func readQueue(path string) (*queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := &queue{index: map[string]bool{}, state: st}
+	q := &queue{index: newIndex(), state: st}
 	if !st.exists {
 		return q, nil
 	}
@@ -55,8 +57,8 @@ func readQueue(path string) (*queue, error) {
 		return nil, fmt.Errorf("queue file %s is not a valid JSON object (%v); left untouched", path, err)
 	}
 	q.size = len(q.members)
-	for _, m := range q.members {
-		q.index[m.key] = true
+	if err := q.index.add(q.members); err != nil {
+		return nil, fmt.Errorf("queue file %s was left untouched: %w", path, err)
 	}
 	return q, nil
 }
@@ -92,7 +94,8 @@ func (a fileState) same(b fileState) bool {
 }
 
 // parseQueue splits a JSON object into its members, keeping each value's
-// bytes and the members' order. Duplicate keys are kept as they are.
+// bytes, its key's line and the members' order. It checks the syntax only:
+// index.add judges keys and entries.
 func parseQueue(data []byte) ([]member, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	at := func(err error) error { return fmt.Errorf("at byte %d: %w", dec.InputOffset(), err) }
@@ -104,11 +107,15 @@ func parseQueue(data []byte) ([]member, error) {
 		return nil, at(fmt.Errorf("the top level is not an object"))
 	}
 	var members []member
+	line, counted := 1, 0 // line at byte counted
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, at(err)
 		}
+		off := int(dec.InputOffset())
+		line += bytes.Count(data[counted:off], []byte("\n"))
+		counted = off
 		key, ok := tok.(string)
 		if !ok {
 			return nil, at(fmt.Errorf("expected a key"))
@@ -120,7 +127,7 @@ func parseQueue(data []byte) ([]member, error) {
 		// Keep a view into data rather than the decoder's copy: the queue
 		// is held once in memory, not twice.
 		end := int(dec.InputOffset())
-		members = append(members, member{key: key, raw: data[end-len(raw) : end : end]})
+		members = append(members, member{key: key, raw: data[end-len(raw) : end : end], line: line})
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return nil, at(err)

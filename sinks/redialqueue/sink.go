@@ -233,7 +233,18 @@ func (s *sink) Finish(_ context.Context, out etl.Output) error {
 	if out != nil {
 		out.Count("added", int64(len(res.added)))
 		out.Count("already queued", int64(res.already))
+		// Counted only when they occur: a good file's report is unchanged.
+		for name, n := range map[string]int{
+			"queued under another key":  res.elsewhereCount,
+			"queued under several keys": len(res.multi),
+			"not queue entries":         res.oddCount,
+		} {
+			if n > 0 {
+				out.Count(name, int64(n))
+			}
+		}
 	}
+	s.warn(res)
 	s.change = s.describe(res)
 	return nil
 }
