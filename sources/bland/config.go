@@ -120,14 +120,14 @@ func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
 // stats row and checkpoint save.
 func (c *Config) validateRange(b *etl.Block) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	now := today()
+	day := today()
 	for _, a := range []struct {
 		name string
 		d    Date
 	}{{"start_date", c.StartDate}, {"end_date", c.EndDate}} {
-		if !a.d.IsZero() && a.d.t.After(now.t) {
+		if !a.d.IsZero() && a.d.t.After(day.t) {
 			diags = append(diags, b.Diag(a.name, a.name+" is in the future",
-				fmt.Sprintf("%s %s is after today (%s, UTC): Bland has no calls for it yet. Use %s or an earlier date.", a.name, a.d, now, now)))
+				fmt.Sprintf("%s %s is after today (%s, UTC): Bland has no calls for it yet. Use %s or an earlier date.", a.name, a.d, day, day)))
 		}
 	}
 	if c.StartDate.IsZero() || c.EndDate.IsZero() || c.StartDate.t.After(c.EndDate.t) || c.MaxDates < 1 {
@@ -136,8 +136,8 @@ func (c *Config) validateRange(b *etl.Block) hcl.Diagnostics {
 	// Dates after today are refused above: count those up to today, the
 	// ones raising max_dates would let through.
 	last, upTo := c.EndDate, ""
-	if last.t.After(now.t) {
-		last, upTo = now, " up to today"
+	if last.t.After(day.t) {
+		last, upTo = day, " up to today"
 	}
 	n := daysBetween(c.StartDate, last)
 	if n > c.MaxDates {
