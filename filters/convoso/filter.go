@@ -381,15 +381,17 @@ func (f *Filter) itemFor(ctx context.Context, g *errgroup.Group, rec etl.Record,
 		return item{}, ctx.Err()
 	}
 	g.Go(func() error {
-		defer func() { <-slots }()
 		v, err := f.check(ctx, ph, excluded)
 		failed := err != nil
 		if failed {
 			if !f.skippable(ctx, err) {
+				// The slot is kept: no lookup starts while the failure
+				// stops the run, so none is answered and then lost.
 				return err
 			}
 			v = f.skip(ph, err)
 		}
+		<-slots
 		if err := f.settle(num, l, v, failed); err != nil {
 			return err
 		}

@@ -19,6 +19,7 @@ const (
 	exitOK          = 0
 	exitError       = 1
 	exitChanges     = 2 // plan --detailed-exitcode: the run would change something
+	exitSkipped     = 3 // completed, but a block skipped what it could not process
 	exitUsage       = 64
 	exitInterrupted = 130
 )
@@ -64,7 +65,7 @@ func Main(args []string, stdout, stderr io.Writer, environ []string, reg *etl.Re
 	extraCommands(&c)
 	parser, err := kong.New(&c,
 		kong.Name("etl"),
-		kong.Description("Declarative ETL pipelines in HCL. Exit status: 0 ok, 1 error, 2 plan --detailed-exitcode with changes, 64 usage, 130 interrupted."),
+		kong.Description("Declarative ETL pipelines in HCL. Exit status: 0 ok, 1 error, 2 plan --detailed-exitcode with changes, 3 completed with items skipped, 64 usage, 130 interrupted."),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitCode(code)) }),
 		kong.UsageOnError(),

@@ -68,6 +68,7 @@ func execute(a *app, pa *pipelineArgs, sa *stateArgs, opts etl.RunOptions) int {
 	res, err := p.Run(ctx, opts)
 	if res != nil {
 		reportResult(rep, res, opts.Plan)
+		reportSkipped(rep, res)
 	}
 	switch {
 	case err != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil:
@@ -95,13 +96,47 @@ func execute(a *app, pa *pipelineArgs, sa *stateArgs, opts etl.RunOptions) int {
 			summary += "; no changes"
 		}
 	}
+	skipped := res.Skipped()
+	if skipped > 0 {
+		summary += fmt.Sprintf("; %d item(s) skipped (see the warning), exit status %d", skipped, exitSkipped)
+	}
 	rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventSummary, Message: summary, Data: map[string]any{
 		"status": "ok", "mode": mode, "elapsed_seconds": res.Elapsed.Seconds(), "changed": res.Changed(), "resumed_partitions": res.Resumed,
+		"skipped": skipped,
 	}})
-	if opts.Plan && res.Changed() {
+	switch {
+	case skipped > 0:
+		// Before exitChanges: a plan that skipped lookups is incomplete,
+		// whether or not --detailed-exitcode asked about changes.
+		return exitSkipped
+	case opts.Plan && res.Changed():
 		return exitChanges
 	}
 	return exitOK
+}
+
+// maxSkippedLines bounds the skipped items the text report lists; the
+// JSON event holds them all.
+const maxSkippedLines = 50
+
+// reportSkipped lists, per block, what it skipped instead of failing the
+// run (etl.Skipper), as a warning.
+func reportSkipped(rep etl.Reporter, res *etl.Result) {
+	for _, br := range res.Blocks {
+		if len(br.Skipped) == 0 {
+			continue
+		}
+		lines := []string{fmt.Sprintf("%s skipped %d item(s) it could not process; they are not in the output:", br.Addr, len(br.Skipped))}
+		for i, s := range br.Skipped {
+			if i == maxSkippedLines {
+				lines = append(lines, fmt.Sprintf("  ... and %d more (--output json lists them all)", len(br.Skipped)-i))
+				break
+			}
+			lines = append(lines, "  "+s)
+		}
+		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventWarning, Block: br.Addr.String(), Message: strings.Join(lines, "\n"),
+			Data: map[string]any{"skipped": br.Skipped}})
+	}
 }
 
 // interruptedMessage says where an interrupted run stopped and what the

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -77,6 +78,7 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 		}
 		path := sa.path
 		opts.Save = func(cp *etl.Checkpoint) error { return etl.SaveCheckpoint(path, cp) }
+		opts.SaveCaches = func(c map[string]json.RawMessage, fresh *etl.Checkpoint) error { return etl.SaveCaches(path, c, fresh) }
 		// Spill files (dedupe's kept records) go beside the checkpoint: on
 		// the disk the user chose for state, not in a RAM-backed /tmp.
 		opts.ScratchDir = filepath.Dir(path)
