@@ -11,6 +11,7 @@
 //	  concurrency         = 50
 //	  requests_per_second = 0
 //	  on_not_found        = "drop"
+//	  on_lookup_error     = "fail"  # or "skip": drop the phone, list it, exit 3
 //	}
 //
 // # Rules
@@ -40,6 +41,21 @@
 // "success": false: a refused token fails the run at once with Convoso's
 // text; other such answers are retried, then fail the run naming the phone
 // masked to its last four digits, and the code.
+//
+// # A lookup that keeps failing
+//
+// By default (on_lookup_error = "fail") a phone out of retries fails the
+// run. The answers obtained so far are not lost: the filter is an
+// etl.Cacher, and the verdict per phone goes into the checkpoint (with
+// every save, and once more as the run stops), so resuming asks only about
+// the phones not yet answered. A completed run's checkpoint keeps no
+// answer, so running the pipeline again looks every phone up afresh.
+// Answers decided under other settings (exclude_statuses edited in
+// between) are not reused. With on_lookup_error = "skip", such a phone's
+// records are dropped as "lookup failed", the phone is counted in the
+// Convoso line and listed, masked, by Skipped (etl.Skipper), and etl
+// exits 3; it is never saved as an answer. A refused token still fails
+// the run.
 //
 // The convosotest package beside this one is a fake of the API for tests,
 // the demo and benchmarks.
