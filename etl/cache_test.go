@@ -27,11 +27,16 @@ type answerer struct {
 	answers           []int64
 	skipped           []string
 	loaded            *[]int64 // what LoadCache got; empty when not called
+	interrupt         func()   // when set, failAt cancels the run instead
 }
 
-func (a *answerer) Process(_ context.Context, rec etl.Record, out etl.Output) error {
+func (a *answerer) Process(ctx context.Context, rec etl.Record, out etl.Output) error {
 	id, _ := rec["id"].AsBigFloat().Int64()
 	if a.failAt >= 0 && id == a.failAt {
+		if a.interrupt != nil {
+			a.interrupt() // Ctrl-C rather than a failure
+			return ctx.Err()
+		}
 		return fmt.Errorf("lookup of %d failed", id)
 	}
 	if a.skipEvery > 0 && id%a.skipEvery == 0 {
@@ -75,13 +80,16 @@ type answererConfig struct {
 
 // registerAnswerer registers "answers"; each stage built points *loaded
 // at what its LoadCache is given.
-func registerAnswerer(reg *etl.Registry, loaded **[]int64) {
+func registerAnswerer(reg *etl.Registry, loaded **[]int64, interrupt ...func()) {
 	reg.Register(etl.Plugin{
 		Kind: etl.KindTransform, Type: "answers", Summary: "Answers.",
 		Config: func() any { return &answererConfig{FailAt: -1} },
 		New: func(cfg any, _ etl.Env) (any, error) {
 			c := cfg.(*answererConfig)
 			a := &answerer{failAt: c.FailAt, skipEvery: c.SkipEvery, loaded: new([]int64)}
+			if len(interrupt) > 0 {
+				a.interrupt = interrupt[0]
+			}
 			*loaded = a.loaded
 			return a, nil
 		},
@@ -257,5 +265,23 @@ func TestSkippedInResult(t *testing.T) {
 	}
 	if want := []string{"0", "7", "14", "21", "28", "35"}; !slices.Equal(skipped, want) || res.Skipped() != len(want) {
 		t.Errorf("skipped %v (Result.Skipped %d), want %v", skipped, res.Skipped(), want)
+	}
+}
+
+// An interrupted run saves its answers as a failed one does.
+func TestCacheSavedOnInterrupt(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reg, _ := testRegistry(t)
+	var loaded *[]int64
+	registerAnswerer(reg, &loaded, cancel)
+	path := filepath.Join(t.TempDir(), "state.json")
+	_, err := load(t, reg, fmt.Sprintf(cachePipeline, 15)).Run(ctx, fileOptions(path, false, t))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("run: %v, want cancelled", err)
+	}
+	if got := savedAnswers(t, path); len(got) != 15 {
+		t.Fatalf("the checkpoint holds %d answers after the interruption, want the 15 obtained", len(got))
 	}
 }

@@ -219,6 +219,10 @@ func TestBackfillSkipFailedLookup(t *testing.T) {
 
 	setupAgain(t, dir)
 	editConvoso(t, dir, `on_lookup_error = "skip"`)
+	// A plan that skipped a lookup is incomplete: 3, not 2 for its changes.
+	if status, out, errOut := etlRun(t, append([]string{"plan", "--detailed-exitcode"}, f.args(dir)...)...); status != 3 {
+		t.Fatalf("plan with a lookup skipped: exit %d, want 3\n%s\n%s", status, out, errOut)
+	}
 	status, out, errOut = etlRun(t, append([]string{"run"}, f.args(dir)...)...)
 	if status != 3 {
 		t.Fatalf("skip: exit %d, want 3\n%s\n%s", status, out, errOut)
