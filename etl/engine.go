@@ -2,7 +2,6 @@ package etl
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/etlhq/etl/etl/store"
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/sync/errgroup"
 )
@@ -30,28 +30,20 @@ type RunOptions struct {
 	// bound memory: a stage runs at most Buffer×BatchSize records ahead of
 	// each consumer.
 	BatchSize, Buffer int
-	// Resume restores stateful stages and tells sources which partitions
-	// are done. Nil starts afresh.
-	Resume *Checkpoint
+	// State is the store the run resumes from and commits each done
+	// partition to (see package store). Nil runs without a checkpoint.
+	// A plan reads it and never writes.
+	State *store.Store
+	// Fresh ignores what State holds; the run wipes it once it has
+	// started (see Started), so that a fresh run stopped by a wrong key
+	// keeps the old checkpoint.
+	Fresh bool
 	// ScratchDir is passed to stages (see Env.ScratchDir).
 	ScratchDir string
 	// Started, when set, is called once every stage is built and has
 	// passed its preflight check, right before any record is read; an
 	// error stops the run there.
 	Started func() error
-	// Save is called with the new checkpoint each time a partition has
-	// passed every sink. Never called in plan mode. The stages' snapshots
-	// in it are valid during the call (SaveCheckpoint writes them); to keep
-	// the checkpoint, call its Materialize first.
-	Save func(*Checkpoint) error
-	// SaveCaches is called at the end of a run that saves checkpoints,
-	// when a stage keeps a cache (see Cacher): with the caches when the
-	// run failed or was interrupted, so that resuming reuses them; with nil
-	// when it completed, so that a run of the finished pipeline asks
-	// afresh. It must set the caches of the checkpoint last saved and keep
-	// the rest of it; with none saved yet, save fresh with the caches.
-	// etl.SaveCaches does this for a checkpoint file.
-	SaveCaches func(caches map[string]json.RawMessage, fresh *Checkpoint) error
 	// DrainTimeout bounds how long a run that lost a source keeps going to
 	// checkpoint the partitions already read (default 30 s).
 	DrainTimeout time.Duration
@@ -68,6 +60,9 @@ type Result struct {
 	// the last of them ("2025-12-16"), for "stopped after ..." messages.
 	Saved     int
 	LastSaved string
+	// CommitBytes are the sizes of this run's checkpoint commits, one per
+	// partition saved: what each wrote to the state's log.
+	CommitBytes []int
 }
 
 // Changed reports whether any sink made, or in plan mode would make, a
@@ -145,6 +140,9 @@ type stage struct {
 	out    *output
 	stats  *blockStats
 	closer Closer
+	// state and caches are the stage's tables when it is Stateful or a
+	// Cacher.
+	state, caches *table
 	// finished is set once the stage has handled its whole input and, if
 	// it is a Finisher, Finish returned: for a sink, its output is written.
 	finished atomic.Bool
@@ -153,8 +151,42 @@ type stage struct {
 // Run runs the pipeline until its sources are exhausted, an error occurs or
 // ctx is cancelled. A cancelled run returns ctx's error; every other error is
 // a *StageError.
+//
+// Its steps: read the checkpoint, build the stages (each stateful one gets
+// its table), preflight them, start (a fresh run wipes the old state),
+// stream every record through, then sum up.
 func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	start := time.Now()
+	opts = withDefaults(opts)
+	cp, err := p.checkpoint(opts)
+	if err != nil {
+		return nil, err
+	}
+	resumed := len(cp.doneCount())
+	stages, err := p.build(opts, cp)
+	defer closeStages(stages, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := preflight(ctx, stages); err != nil {
+		return nil, err
+	}
+	if err := started(opts, stages); err != nil {
+		return nil, err
+	}
+	tracker := newPartitionTracker(p, stages, cp, opts.State, opts)
+	completed, err := p.stream(ctx, stages, tracker, opts)
+	if cerr := tracker.finish(completed, cacheAddrs(stages)); cerr != nil {
+		if err != nil {
+			opts.Logger.Error("saving the answers obtained with the checkpoint", "err", cerr)
+		} else {
+			err = cerr
+		}
+	}
+	return result(stages, tracker, resumed, start, err), err
+}
+
+func withDefaults(opts RunOptions) RunOptions {
 	if opts.Events == nil {
 		opts.Events = Discard
 	}
@@ -167,78 +199,102 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if opts.Buffer <= 0 {
 		opts.Buffer = 4
 	}
-	opts.Events = &partitionLines{Reporter: opts.Events, reported: map[string]bool{}}
-	cp := opts.Resume
-	if cp == nil {
-		cp = NewCheckpoint(p)
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 30 * time.Second
 	}
-	resumed := len(cp.doneCount())
+	opts.Events = &partitionLines{Reporter: opts.Events, reported: map[string]bool{}}
+	return opts
+}
 
-	slots := map[Addr]chan struct{}{}
-	resumedCaches := len(cp.Caches) > 0
-	stages, err := p.build(opts, cp, slots)
-	defer func() {
-		for _, s := range stages {
-			if s.closer != nil {
-				if cerr := s.closer.Close(); cerr != nil {
-					opts.Logger.Error("close failed", "block", s.block.Addr.String(), "err", cerr)
-				}
+// checkpoint reads what the state holds (an empty checkpoint for a fresh
+// run or one without state).
+func (p *Pipeline) checkpoint(opts RunOptions) (*Checkpoint, error) {
+	if opts.State == nil || opts.Fresh {
+		return NewCheckpoint(p), nil
+	}
+	cp, err := ReadCheckpoint(opts.State)
+	if err != nil || cp != nil {
+		return cp, err
+	}
+	return NewCheckpoint(p), nil
+}
+
+func closeStages(stages []*stage, log *slog.Logger) {
+	for _, s := range stages {
+		if s.closer != nil {
+			if err := s.closer.Close(); err != nil {
+				log.Error("close failed", "block", s.block.Addr.String(), "err", err)
 			}
 		}
-	}()
-	if err != nil {
-		return nil, err
 	}
+}
+
+// preflight runs every stage's Preflight check before any stage starts.
+func preflight(ctx context.Context, stages []*stage) error {
 	for _, s := range stages {
 		if pf, ok := s.impl.(Preflighter); ok {
 			if err := pf.Preflight(ctx); err != nil {
 				if ctx.Err() != nil {
-					return nil, ctx.Err()
+					return ctx.Err()
 				}
-				return nil, &StageError{Addr: s.block.Addr, Range: s.block.DefRange, Err: err}
+				return &StageError{Addr: s.block.Addr, Range: s.block.DefRange, Err: err}
 			}
 		}
 	}
+	return nil
+}
+
+// started calls opts.Started and, for a fresh run, wipes the old state:
+// only now, so that a run stopped by its preflight keeps it.
+func started(opts RunOptions, stages []*stage) error {
 	if opts.Started != nil {
 		if err := opts.Started(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-
-	if opts.DrainTimeout <= 0 {
-		opts.DrainTimeout = 30 * time.Second
+	if !opts.Fresh || opts.Plan || opts.State == nil {
+		return nil
 	}
+	if err := wipe(opts.State); err != nil {
+		return fmt.Errorf("removing the old checkpoint: %w", err)
+	}
+	for _, s := range stages {
+		for _, t := range []*table{s.state, s.caches} {
+			if t != nil {
+				t.setBase(opts.State)
+			}
+		}
+	}
+	return nil
+}
+
+// stream runs one goroutine per stage and one for the tracker until the
+// input ends, a stage fails or ctx is cancelled. completed reports that
+// every sink wrote its output.
+func (p *Pipeline) stream(ctx context.Context, stages []*stage, tracker *partitionTracker, opts RunOptions) (completed bool, err error) {
 	drainCtx, cancelDrain := context.WithCancel(ctx)
 	defer cancelDrain()
 	rs := &runState{cancel: cancelDrain, drainTimeout: opts.DrainTimeout}
 	defer rs.stop()
 	g, gctx := errgroup.WithContext(drainCtx)
-	acks := make(chan *Mark, len(stages))
-	held := &snapshotSet{}
+	acks := make(chan ack, len(stages))
+	ackers := 0
 	for _, s := range stages {
 		s.out.ctx = gctx
-		s.out.held = held
 		s.rs = rs
-		if s.block.Addr.Kind == KindSink {
+		if s.acks() {
 			s.out.acks = acks
+			ackers++
 		}
 	}
-	tracker := newPartitionTracker(p, cp, opts)
-	tracker.slots = slots
-	tracker.cachers = cachers(stages)
-	defer tracker.release()
-	sinkCount := 0
-	for _, s := range stages {
-		if s.block.Addr.Kind == KindSink {
-			sinkCount++
-		}
-	}
-	// Buffered: a sink must be able to report its end after the tracker
+	// Buffered: a stage must be able to report its end after the tracker
 	// has stopped on an error.
-	sinksDone := make(chan struct{}, sinkCount)
+	ackersDone := make(chan struct{}, ackers)
 	for _, s := range stages {
-		s := s
-		run := func() (err error) {
+		g.Go(func() (err error) {
+			if s.out.acks != nil {
+				defer func() { ackersDone <- struct{}{} }()
+			}
 			defer func() {
 				if r := recover(); r != nil {
 					err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
@@ -256,15 +312,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				}
 			}()
 			return s.run(gctx)
-		}
-		if s.block.Addr.Kind == KindSink {
-			g.Go(func() error {
-				defer func() { sinksDone <- struct{}{} }()
-				return run()
-			})
-			continue
-		}
-		g.Go(run)
+		})
 	}
 	g.Go(func() (err error) {
 		defer func() {
@@ -274,24 +322,23 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 				err = fmt.Errorf("panic in the partition tracker: %v\n%s", r, debug.Stack())
 			}
 		}()
-		finished := 0
-		for finished < sinkCount {
+		for finished := 0; finished < ackers; {
 			select {
-			case m := <-acks:
-				if err := tracker.ack(m); err != nil {
+			case a := <-acks:
+				if err := tracker.ack(a); err != nil {
 					return err
 				}
-			case <-sinksDone:
+			case <-ackersDone:
 				finished++
 			case <-gctx.Done():
 				return gctx.Err()
 			}
 		}
-		// Marks sent before the last sink finished are still queued.
+		// Acks sent before the last stage ended are still queued.
 		return drainAcks(acks, tracker)
 	})
 	err = g.Wait()
-	completed := rs.err == nil && allSinksFinished(stages) && (err == nil || errors.Is(err, context.Canceled))
+	completed = rs.err == nil && allSinksFinished(stages) && (err == nil || errors.Is(err, context.Canceled))
 	if completed {
 		// Every sink has written its output, so a signal that came since
 		// does not make this an interrupted run (which would tell the
@@ -299,9 +346,6 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		// marks the tracker had not yet taken.
 		err = drainAcks(acks, tracker)
 	}
-	// Snapshots on marks a cancelled run dropped (in channels, in the acks
-	// queue) are released here; those the tracker holds, by it as well.
-	held.releaseAll()
 	if rs.err != nil && ctx.Err() == nil {
 		// The source's failure is the cause; an error of another stage
 		// while draining (or the drain's timeout) came after it.
@@ -313,16 +357,12 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if err == nil && !completed {
 		err = ctx.Err()
 	}
+	return completed && err == nil, err
+}
 
-	if cerr := p.saveCaches(opts, tracker, err, resumedCaches); cerr != nil {
-		if err != nil {
-			opts.Logger.Error("saving the answers obtained with the checkpoint", "err", cerr)
-		} else {
-			err = cerr
-		}
-	}
-
-	res := &Result{Elapsed: time.Since(start), Resumed: resumed, Saved: tracker.saved, LastSaved: tracker.lastSaved}
+// result sums the run up.
+func result(stages []*stage, tracker *partitionTracker, resumed int, start time.Time, err error) *Result {
+	res := &Result{Elapsed: time.Since(start), Resumed: resumed, Saved: tracker.saved, LastSaved: tracker.lastSaved, CommitBytes: tracker.commitBytes}
 	for _, s := range stages {
 		dropped, counts := s.stats.snapshot()
 		br := BlockResult{Addr: s.block.Addr, In: s.stats.in.Load(), Out: s.stats.out.Load(), Dropped: dropped, Counts: counts}
@@ -336,15 +376,15 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 			res.Changes = append(res.Changes, ch)
 		}
 	}
-	return res, err
+	return res
 }
 
-// drainAcks hands the tracker the marks still queued in acks.
-func drainAcks(acks <-chan *Mark, tracker *partitionTracker) error {
+// drainAcks hands the tracker the acks still queued.
+func drainAcks(acks <-chan ack, tracker *partitionTracker) error {
 	for {
 		select {
-		case m := <-acks:
-			if err := tracker.ack(m); err != nil {
+		case a := <-acks:
+			if err := tracker.ack(a); err != nil {
 				return err
 			}
 		default:
@@ -364,15 +404,22 @@ func allSinksFinished(stages []*stage) bool {
 	return true
 }
 
-// snapshotsInFlight is how many snapshots of one stateful stage may travel
-// towards the sinks at once (see output.snapshotSlots).
-const snapshotsInFlight = 2
+func cacheAddrs(stages []*stage) []Addr {
+	var out []Addr
+	for _, s := range stages {
+		if s.caches != nil {
+			out = append(out, s.block.Addr)
+		}
+	}
+	return out
+}
 
-// build constructs every stage and its channels. slots receives the
-// snapshot slots of the stateful stages, for the partition tracker.
-func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, slots map[Addr]chan struct{}) ([]*stage, error) {
+// build constructs every stage and its channels, and gives each stateful
+// stage and Cacher its table.
+func (p *Pipeline) build(opts RunOptions, cp *Checkpoint) ([]*stage, error) {
 	byBlock := map[*Block]*stage{}
 	var stages []*stage
+	unsafe := p.unsafeSources()
 	for _, b := range p.Blocks {
 		env := Env{
 			Addr:        b.Addr,
@@ -397,37 +444,12 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, slots map[Addr]chan st
 		if err := checkImpl(b, impl); err != nil {
 			return stages, err
 		}
-		s.out = &output{addr: b.Addr, batchSize: opts.BatchSize, stats: s.stats}
+		s.out = &output{addr: b.Addr, batchSize: opts.BatchSize, stats: s.stats, sink: b.Addr.Kind == KindSink}
 		if b.Input == nil {
 			s.out.ended = map[string]bool{}
 		}
-		if err := loadCache(b, impl, cp); err != nil {
-			return stages, err
-		}
-		if st, ok := impl.(Stateful); ok {
-			if !opts.Plan && opts.Save != nil && (b.Addr.Kind == KindSink || b.feedsSink()) {
-				// Snapshots cost: take them only to save them, and only
-				// where a sink's acknowledgement will bring them back.
-				s.out.stateful = st
-				s.out.snapshotSlots = make(chan struct{}, snapshotsInFlight)
-				slots[b.Addr] = s.out.snapshotSlots
-			}
-			data, err := cp.StageState(b.Addr.String())
-			if err != nil {
-				return stages, &StageError{Addr: b.Addr, Range: b.DefRange, Err: fmt.Errorf("reading checkpoint: %w", err)}
-			}
-			if data != nil {
-				if s.out.stateful != nil && p.sourceCount() == 1 {
-					// Every checkpoint this run saves brings a fresh snapshot
-					// of the stage (one source: each partition passes it):
-					// the restored bytes (dedupe's whole state) need not
-					// stay in memory for the rest of the run.
-					delete(cp.Stages, b.Addr.String())
-				}
-				if err := st.Restore(data); err != nil {
-					return stages, &StageError{Addr: b.Addr, Range: b.DefRange, Err: fmt.Errorf("restoring checkpoint: %w", err)}
-				}
-			}
+		if err := s.useTables(opts, unsafe[b.source().Addr]); err != nil {
+			return stages, &StageError{Addr: b.Addr, Range: b.DefRange, Err: err}
 		}
 		if b.Input != nil {
 			s.in = make(chan Batch, opts.Buffer)
@@ -438,15 +460,42 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, slots map[Addr]chan st
 	return stages, nil
 }
 
-// sourceCount returns how many sources p has.
-func (p *Pipeline) sourceCount() int {
-	n := 0
-	for _, b := range p.Blocks {
-		if b.Input == nil {
-			n++
+// useTables gives a Stateful stage its table and a Cacher its cache. Their
+// changes are committed only in a run with state whose source is safe to
+// resume; otherwise they stay in memory (a plan, a test without state).
+func (s *stage) useTables(opts RunOptions, unsafe bool) error {
+	base := opts.State
+	if opts.Fresh {
+		base = nil // read as empty until the run wipes the old state
+	}
+	keepAll := opts.Plan || opts.State == nil
+	addr := s.block.Addr.String()
+	if st, ok := s.impl.(Stateful); ok {
+		s.state = newTable(base, addrPrefix(statePrefix, addr), keepAll || unsafe)
+		s.out.state = s.state
+		if err := st.UseState(s.state); err != nil {
+			return fmt.Errorf("restoring its state from the checkpoint: %w", err)
 		}
 	}
-	return n
+	if c, ok := s.impl.(Cacher); ok {
+		s.caches = newTable(base, addrPrefix(cachePrefix, addr), keepAll)
+		if err := c.UseCache(s.caches); err != nil {
+			return fmt.Errorf("restoring the answers saved in the checkpoint: %w", err)
+		}
+	}
+	return nil
+}
+
+// unsafeSources returns the sources with a buffering sink that nothing
+// replays to (see checkResumable): their partitions are never saved.
+func (p *Pipeline) unsafeSources() map[Addr]bool {
+	unsafe := map[Addr]bool{}
+	for _, b := range p.Blocks {
+		if b.Addr.Kind == KindSink && b.Plugin.Buffers && !b.resumable() {
+			unsafe[b.source().Addr] = true
+		}
+	}
+	return unsafe
 }
 
 // sourceFields is Env.Fields for b: when b is a source, the fields it

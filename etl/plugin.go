@@ -3,7 +3,6 @@ package etl
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 
 	"github.com/hashicorp/hcl/v2"
@@ -192,62 +191,28 @@ type Preflighter interface {
 	Preflight(ctx context.Context) error
 }
 
-// Stateful stages are checkpointed: Snapshot is called in the stage's own
-// goroutine right after it handled a mark; Restore before the run starts
-// when a checkpoint is resumed.
+// Stateful stages keep keyed state that the engine checkpoints (see
+// Table). UseState is called once, before Preflight, with the stage's
+// table: it holds what the run being resumed had committed, nothing on a
+// fresh start. The stage reads it there or later, and changes it as it
+// handles records; the changes made before a mark are the partition's and
+// are committed with it once it is done. A stateful stage holds the
+// checkpoint back until it has handled a partition's mark.
 type Stateful interface {
-	Snapshot() ([]byte, error)
-	Restore(data []byte) error
+	UseState(t Table) error
 }
-
-// Snapshot is a stateful stage's state as of a mark, on its way to the
-// checkpoint file: the engine holds it until every sink has the mark's
-// partition, writes it into the checkpoint (possibly at several saves),
-// then releases it.
-type Snapshot interface {
-	// WriteTo writes the state, the JSON that Restore reads. It may be
-	// called on another goroutine than the stage's, after the stage ended.
-	WriteTo(w io.Writer) (int64, error)
-	// Release is called once when the snapshot is no longer needed.
-	Release()
-}
-
-// SnapshotStreamer is implemented by stateful stages whose state is too
-// large to copy at every mark (dedupe_latest's kept records): the engine
-// calls SnapshotStream instead of Snapshot, in the stage's goroutine right
-// after the mark, and the stage returns a cheap view of its state (offsets
-// into a spill file, say) that writes the full state later.
-type SnapshotStreamer interface {
-	SnapshotStream() (Snapshot, error)
-}
-
-// BytesSnapshot is a Snapshot of state already encoded.
-type BytesSnapshot []byte
-
-// WriteTo writes the bytes.
-func (b BytesSnapshot) WriteTo(w io.Writer) (int64, error) {
-	n, err := w.Write(b)
-	return int64(n), err
-}
-
-// Release does nothing: the bytes go with the garbage.
-func (BytesSnapshot) Release() {}
 
 // Cacher is implemented by stages that keep answers obtained from outside
 // during a run (convoso_status: a verdict per phone) that a resumed run
-// should reuse rather than ask for again. Unlike Stateful state, a cache
-// is valid at any moment, not only at a partition boundary, and only for
-// the run that obtained it: the engine saves it with every checkpoint and
-// once more when the run fails or is interrupted (Checkpoint.Caches), and
-// removes it from the checkpoint when the run completes, so that running a
-// finished pipeline again asks afresh.
+// should reuse rather than ask for again. Unlike a Stateful stage's state,
+// a cache is valid at any moment, not only at a partition boundary, and
+// only for the run that obtained it: the engine commits its changes with
+// every checkpoint and once more when the run fails or is interrupted, and
+// empties it when the run completes, so that running a finished pipeline
+// again asks afresh. UseCache is called once, before Preflight, with the
+// table holding what an interrupted run left.
 type Cacher interface {
-	// SaveCache returns the cache as JSON (nil: nothing to save). It is
-	// called on another goroutine than the stage's, while the stage runs
-	// or after it ended.
-	SaveCache() ([]byte, error)
-	// LoadCache restores what SaveCache returned, before the run starts.
-	LoadCache(data []byte) error
+	UseCache(t Table) error
 }
 
 // Skipper is implemented by stages that can be told to skip what they
@@ -260,7 +225,7 @@ type Skipper interface {
 	Skipped() []string
 }
 
-// Restorer is implemented by stages that must act once after Restore and
+// Restorer is implemented by stages that must act once after UseState and
 // before input starts, e.g. a transform that re-emits restored records.
 type Restorer interface {
 	Restored(ctx context.Context, out Output) error

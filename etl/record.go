@@ -80,10 +80,6 @@ type Mark struct {
 	// Info carries facts about the partition for downstream stages and the
 	// report, e.g. "bytes" or "invalid_phones". Read-only once sent.
 	Info map[string]int64
-
-	// snapshots holds the state of each stateful stage the mark has passed,
-	// taken right after the stage handled the mark. Filled by the engine.
-	snapshots map[Addr]Snapshot
 }
 
 // Batch is the unit that travels over the engine's channels: records, then

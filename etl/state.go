@@ -1,156 +1,148 @@
 package etl
 
 import (
-	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 
-	"github.com/etlhq/etl/etl/atomicfile"
+	"github.com/etlhq/etl/etl/store"
 )
 
-// LoadCheckpoint reads a checkpoint file. A missing file is an error that
-// satisfies errors.Is(err, fs.ErrNotExist); a corrupt one names the file.
-func LoadCheckpoint(path string) (*Checkpoint, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+// The checkpoint's layout in the state store (etl/store). Every key starts
+// with one of these prefixes; addresses end with a NUL so that no
+// address's keys are a prefix of another's.
+//
+//	meta                              → Checkpoint as JSON (version, pipeline, updated, fingerprint)
+//	done/SOURCE\x00SEQ                → PartitionDone as JSON; SEQ orders a source's partitions
+//	state/STAGE\x00KEY                → a stateful stage's table
+//	cache/STAGE\x00KEY                → a Cacher's table
+var (
+	metaKey     = []byte("meta")
+	donePrefix  = []byte("done/")
+	statePrefix = []byte("state/")
+	cachePrefix = []byte("cache/")
+)
+
+func addrPrefix(prefix []byte, addr string) []byte {
+	k := append(slices.Clone(prefix), addr...)
+	return append(k, 0)
+}
+
+func doneKey(source string, seq int) []byte {
+	return binary.BigEndian.AppendUint64(addrPrefix(donePrefix, source), uint64(seq))
+}
+
+// ReadCheckpoint reads what the store holds; nil when it holds no
+// checkpoint (a new or wiped store).
+func ReadCheckpoint(s *store.Store) (*Checkpoint, error) {
+	data, ok, err := s.Get(metaKey)
+	if err != nil || !ok {
 		return nil, err
-	}
-	if !bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) || !bytes.Contains(data, []byte(`"version"`)) {
-		return nil, fmt.Errorf("%s is not an etl checkpoint", path)
 	}
 	var cp Checkpoint
 	if err := json.Unmarshal(data, &cp); err != nil {
-		return nil, &corruptError{fmt.Errorf("checkpoint %s is corrupt: %v", path, err)}
+		return nil, fmt.Errorf("the checkpoint in %s is corrupt: %v", s.Dir(), err)
 	}
 	if cp.Version != CheckpointVersion {
-		return nil, &corruptError{fmt.Errorf("checkpoint %s has format version %d; this etl reads version %d", path, cp.Version, CheckpointVersion)}
+		return nil, fmt.Errorf("the checkpoint in %s has layout version %d; this etl reads version %d", s.Dir(), cp.Version, CheckpointVersion)
 	}
-	if cp.Sources == nil {
-		cp.Sources = map[string][]PartitionDone{}
-	}
-	if cp.Stages == nil {
-		cp.Stages = map[string]json.RawMessage{}
+	cp.Sources = map[string][]PartitionDone{}
+	err = s.Scan(donePrefix, func(k, v []byte) error {
+		src, _, ok := bytes.Cut(k[len(donePrefix):], []byte{0})
+		if !ok {
+			return fmt.Errorf("the checkpoint in %s is corrupt: key %q", s.Dir(), k)
+		}
+		var d PartitionDone
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("the checkpoint in %s is corrupt: %v", s.Dir(), err)
+		}
+		cp.Sources[string(src)] = append(cp.Sources[string(src)], d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &cp, nil
 }
 
-// corruptError is a checkpoint file that cannot be used.
-type corruptError struct{ error }
-
-// IsCorruptCheckpoint reports whether err says a checkpoint file exists
-// but cannot be read as one (truncated, another format version): such a
-// file may be deleted with `etl state rm`.
-func IsCorruptCheckpoint(err error) bool {
-	var c *corruptError
-	return errors.As(err, &c)
+// StageUsage is what a stage keeps in the store: its keys and their bytes.
+type StageUsage struct {
+	Keys, Bytes int64
 }
 
-// SaveCheckpoint writes cp atomically (temp file, fsync, rename), creating
-// the directory. The stages' snapshots and caches, which may be large, are
-// streamed into the file as they are, never re-encoded or copied.
-func SaveCheckpoint(path string, cp *Checkpoint) error {
-	head := *cp
-	head.Stages, head.Caches = nil, nil
-	data, err := json.MarshalIndent(head, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding checkpoint: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return atomicfile.Write(path, atomicfile.Options{Perm: 0o600}, func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 64<<10)
-		addrs := slices.Sorted(maps.Keys(cp.Stages))
-		for addr := range cp.snapshots {
-			if _, dup := cp.Stages[addr]; !dup {
-				addrs = append(addrs, addr)
-			}
-		}
-		slices.Sort(addrs)
-		caches := slices.Sorted(maps.Keys(cp.Caches))
-		if len(addrs) == 0 && len(caches) == 0 {
-			bw.Write(data)
-			bw.WriteByte('\n')
-			return bw.Flush()
-		}
-		// Reopen the object to add "stages" and "caches", one stage per line.
-		bw.Write(bytes.TrimSuffix(bytes.TrimRight(data, "\n"), []byte("\n}")))
-		err := writeSection(bw, "stages", addrs, func(addr string) error {
-			if s, ok := cp.snapshots[addr]; ok {
-				if _, err := s.WriteTo(bw); err != nil {
-					return fmt.Errorf("writing the state of %s: %w", addr, err)
-				}
-				return nil
-			}
-			_, err := bw.Write(cp.Stages[addr])
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		err = writeSection(bw, "caches", caches, func(addr string) error {
-			_, err := bw.Write(cp.Caches[addr])
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		bw.WriteString("\n}\n")
-		return bw.Flush()
-	})
-}
-
-// writeSection writes `,"name": {"addr": ..., ...}` with one entry per
-// line, each written by entry; nothing when addrs is empty.
-func writeSection(bw *bufio.Writer, name string, addrs []string, entry func(addr string) error) error {
-	if len(addrs) == 0 {
-		return nil
-	}
-	fmt.Fprintf(bw, ",\n  %q: {", name)
-	for i, addr := range addrs {
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		key, _ := json.Marshal(addr)
-		bw.WriteString("\n    ")
-		bw.Write(key)
-		bw.WriteString(": ")
-		if err := entry(addr); err != nil {
-			return err
-		}
-	}
-	bw.WriteString("\n  }")
-	return nil
-}
-
-// SaveCaches sets the caches of the checkpoint file at path (nil removes
-// them) and keeps everything else in it as it is: the partitions and
-// stages' states of the last save, which a run that has ended may no
-// longer hold. When path does not exist, it saves fresh (a checkpoint with
-// no partition done) with the caches, or nothing when there are none. A
-// file that already holds exactly no caches and gets none is left
-// untouched. It implements RunOptions.SaveCaches for a checkpoint file.
-func SaveCaches(path string, caches map[string]json.RawMessage, fresh *Checkpoint) error {
-	cp, err := LoadCheckpoint(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if len(caches) == 0 {
+// Usage sums, per stage, the keys and bytes of its table, and of its
+// cache under "ADDR (cache)", for `etl state show`.
+func Usage(s *store.Store) (map[string]StageUsage, error) {
+	u := map[string]StageUsage{}
+	for _, p := range []struct {
+		prefix []byte
+		suffix string
+	}{{statePrefix, ""}, {cachePrefix, " (cache)"}} {
+		err := s.Scan(p.prefix, func(k, v []byte) error {
+			addr, _, _ := bytes.Cut(k[len(p.prefix):], []byte{0})
+			name := string(addr) + p.suffix
+			x := u[name]
+			x.Keys++
+			x.Bytes += int64(len(k) + len(v))
+			u[name] = x
 			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		cp = fresh
-	case err != nil:
-		return err
-	case len(caches) == 0 && len(cp.Caches) == 0:
+	}
+	return u, nil
+}
+
+// wipe deletes everything a checkpoint keeps in s (a fresh run, once it
+// has started).
+func wipe(s *store.Store) error {
+	b := s.NewBatch()
+	for _, p := range [][]byte{metaKey, donePrefix, statePrefix, cachePrefix} {
+		if err := b.DeletePrefix(p); err != nil {
+			b.Close()
+			return err
+		}
+	}
+	return b.Commit(true)
+}
+
+// IsLegacyCheckpoint reports whether path is a checkpoint file of the
+// JSON format earlier versions of etl wrote (a file, not a directory).
+func IsLegacyCheckpoint(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := f.Read(head)
+	head = bytes.TrimSpace(head[:n])
+	return bytes.HasPrefix(head, []byte("{")) && bytes.Contains(head, []byte(`"version"`))
+}
+
+// LegacyCheckpointError says a run found a checkpoint in the JSON format
+// of earlier versions, which this one does not read.
+type LegacyCheckpointError struct{ Path string }
+
+func (e *LegacyCheckpointError) Error() string {
+	return fmt.Sprintf("%s is a checkpoint in the JSON format of an earlier etl, which this version does not read; run with --fresh to start over (every partition is fetched again; the old file is deleted once the run has started)", e.Path)
+}
+
+// CheckLegacy returns a *LegacyCheckpointError when path is an old JSON
+// checkpoint, and nil when it does not exist.
+func CheckLegacy(path string) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	cp.Caches = caches
-	return SaveCheckpoint(path, cp)
+	if IsLegacyCheckpoint(path) {
+		return &LegacyCheckpointError{Path: filepath.Clean(path)}
+	}
+	return nil
 }

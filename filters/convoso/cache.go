@@ -13,29 +13,26 @@ import (
 	"github.com/etlhq/etl/etl/phone"
 )
 
-// The filter's answers are an etl.Cacher: the engine saves them with the
+// The filter's answers are an etl.Cacher: the engine commits them with the
 // checkpoint while a run goes on and when it fails or is interrupted, so
 // that resuming does not ask Convoso again about a phone already answered;
-// a completed run's checkpoint holds none, so running the pipeline again
-// looks every phone up afresh.
+// a completed run empties them, so running the pipeline again looks every
+// phone up afresh.
 //
-// Saved is the verdict per phone (a few words), not the leads: about 40
-// bytes a phone in the file, and the lookups the run keeps anyway in
-// memory. A verdict depends on the settings that decide it, so they are
-// saved with it, and answers made with other settings are not reused.
+// The cache table holds the verdict per phone (a few words), not the
+// leads, keyed by the phone's ten digits; each answer is written once, when
+// it arrives, so a checkpoint commits only the answers new since the last.
+// A verdict depends on the settings that decide it, so they are kept under
+// settingsKey, and answers made with other settings are not reused.
 
 var _ etl.Cacher = (*Filter)(nil)
 var _ etl.Skipper = (*Filter)(nil)
 var _ etl.Streamer = (*Filter)(nil)
 var _ etl.Preflighter = (*Filter)(nil)
 
-// savedAnswers is the JSON of the cache. Each answer is
-// [phone, keep (0 or 1), drop reason, lead count] followed, when the phone
-// has leads, by [lead id, lead status, list id] of its latest lead.
-type savedAnswers struct {
-	Settings string            `json:"settings"`
-	Answers  []json.RawMessage `json:"answers"`
-}
+// settingsKey holds the settings the cached answers were made with; it
+// sorts before every phone.
+var settingsKey = []byte("#settings")
 
 // settings is what a verdict depends on besides Convoso's answer.
 func (f *Filter) settings() string {
@@ -44,109 +41,117 @@ func (f *Filter) settings() string {
 		sorted(f.cfg.ExcludeStatuses), sorted(f.cfg.ExcludeFlags), f.cfg.OnNotFound, f.cfg.CheckDNCList)
 }
 
-// SaveCache writes the answers obtained so far (skipped phones are not
-// answers); nil when there are none. Safe while lookups run.
-func (f *Filter) SaveCache() ([]byte, error) {
-	f.settledMu.Lock()
-	defer f.settledMu.Unlock()
-	if len(f.answers) == 0 {
-		return nil, nil
+// UseCache takes the cache table and restores the answers of the run
+// being resumed. Answers made with other settings (exclude_statuses edited
+// since) are not reused, with a line in the report: every phone is then
+// looked up again.
+func (f *Filter) UseCache(t etl.Table) error {
+	f.cache = t
+	saved, ok, err := t.Get(settingsKey)
+	if err != nil {
+		return err
 	}
-	var b bytes.Buffer
-	b.Grow(64 + 48*len(f.answers))
-	b.WriteString(`{"settings": `)
-	appendJSONString(&b, f.settings())
-	b.WriteString(`, "answers": [`)
-	for i, a := range f.answers {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("\n      [\"")
-		b.WriteString(a.num.String())
-		b.WriteString(`", `)
-		if a.l.keep {
-			b.WriteByte('1')
-		} else {
-			b.WriteByte('0')
-		}
-		b.WriteString(", ")
-		appendJSONString(&b, f.wordList[a.l.reason])
-		b.WriteString(", ")
-		b.WriteString(strconv.FormatInt(int64(a.l.count), 10))
-		if a.l.found {
-			for _, s := range []string{a.l.leadID, f.wordList[a.l.status], f.wordList[a.l.list]} {
-				b.WriteString(", ")
-				appendJSONString(&b, s)
+	current := f.settings()
+	if ok && string(saved) != current {
+		n := 0
+		err := t.Scan(func(k, _ []byte) error {
+			if string(k) != string(settingsKey) {
+				n++
+				return t.Delete(slices.Clone(k))
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		b.WriteByte(']')
-	}
-	b.WriteString("]}")
-	return b.Bytes(), nil
-}
-
-// LoadCache restores the answers of the run being resumed. Answers made
-// with other settings (exclude_statuses edited since) are dropped, with a
-// line in the report: every phone is then looked up again.
-func (f *Filter) LoadCache(data []byte) error {
-	var saved savedAnswers
-	if err := json.Unmarshal(data, &saved); err != nil {
-		return fmt.Errorf("the saved Convoso answers are not readable: %w (run with --fresh to start over)", err)
-	}
-	if saved.Settings != f.settings() {
 		f.env.Report(etl.EventInfo, "", fmt.Sprintf("%d Convoso answers saved by the run being resumed were made with other settings (%s); every phone is looked up again",
-			len(saved.Answers), saved.Settings), map[string]any{"answers_dropped": len(saved.Answers)})
-		return nil
+			n, saved), map[string]any{"answers_dropped": n})
+		ok = false
+	}
+	if !ok {
+		return t.Set(settingsKey, []byte(current))
 	}
 	f.settledMu.Lock()
 	defer f.settledMu.Unlock()
-	f.resumed = make(map[phone.Number]*lookup, len(saved.Answers))
-	for i, raw := range saved.Answers {
-		num, v, err := decodeAnswer(raw)
+	f.resumed = map[phone.Number]*lookup{}
+	return t.Scan(func(k, v []byte) error {
+		if string(k) == string(settingsKey) {
+			return nil
+		}
+		num, ok := phone.ParseNumber(string(k))
+		if !ok {
+			return fmt.Errorf("saved Convoso answer for %q: not a phone (run with --fresh to start over)", k)
+		}
+		vd, err := decodeAnswer(v)
 		if err != nil {
-			return fmt.Errorf("saved Convoso answer %d: %w (run with --fresh to start over)", i, err)
+			return fmt.Errorf("saved Convoso answer for %s: %w (run with --fresh to start over)", phone.Mask(string(k)), err)
 		}
 		l := &lookup{}
-		if err := f.fill(l, v); err != nil {
+		if err := f.fill(l, vd); err != nil {
 			return err
 		}
 		l.ready.Store(true)
 		f.resumed[num] = l
-		f.answers = append(f.answers, answer{num, l})
-	}
-	return nil
+		return nil
+	})
 }
 
-// decodeAnswer reads one saved answer (see savedAnswers).
-func decodeAnswer(raw json.RawMessage) (phone.Number, verdict, error) {
-	var row []any
-	if err := json.Unmarshal(raw, &row); err != nil {
-		return 0, verdict{}, err
+// remember writes an answer to the cache: [keep (0 or 1), drop reason,
+// lead count] followed, when the phone has leads, by [lead id, lead
+// status, list id] of its latest lead.
+func (f *Filter) remember(num phone.Number, v verdict) error {
+	if f.cache == nil {
+		return nil
 	}
-	bad := fmt.Errorf("not [phone, keep, reason, count] or [phone, keep, reason, count, lead id, status, list id]: %s", raw)
-	if len(row) != 4 && len(row) != 7 {
-		return 0, verdict{}, bad
+	var b bytes.Buffer
+	b.WriteByte('[')
+	if v.keep {
+		b.WriteByte('1')
+	} else {
+		b.WriteByte('0')
 	}
-	ph, ok1 := row[0].(string)
-	keep, ok2 := row[1].(float64)
-	reason, ok3 := row[2].(string)
-	count, ok4 := row[3].(float64)
-	num, ok5 := phone.ParseNumber(ph)
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 {
-		return 0, verdict{}, bad
-	}
-	v := verdict{keep: keep == 1, reason: reason, count: int32(count)}
-	if len(row) == 7 {
-		var ok [3]bool
-		v.found = true
-		v.latest.id, ok[0] = row[4].(string)
-		v.latest.status, ok[1] = row[5].(string)
-		v.latest.listID, ok[2] = row[6].(string)
-		if !ok[0] || !ok[1] || !ok[2] {
-			return 0, verdict{}, bad
+	b.WriteString(",")
+	appendJSONString(&b, v.reason)
+	b.WriteString(",")
+	b.WriteString(strconv.FormatInt(int64(v.count), 10))
+	if v.found {
+		for _, s := range []string{v.latest.id, v.latest.status, v.latest.listID} {
+			b.WriteString(",")
+			appendJSONString(&b, s)
 		}
 	}
-	return num, v, nil
+	b.WriteByte(']')
+	return f.cache.Set([]byte(num.String()), b.Bytes())
+}
+
+// decodeAnswer reads one saved answer (see remember).
+func decodeAnswer(raw []byte) (verdict, error) {
+	var row []any
+	if err := json.Unmarshal(raw, &row); err != nil {
+		return verdict{}, err
+	}
+	bad := fmt.Errorf("not [keep, reason, count] or [keep, reason, count, lead id, status, list id]: %s", raw)
+	if len(row) != 3 && len(row) != 6 {
+		return verdict{}, bad
+	}
+	keep, ok1 := row[0].(float64)
+	reason, ok2 := row[1].(string)
+	count, ok3 := row[2].(float64)
+	if !ok1 || !ok2 || !ok3 {
+		return verdict{}, bad
+	}
+	v := verdict{keep: keep == 1, reason: reason, count: int32(count)}
+	if len(row) == 6 {
+		var ok [3]bool
+		v.found = true
+		v.latest.id, ok[0] = row[3].(string)
+		v.latest.status, ok[1] = row[4].(string)
+		v.latest.listID, ok[2] = row[5].(string)
+		if !ok[0] || !ok[1] || !ok[2] {
+			return verdict{}, bad
+		}
+	}
+	return v, nil
 }
 
 // appendJSONString writes s as a JSON string: as it is when it needs no

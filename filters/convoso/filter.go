@@ -48,22 +48,15 @@ type Filter struct {
 	// reasons that every verdict repeats (wordList[0] is "").
 	words    map[string]uint16
 	wordList []string
-	// answers are the phones answered in this run or restored from the
-	// checkpoint, what SaveCache writes (see cache.go); skipped, the
-	// phones whose lookup failed with on_lookup_error = "skip". Both are
+	// cache holds the answers for a resumed run (see cache.go); skipped,
+	// the phones whose lookup failed with on_lookup_error = "skip",
 	// guarded by settledMu.
-	answers []answer
+	cache   etl.Table
 	skipped []skippedPhone
 
 	// resumed holds the answers restored from the checkpoint that no
 	// record has used yet; only the reader touches it once Stream runs.
 	resumed map[phone.Number]*lookup
-}
-
-// answer is a phone and its settled lookup.
-type answer struct {
-	num phone.Number
-	l   *lookup
 }
 
 // skippedPhone is a phone whose lookup failed, skipped.
@@ -88,8 +81,8 @@ func (f *Filter) settle(num phone.Number, l *lookup, v verdict, failed bool) err
 	f.settledMu.Lock()
 	defer f.settledMu.Unlock()
 	err := f.fill(l, v)
-	if !failed {
-		f.answers = append(f.answers, answer{num, l})
+	if !failed && err == nil {
+		err = f.remember(num, v)
 	}
 	l.ready.Store(true)
 	if f.settled != nil {

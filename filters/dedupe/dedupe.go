@@ -4,47 +4,47 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"math/big"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/etlhq/etl/etl"
-	"github.com/etlhq/etl/etl/spill"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // Dedupe is the dedupe_latest stage. It is used from the stage's goroutine
-// only (Process, EndPartition snapshots, Finish), so it needs no lock.
+// only (UseState, Process, Finish), so it needs no lock.
 //
-// The kept records live in a spill file (etl/spill), each after its rank
-// (order_by and tie-breaker, encoded); memory holds per key where its
-// record is and, when order_by is a time, that time as an integer: about
-// 60 bytes a key instead of the record's 1-2 KB. Comparing a new record
-// with its key's kept one reads the kept rank back from the file only when
-// the times are equal or order_by is not a time.
+// The kept records live in the stage's table (etl.Table, checkpointed by
+// the engine), keyed by canonical key, each after its rank (order_by and
+// tie-breaker, encoded). Memory holds per key only its order_by as an
+// integer when it is a time (about 40 bytes a key): comparing a new record
+// with its key's kept one reads the kept rank back from the table only
+// when the times are equal or order_by is not a time.
 type Dedupe struct {
-	cfg  *Config
-	env  etl.Env
-	kept map[string]entry // canonical key → its latest record
-	// spill holds the kept records and the ones they replaced; nil until
-	// the first record.
-	spill *spill.File
+	cfg   *Config
+	env   etl.Env
+	state etl.Table
+	kept  map[string]entry // canonical key → its kept record's order
 
 	scratch, rankBuf []byte // encoding buffers, reused
 }
 
-// entry is the kept record of one key: its place in the spill file (the
-// rank, then the record) and, when timed, its order_by as Unix nanoseconds.
+// entry is what memory holds of a key's kept record: its order_by as Unix
+// nanoseconds, when timed.
 type entry struct {
 	at    int64
-	off   int64
-	n     uint32 // rank and record
-	rank  uint16 // bytes of the rank, its length prefix included
 	timed bool
 }
+
+var (
+	_ etl.Processor = (*Dedupe)(nil)
+	_ etl.Stateful  = (*Dedupe)(nil)
+	_ etl.Restorer  = (*Dedupe)(nil)
+	_ etl.Finisher  = (*Dedupe)(nil)
+)
 
 // New returns a dedupe_latest stage.
 func New(cfg *Config, env etl.Env) *Dedupe {
@@ -64,7 +64,7 @@ func (d *Dedupe) Process(_ context.Context, rec etl.Record, out etl.Output) erro
 	}
 	old, seen := d.kept[ck]
 	if seen {
-		later, err := d.laterThan(r, old)
+		later, err := d.laterThan(ck, r, old)
 		if err != nil {
 			return err
 		}
@@ -76,7 +76,7 @@ func (d *Dedupe) Process(_ context.Context, rec etl.Record, out etl.Output) erro
 	} else {
 		out.Count("distinct keys", 1)
 	}
-	if err := d.keep(ck, rec, r, nil); err != nil {
+	if err := d.keep(ck, rec, r); err != nil {
 		return err
 	}
 	if d.cfg.Emit == EmitUpdates {
@@ -85,36 +85,21 @@ func (d *Dedupe) Process(_ context.Context, rec etl.Record, out etl.Output) erro
 	return nil
 }
 
-// keep stores rec as ck's record: enc when it is already encoded.
-func (d *Dedupe) keep(ck string, rec etl.Record, r rank, enc []byte) error {
-	if d.spill == nil {
-		s, err := spill.New(d.env.ScratchDir)
-		if err != nil {
-			return err
-		}
-		d.spill = s
-	}
+// keep stores rec as ck's record.
+func (d *Dedupe) keep(ck string, rec etl.Record, r rank) error {
 	var err error
-	if enc == nil {
-		if d.scratch, err = etl.AppendRecord(d.scratch[:0], rec); err != nil {
-			return fmt.Errorf("storing record: %w", err)
-		}
-		enc = d.scratch
-	}
 	if d.rankBuf, err = appendRank(d.rankBuf[:0], r.order, r.tie); err != nil {
 		return fmt.Errorf("storing record: %w", err)
 	}
-	if len(d.rankBuf) > math.MaxUint16 {
-		return fmt.Errorf("storing record: order_by and tie_breaker take %d bytes, more than %d", len(d.rankBuf), math.MaxUint16)
+	d.scratch = binary.AppendUvarint(d.scratch[:0], uint64(len(d.rankBuf)))
+	d.scratch = append(d.scratch, d.rankBuf...)
+	if d.scratch, err = etl.AppendRecord(d.scratch, rec); err != nil {
+		return fmt.Errorf("storing record: %w", err)
 	}
-	off, err := d.spill.Append(d.rankBuf)
-	if err == nil {
-		_, err = d.spill.Append(enc)
-	}
-	if err != nil {
+	if err := d.state.Set([]byte(ck), d.scratch); err != nil {
 		return err
 	}
-	d.kept[ck] = entry{at: r.at, timed: r.timed, off: off, n: uint32(len(d.rankBuf) + len(enc)), rank: uint16(len(d.rankBuf))}
+	d.kept[ck] = entry{at: r.at, timed: r.timed}
 	return nil
 }
 
@@ -190,6 +175,18 @@ func appendRank(dst []byte, order, tie cty.Value) ([]byte, error) {
 	return t, nil
 }
 
+// splitValue splits a stored value (the rank's length as a uvarint, the
+// rank as appendRank writes it, then the record as etl.AppendRecord does)
+// into the kept record's rank and its encoded record.
+func splitValue(v []byte) (order, tie cty.Value, rec []byte, err error) {
+	n, w := binary.Uvarint(v)
+	if w <= 0 || uint64(len(v)-w) < n {
+		return order, tie, nil, fmt.Errorf("corrupt kept record")
+	}
+	order, tie, err = decodeRank(v[w : w+int(n)])
+	return order, tie, v[w+int(n):], err
+}
+
 // decodeRank reverses appendRank.
 func decodeRank(b []byte) (order, tie cty.Value, err error) {
 	n, w := binary.Uvarint(b)
@@ -203,19 +200,22 @@ func decodeRank(b []byte) (order, tie cty.Value, err error) {
 	return order, tie, err
 }
 
-// laterThan reports whether a record ranked r replaces old: greater
-// order_by, then greater tie-breaker; on a full tie the later arrival,
-// which is the new record, wins. Two different times decide without
-// reading old's rank: etl.Compare orders such strings by time.
-func (d *Dedupe) laterThan(r rank, old entry) (bool, error) {
+// laterThan reports whether a record ranked r replaces ck's kept one:
+// greater order_by, then greater tie-breaker; on a full tie the later
+// arrival, which is the new record, wins. Two different times decide
+// without reading the kept rank: etl.Compare orders such strings by time.
+func (d *Dedupe) laterThan(ck string, r rank, old entry) (bool, error) {
 	if r.timed && old.timed && r.at != old.at {
 		return r.at > old.at, nil
 	}
-	rank := make([]byte, old.rank)
-	if err := d.spill.ReadAt(rank, old.off); err != nil {
+	v, ok, err := d.state.Get([]byte(ck))
+	if err != nil {
 		return false, err
 	}
-	oldOrder, oldTie, err := decodeRank(rank)
+	if !ok {
+		return false, fmt.Errorf("dedupe: the kept record of a key is missing from its state")
+	}
+	oldOrder, oldTie, _, err := splitValue(v)
 	if err != nil {
 		return false, fmt.Errorf("dedupe: %w", err)
 	}
@@ -223,19 +223,6 @@ func (d *Dedupe) laterThan(r rank, old entry) (bool, error) {
 		return c > 0, nil
 	}
 	return etl.Compare(r.tie, oldTie) >= 0, nil
-}
-
-// record reads back a kept record.
-func (d *Dedupe) record(e entry) (etl.Record, error) {
-	buf := make([]byte, e.n-uint32(e.rank))
-	if err := d.spill.ReadAt(buf, e.off+int64(e.rank)); err != nil {
-		return nil, err
-	}
-	rec, err := etl.DecodeRecord(buf)
-	if err != nil {
-		return nil, fmt.Errorf("decoding a kept record: %w", err)
-	}
-	return rec, nil
 }
 
 // Finish emits the kept records sorted by key when emit = "end".
@@ -260,52 +247,45 @@ func (d *Dedupe) Restored(_ context.Context, out etl.Output) error {
 	return d.emitSorted(out)
 }
 
+// emitSorted emits the kept records ordered by key (etl.Compare, then the
+// canonical key, so that keys Compare calls equal still have a fixed
+// order): the same state gives the same output.
 func (d *Dedupe) emitSorted(out etl.Output) error {
-	for _, e := range d.sorted() {
-		rec, err := d.record(e)
-		if err != nil {
-			return err
-		}
-		if err := out.Emit(rec); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Close lets the spill file go (snapshots still being saved keep it open).
-func (d *Dedupe) Close() error {
-	if d.spill == nil {
-		return nil
-	}
-	s := d.spill
-	d.spill = nil
-	return s.Release()
-}
-
-// sorted returns the kept entries ordered by key (etl.Compare, then the
-// canonical key so that keys Compare calls equal still have a fixed order).
-func (d *Dedupe) sorted() []entry {
-	type kv struct {
+	type kept struct {
 		ck  string
 		key cty.Value
-		e   entry
+		rec []byte
 	}
-	all := make([]kv, 0, len(d.kept))
-	for ck, e := range d.kept {
-		all = append(all, kv{ck, keyValue(ck), e})
+	all := make([]kept, 0, len(d.kept))
+	err := d.state.Scan(func(k, v []byte) error {
+		_, _, rec, err := splitValue(v)
+		if err != nil {
+			return fmt.Errorf("dedupe: %w", err)
+		}
+		ck := string(k)
+		all = append(all, kept{ck, keyValue(ck), slices.Clone(rec)})
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	slices.SortFunc(all, func(a, b kv) int {
+	slices.SortFunc(all, func(a, b kept) int {
 		if c := etl.Compare(a.key, b.key); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ck, b.ck)
 	})
-	es := make([]entry, len(all))
-	for i, x := range all {
-		es[i] = x.e
+	for i := range all {
+		rec, err := etl.DecodeRecord(all[i].rec)
+		if err != nil {
+			return fmt.Errorf("decoding a kept record: %w", err)
+		}
+		all[i].rec = nil // let it go as soon as it is emitted
+		if err := out.Emit(rec); err != nil {
+			return err
+		}
 	}
-	return es
+	return nil
 }
 
 // canonicalKey maps a key value to a map key: equal values, equal strings,

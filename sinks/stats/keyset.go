@@ -36,19 +36,19 @@ func (s keySet) add(k string) bool {
 
 func (s keySet) len() int { return len(s.nums) + len(s.strs) }
 
-// addAll puts every key of o in s and returns how many were new.
-func (s keySet) addAll(o keySet) int {
-	fresh := 0
+// addNew puts every key of o in s and returns those that were new.
+func (s keySet) addNew(o keySet) []string {
+	var fresh []string
 	for n := range o.nums {
 		if _, dup := s.nums[n]; !dup {
 			s.nums[n] = struct{}{}
-			fresh++
+			fresh = append(fresh, n.String())
 		}
 	}
 	for k := range o.strs {
 		if _, dup := s.strs[k]; !dup {
 			s.strs[k] = struct{}{}
-			fresh++
+			fresh = append(fresh, k)
 		}
 	}
 	return fresh

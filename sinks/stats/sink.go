@@ -34,6 +34,7 @@ type sink struct {
 	path string
 	env  etl.Env
 
+	state etl.Table // rows and keys seen, checkpointed (see state.go)
 	rows  []Row
 	bytes map[string]int64 // per date, when the source reported it
 	seen  keySet
@@ -121,13 +122,17 @@ func (s *sink) EndPartition(_ context.Context, m *etl.Mark, _ etl.Output) error 
 	if n, ok := m.Info["invalid_phones"]; ok {
 		row.InvalidPhones = n
 	}
-	row.NewPhonesToday = int64(s.seen.addAll(s.today))
+	fresh := s.seen.addNew(s.today)
+	row.NewPhonesToday = int64(len(fresh))
 	row.CumulativeUniquePhones = int64(s.seen.len())
 	bytes, hasBytes := m.Info["bytes"]
 	if hasBytes {
 		s.bytes[m.Partition] = bytes
 	}
 	s.rows = append(s.rows, row)
+	if err := s.storeRow(row, bytes, hasBytes, fresh); err != nil {
+		return err
+	}
 	s.calls, s.nullKeys = 0, 0
 	s.today.clear()
 

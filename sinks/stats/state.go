@@ -3,40 +3,85 @@ package stats
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/etlhq/etl/etl"
 )
 
-// state is the checkpointed form of the sink. Seen holds every key counted
-// so far (phone numbers, with key = record.phone): the cumulative and "new"
-// counts of later dates depend on it.
-type state struct {
-	Rows  []Row            `json:"rows"`
-	Bytes map[string]int64 `json:"bytes,omitempty"`
-	Seen  []string         `json:"seen"`
+// The sink's table (checkpointed by the engine with each date) holds one
+// entry per date and one per key seen, so that a date's commit writes its
+// row and the keys new that day, not everything seen so far:
+//
+//	"r" DATE → the date's stored row (Row, plus the bytes the source reported)
+//	"k" KEY  → nothing: the key has been seen (cumulative and "new" counts)
+const (
+	rowPrefix = 'r'
+	keyPrefix = 'k'
+)
+
+// storedRow is a row as the table keeps it.
+type storedRow struct {
+	Row
+	Bytes *int64 `json:"bytes,omitempty"`
 }
 
-// Snapshot returns the rows so far and the keys seen, sorted so that equal
-// states give equal checkpoints.
-func (s *sink) Snapshot() ([]byte, error) {
-	return json.Marshal(state{Rows: s.rows, Bytes: s.bytes, Seen: s.seen.sorted()})
+var (
+	_ etl.Sink           = (*sink)(nil)
+	_ etl.Stateful       = (*sink)(nil)
+	_ etl.PartitionEnder = (*sink)(nil)
+	_ etl.Finisher       = (*sink)(nil)
+	_ etl.Changer        = (*sink)(nil)
+)
+
+// UseState takes the sink's table; on a resumed run it holds the rows and
+// the keys of the dates done, in date order.
+func (s *sink) UseState(t etl.Table) error {
+	s.state = t
+	s.rows, s.seen = nil, newKeySet()
+	clear(s.bytes)
+	err := t.Scan(func(k, v []byte) error {
+		switch {
+		case len(k) > 0 && k[0] == rowPrefix:
+			var r storedRow
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("stats state: row %s: %w", k[1:], err)
+			}
+			s.rows = append(s.rows, r.Row)
+			if r.Bytes != nil {
+				s.bytes[r.Date] = *r.Bytes
+			}
+		case len(k) > 0 && k[0] == keyPrefix:
+			s.seen.add(string(k[1:]))
+		default:
+			return fmt.Errorf("stats state: unknown key %q", k)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n := len(s.rows); n > 0 && s.rows[n-1].CumulativeUniquePhones != int64(s.seen.len()) {
+		return fmt.Errorf("stats state: last row counts %d unique keys but %d are saved", s.rows[n-1].CumulativeUniquePhones, s.seen.len())
+	}
+	return nil
 }
 
-// Restore loads a snapshot before a resumed run.
-func (s *sink) Restore(data []byte) error {
-	var st state
-	if err := json.Unmarshal(data, &st); err != nil {
-		return fmt.Errorf("stats state: %w", err)
+// storeRow records a finished date and the keys it saw first.
+func (s *sink) storeRow(r Row, bytes int64, hasBytes bool, fresh []string) error {
+	sr := storedRow{Row: r}
+	if hasBytes {
+		sr.Bytes = &bytes
 	}
-	if n := len(st.Rows); n > 0 && st.Rows[n-1].CumulativeUniquePhones != int64(len(st.Seen)) {
-		return fmt.Errorf("stats state: last row counts %d unique keys but %d are saved", st.Rows[n-1].CumulativeUniquePhones, len(st.Seen))
+	data, err := json.Marshal(sr)
+	if err != nil {
+		return err
 	}
-	s.rows = st.Rows
-	s.bytes = st.Bytes
-	if s.bytes == nil {
-		s.bytes = map[string]int64{}
+	if err := s.state.Set(append([]byte{rowPrefix}, r.Date...), data); err != nil {
+		return err
 	}
-	s.seen = newKeySet()
-	for _, k := range st.Seen {
-		s.seen.add(k)
+	for _, k := range fresh {
+		if err := s.state.Set(append([]byte{keyPrefix}, k...), nil); err != nil {
+			return err
+		}
 	}
 	return nil
 }

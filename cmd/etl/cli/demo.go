@@ -65,7 +65,7 @@ func (c *demoCmd) run(a *app) int {
 	// A fresh checkpoint each time, so the demo always fetches every date;
 	// the queue file is kept, so a second demo shows the merge skipping
 	// what is already queued.
-	sa := stateArgs{State: filepath.Join(c.Dir, "state", "backfill.hcl.json"), Fresh: true}
+	sa := stateArgs{State: filepath.Join(c.Dir, "state", "backfill.hcl.db"), Fresh: true}
 
 	fmt.Fprintf(a.stdout, "etl demo: fake Bland at %s, fake Convoso at %s\n", bland.URL(), convoso.URL())
 	fmt.Fprintf(a.stdout, "\n=== etl plan %s (reads everything, writes nothing)\n\n", pipeline)

@@ -54,6 +54,7 @@ func execute(a *app, pa *pipelineArgs, sa *stateArgs, opts etl.RunOptions) int {
 	rep := a.reporter()
 	opts.Events = rep
 	opts.Logger = a.logger
+	defer sa.close(a)
 	if err := sa.prepare(a, p, &opts); err != nil {
 		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventError, Message: err.Error()})
 		return exitError

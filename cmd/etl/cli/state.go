@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,84 +9,113 @@ import (
 	"strings"
 
 	"github.com/etlhq/etl/etl"
-	"github.com/etlhq/etl/etl/atomicfile"
 	"github.com/etlhq/etl/etl/spill"
+	"github.com/etlhq/etl/etl/store"
 )
 
 // stateArgs are the checkpoint flags of run and plan.
 type stateArgs struct {
-	State string `placeholder:"PATH" help:"Checkpoint file (default .etl/state/<pipeline file name>.json in the working directory)."`
+	State string `placeholder:"PATH" help:"Checkpoint: a state directory (default .etl/state/<pipeline file name>.db in the working directory)."`
 	Fresh bool   `help:"Ignore an existing checkpoint and start over (run replaces it)."`
 
-	path string // resolved checkpoint path
+	path  string       // resolved checkpoint path
+	store *store.Store // open during the run; closed by close
 }
 
 // defaultStatePath is where a pipeline's checkpoint lives unless --state
 // says otherwise.
 func defaultStatePath(pipelineFile string) string {
+	return filepath.Join(".etl", "state", filepath.Base(pipelineFile)+".db")
+}
+
+// legacyStatePath is where earlier versions kept the checkpoint, as one
+// JSON file.
+func legacyStatePath(pipelineFile string) string {
 	return filepath.Join(".etl", "state", filepath.Base(pipelineFile)+".json")
 }
 
-// prepare loads the checkpoint to resume from, if any, and sets up saving
-// it (never in plan mode).
+// prepare opens the state (for reading only in plan mode), checks that
+// its checkpoint applies to this pipeline, and sets up the run to resume
+// from it and commit to it.
 func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) error {
 	sa.path = sa.State
+	legacy := sa.State
 	if sa.path == "" {
-		sa.path = defaultStatePath(p.Path)
+		sa.path, legacy = defaultStatePath(p.Path), legacyStatePath(p.Path)
 	}
-	if !sa.Fresh {
-		cp, err := etl.LoadCheckpoint(sa.path)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-		case err != nil:
-			rm := "etl state rm " + sa.path
-			if !etl.IsCorruptCheckpoint(err) {
-				// Not recognisable as a checkpoint: a plain rm refuses it.
-				rm = "etl state rm --force " + sa.path
-			}
-			return fmt.Errorf("%w\n  (run with --fresh to ignore it and start over, or delete it with `%s`)", err, rm)
-		default:
+	if err := sa.handleLegacy(legacy, opts); err != nil {
+		return err
+	}
+	st, err := store.Open(sa.path, store.Options{ReadOnly: opts.Plan})
+	switch {
+	case opts.Plan && errors.Is(err, fs.ErrNotExist):
+		// Nothing to resume: the plan runs in memory.
+	case err != nil:
+		return err
+	default:
+		sa.store = st
+	}
+	opts.State, opts.Fresh = sa.store, sa.Fresh
+	if sa.store != nil && !sa.Fresh {
+		cp, err := etl.ReadCheckpoint(sa.store)
+		if err != nil {
+			return fmt.Errorf("%w\n  (run with --fresh to ignore it and start over, or delete it with `etl state rm %s`)", err, sa.path)
+		}
+		if cp != nil {
 			if diffs := cp.Compare(p); len(diffs) > 0 {
 				return fmt.Errorf("the checkpoint %s was written by a pipeline whose settings differ:\n  %s\n  Its saved state would be wrong for this pipeline. Run with --fresh to start over (or `etl state rm %s`), or restore the settings to resume",
 					sa.path, strings.Join(diffs, "\n  "), sa.path)
 			}
-			opts.Resume = cp
 			if s := cp.Summary(); s != "" {
 				a.reporter().Report(etl.Event{Type: etl.EventInfo, Message: "resuming from " + sa.path + ": " + s})
 			}
 		}
 	}
-	if sa.Fresh && !opts.Plan {
-		// Start over for real: a fresh run that fails before its first
-		// partition must not leave the old checkpoint for the next run to
-		// resume from. But only once the run has really started: a fresh
-		// run stopped by a wrong key or a bad setting keeps it.
-		path := sa.path
-		opts.Started = func() error {
-			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("removing the old checkpoint: %w", err)
-			}
-			return nil
-		}
-	}
 	if !opts.Plan {
-		// This run is the checkpoint's only writer: temp files beside it
-		// are leftovers of a killed run.
-		if err := atomicfile.RemoveStale(sa.path); err != nil {
-			a.logger.Warn("removing stale temp files", "path", sa.path, "err", err)
-		}
-		path := sa.path
-		opts.Save = func(cp *etl.Checkpoint) error { return etl.SaveCheckpoint(path, cp) }
-		opts.SaveCaches = func(c map[string]json.RawMessage, fresh *etl.Checkpoint) error { return etl.SaveCaches(path, c, fresh) }
-		// Spill files (dedupe's kept records) go beside the checkpoint: on
-		// the disk the user chose for state, not in a RAM-backed /tmp.
-		opts.ScratchDir = filepath.Dir(path)
-		if err := os.MkdirAll(opts.ScratchDir, 0o755); err != nil {
-			return fmt.Errorf("creating the state directory: %w", err)
-		}
+		// Scratch files (spill files, temp files of the outputs) go
+		// beside the state: on the disk the user chose for it, not in a
+		// RAM-backed /tmp. This run holds the state's lock, so what a
+		// killed run left there is stale.
+		opts.ScratchDir = filepath.Dir(sa.path)
 		if err := spill.RemoveStale(opts.ScratchDir); err != nil {
 			a.logger.Warn("removing stale spill files", "dir", opts.ScratchDir, "err", err)
 		}
 	}
 	return nil
 }
+
+// handleLegacy deals with a checkpoint file of the JSON format earlier
+// versions wrote: refused, unless --fresh, which deletes it once the run
+// has started (or at once when it is in the way of the new state).
+func (sa *stateArgs) handleLegacy(path string, opts *etl.RunOptions) error {
+	err := etl.CheckLegacy(path)
+	if err == nil || opts.Plan && sa.Fresh {
+		return nil
+	}
+	if !sa.Fresh {
+		return err
+	}
+	if path == sa.path {
+		// --state names the old file: the new state takes its place.
+		return os.Remove(path)
+	}
+	opts.Started = func() error {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing the old checkpoint: %w", err)
+		}
+		return nil
+	}
+	return nil
+}
+
+// close releases the state.
+func (sa *stateArgs) close(a *app) {
+	if sa.store == nil {
+		return
+	}
+	if err := sa.store.Close(); err != nil {
+		a.logger.Error("closing the state", "path", sa.path, "err", err)
+	}
+	sa.store = nil
+}
+

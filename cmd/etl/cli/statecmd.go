@@ -11,36 +11,63 @@ import (
 	"text/tabwriter"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/store"
 )
 
 // stateCmd inspects and removes checkpoints.
 type stateCmd struct {
-	Show stateShowCmd `cmd:"" help:"Print what a checkpoint holds: partitions done and their counts."`
+	Show stateShowCmd `cmd:"" help:"Print what a checkpoint holds: partitions done, their counts, and the size of each stage's state."`
 	Rm   stateRmCmd   `cmd:"" help:"Delete a checkpoint, so the next run starts over."`
 }
 
 type stateShowCmd struct {
-	File string `arg:"" help:"Checkpoint file (.etl/state/backfill.hcl.json), or the pipeline file whose default checkpoint to show."`
+	File string `arg:"" help:"Checkpoint (.etl/state/backfill.hcl.db), or the pipeline file whose default checkpoint to show."`
 }
 
 // checkpointPath maps a pipeline file (*.hcl) to its default checkpoint,
 // as run and plan do; any other path is taken as the checkpoint itself.
+// When only an old JSON checkpoint exists for the pipeline, that is it.
 func checkpointPath(arg string) string {
-	if strings.HasSuffix(arg, ".hcl") {
-		return defaultStatePath(arg)
+	if !strings.HasSuffix(arg, ".hcl") {
+		return arg
 	}
-	return arg
+	if _, err := os.Stat(defaultStatePath(arg)); errors.Is(err, fs.ErrNotExist) && etl.IsLegacyCheckpoint(legacyStatePath(arg)) {
+		return legacyStatePath(arg)
+	}
+	return defaultStatePath(arg)
 }
 
 func (c *stateShowCmd) run(a *app) int {
 	c.File = checkpointPath(c.File)
-	cp, err := etl.LoadCheckpoint(c.File)
+	if etl.IsLegacyCheckpoint(c.File) {
+		fmt.Fprintf(a.stderr, "etl state show: %v\n", &etl.LegacyCheckpointError{Path: c.File})
+		return exitError
+	}
+	st, err := store.Open(c.File, store.Options{ReadOnly: true})
+	if errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(a.stderr, "etl state show: %s does not exist\n", c.File)
+		return exitError
+	}
+	if err != nil {
+		fmt.Fprintf(a.stderr, "etl state show: %v\n", err)
+		return exitError
+	}
+	defer st.Close()
+	cp, err := etl.ReadCheckpoint(st)
+	if err == nil && cp == nil {
+		err = fmt.Errorf("%s holds no checkpoint (a run that stopped before its first partition)", c.File)
+	}
+	if err != nil {
+		fmt.Fprintf(a.stderr, "etl state show: %v\n", err)
+		return exitError
+	}
+	usage, err := etl.Usage(st)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "etl state show: %v\n", err)
 		return exitError
 	}
 	w := a.stdout
-	fmt.Fprintf(w, "checkpoint %s\n  pipeline: %s\n  updated:  %s\n", c.File, cp.Pipeline, cp.Updated.Format("2006-01-02 15:04:05 UTC"))
+	fmt.Fprintf(w, "checkpoint %s\n  pipeline: %s\n  updated:  %s\n  size:     %s on disk\n", c.File, cp.Pipeline, cp.Updated.Format("2006-01-02 15:04:05 UTC"), humanBytes(st.Size()))
 	for _, src := range slices.Sorted(maps.Keys(cp.Sources)) {
 		parts := cp.Sources[src]
 		fmt.Fprintf(w, "\n%s: %d partition(s) done\n", src, len(parts))
@@ -58,39 +85,61 @@ func (c *stateShowCmd) run(a *app) int {
 		}
 		tw.Flush()
 	}
-	if len(cp.Stages) > 0 {
+	if len(usage) > 0 {
 		fmt.Fprintln(w, "\nstate of stateful stages:")
-		for _, addr := range slices.Sorted(maps.Keys(cp.Stages)) {
-			fmt.Fprintf(w, "  %s: %d bytes\n", addr, len(cp.Stages[addr]))
+		for _, addr := range slices.Sorted(maps.Keys(usage)) {
+			u := usage[addr]
+			fmt.Fprintf(w, "  %s: %d keys, %s\n", addr, u.Keys, humanBytes(u.Bytes))
 		}
 	}
 	return exitOK
 }
 
+// humanBytes renders n as "812 B", "4.1 KB", "8.0 MB".
+func humanBytes(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f KB", float64(n)/1000)
+	case n < 1000*1000*1000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+}
+
 type stateRmCmd struct {
-	File  string `arg:"" help:"Checkpoint file to delete, or the pipeline file whose default checkpoint to delete."`
+	File  string `arg:"" help:"Checkpoint to delete, or the pipeline file whose default checkpoint to delete."`
 	Force bool   `help:"Also delete a file that is not recognised as a checkpoint (empty, or cut off before its header). A pipeline file given as FILE is still never deleted: it names its checkpoint."`
 }
 
 func (c *stateRmCmd) run(a *app) int {
 	c.File = checkpointPath(c.File)
-	// Delete only what is a checkpoint (or a corrupt one, which this
-	// command exists to clear): never a pipeline or data file by mistake.
-	if info, err := os.Stat(c.File); err == nil && info.IsDir() {
-		fmt.Fprintf(a.stderr, "etl state rm: %s is a directory, not a checkpoint; not deleting it\n", c.File)
+	info, err := os.Stat(c.File)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintf(a.stderr, "etl state rm: %s does not exist\n", c.File)
 		return exitError
-	}
-	if _, err := etl.LoadCheckpoint(c.File); err != nil && !errors.Is(err, fs.ErrNotExist) && !etl.IsCorruptCheckpoint(err) && !c.Force {
-		fmt.Fprintf(a.stderr, "etl state rm: %v; not deleting it (if it is a damaged checkpoint, `etl state rm --force %s` deletes it)\n", err, c.File)
+	case err != nil:
+		fmt.Fprintf(a.stderr, "etl state rm: %v\n", err)
 		return exitError
-	}
-	if err := os.Remove(c.File); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			fmt.Fprintf(a.stderr, "etl state rm: %s does not exist\n", c.File)
-		} else {
+	case info.IsDir():
+		// Delete only a state directory, and only when no run uses it.
+		if err := store.Remove(c.File); err != nil {
 			fmt.Fprintf(a.stderr, "etl state rm: %v\n", err)
+			return exitError
 		}
-		return exitError
+	default:
+		// A file: an old JSON checkpoint, or (with --force) a damaged
+		// one; never a pipeline or data file by mistake.
+		if !etl.IsLegacyCheckpoint(c.File) && !c.Force {
+			fmt.Fprintf(a.stderr, "etl state rm: %s is not an etl checkpoint; not deleting it (if it is a damaged checkpoint, `etl state rm --force %s` deletes it)\n", c.File, c.File)
+			return exitError
+		}
+		if err := os.Remove(c.File); err != nil {
+			fmt.Fprintf(a.stderr, "etl state rm: %v\n", err)
+			return exitError
+		}
 	}
 	fmt.Fprintf(a.stdout, "removed %s\n", c.File)
 	return exitOK

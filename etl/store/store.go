@@ -1,0 +1,390 @@
+// Package store is the embedded, transactional key-value store that holds a
+// pipeline's checkpoint: which partitions are done and the keyed state of
+// its stateful stages. It wraps pebble (an LSM tree: a commit writes what
+// changed to its log, so the cost of a save is proportional to the change,
+// not to the state) and guards the directory with a file lock, so that one
+// process at a time uses it.
+//
+// The store knows nothing of pipelines: package etl lays its keys out.
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/gofrs/flock"
+)
+
+// marker is a file every store directory holds: `etl state rm` deletes
+// only directories that have it.
+const marker = "ETL_STATE"
+
+// lockName is the lock file inside the directory. It holds the process id
+// and start time of its holder, for the message a second process prints.
+const lockName = "etl.lock"
+
+// Options tune Open.
+type Options struct {
+	// ReadOnly opens an existing store for reading (etl plan, state
+	// show): nothing is written, and a missing store is fs.ErrNotExist.
+	ReadOnly bool
+}
+
+// Store is an open store. Its methods are safe for concurrent use.
+type Store struct {
+	db   *pebble.DB
+	dir  string
+	lock *flock.Flock
+	ro   bool
+}
+
+// InUseError says another process holds the store.
+type InUseError struct {
+	Dir string
+	// Holder describes the other process ("process 1234, started
+	// 2026-11-30 02:41:07 UTC"), or is empty when the lock file says
+	// nothing.
+	Holder string
+}
+
+func (e *InUseError) Error() string {
+	who := "another process"
+	if e.Holder != "" {
+		who = e.Holder
+	}
+	return fmt.Sprintf("the state %s is in use by %s; wait for it to finish (or stop it) and run again", e.Dir, who)
+}
+
+// Open opens the store in dir, creating it unless opts.ReadOnly, and locks
+// it for this process. A store held by another process is an *InUseError.
+func Open(dir string, opts Options) (*Store, error) {
+	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+		return nil, fmt.Errorf("%s is a file, not a state directory", dir)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	} else if err != nil && opts.ReadOnly {
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	} else if !IsStore(dir) {
+		return nil, fmt.Errorf("%s is not an etl state directory", dir)
+	}
+	lk, err := acquire(dir, opts.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{dir: dir, lock: lk, ro: opts.ReadOnly}
+	if err := s.open(vfs.Default); err != nil {
+		lk.Unlock()
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		if err := writeMarker(dir); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// OpenMem returns a store held in memory: for tests, and for a plan that
+// has no checkpoint to read.
+func OpenMem() *Store {
+	s := &Store{}
+	if err := s.open(vfs.NewMem()); err != nil {
+		panic(err) // an in-memory store cannot fail to open
+	}
+	return s
+}
+
+// open opens pebble with settings sized for a pipeline's state: a small
+// memtable and block cache keep the process's memory low (the state is
+// read mostly once, at restore, and written in per-partition batches).
+func (s *Store) open(fsys vfs.FS) error {
+	cache := pebble.NewCache(4 << 20)
+	defer cache.Unref()
+	opts := &pebble.Options{
+		FS:           fsys,
+		Cache:        cache,
+		MemTableSize: 4 << 20,
+		ReadOnly:     s.ro,
+		Logger:       quietLogger{},
+	}
+	dir := s.dir
+	if dir == "" {
+		dir = "mem"
+	}
+	db, err := pebble.Open(filepath.Join(dir, "db"), opts)
+	if err != nil {
+		return fmt.Errorf("opening the state %s: %w", s.dir, err)
+	}
+	s.db = db
+	return nil
+}
+
+// Dir is the store's directory ("" in memory).
+func (s *Store) Dir() string { return s.dir }
+
+// ReadOnly reports whether the store was opened for reading only.
+func (s *Store) ReadOnly() bool { return s.ro }
+
+// Close closes the store and releases its lock.
+func (s *Store) Close() error {
+	var err error
+	if s.db != nil {
+		err = s.db.Close()
+		s.db = nil
+	}
+	if s.lock != nil {
+		if !s.ro {
+			os.WriteFile(filepath.Join(s.dir, lockName), nil, 0o600) // the holder is gone
+		}
+		if uerr := s.lock.Unlock(); err == nil {
+			err = uerr
+		}
+		s.lock = nil
+	}
+	return err
+}
+
+// Get returns the value of key; ok is false when there is none. The value
+// is a copy, the caller's to keep.
+func (s *Store) Get(key []byte) (value []byte, ok bool, err error) {
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	value = bytes.Clone(v)
+	closer.Close()
+	return value, true, nil
+}
+
+// Scan calls fn for every key with the prefix, in key order. The slices
+// are valid only during the call.
+func (s *Store) Scan(prefix []byte, fn func(key, value []byte) error) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: PrefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return err
+		}
+		if err := fn(it.Key(), v); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		it.Close()
+		return err
+	}
+	return it.Close()
+}
+
+// Iterator walks the keys with a prefix in order, a step at a time: for
+// merging with changes not yet committed (see package etl's tables).
+type Iterator struct {
+	it    *pebble.Iterator
+	valid bool
+}
+
+// NewIterator returns an iterator over the keys with prefix, positioned on
+// the first.
+func (s *Store) NewIterator(prefix []byte) (*Iterator, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: PrefixEnd(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	return &Iterator{it: it, valid: it.First()}, nil
+}
+
+// Valid reports whether the iterator is on a key.
+func (i *Iterator) Valid() bool { return i.valid }
+
+// Key is the current key; valid until Next.
+func (i *Iterator) Key() []byte { return i.it.Key() }
+
+// Value is the current value; valid until Next.
+func (i *Iterator) Value() ([]byte, error) { return i.it.ValueAndErr() }
+
+// Next moves to the next key.
+func (i *Iterator) Next() { i.valid = i.it.Next() }
+
+// Close releases the iterator and returns its error, if any.
+func (i *Iterator) Close() error {
+	err := i.it.Error()
+	if cerr := i.it.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Batch is a set of changes committed atomically.
+type Batch struct {
+	b *pebble.Batch
+}
+
+// NewBatch starts a batch.
+func (s *Store) NewBatch() *Batch { return &Batch{b: s.db.NewBatch()} }
+
+// Set sets key to value in the batch (both are copied).
+func (b *Batch) Set(key, value []byte) error { return b.b.Set(key, value, nil) }
+
+// Delete deletes key in the batch.
+func (b *Batch) Delete(key []byte) error { return b.b.Delete(key, nil) }
+
+// DeletePrefix deletes every key with the prefix.
+func (b *Batch) DeletePrefix(prefix []byte) error {
+	return b.b.DeleteRange(prefix, PrefixEnd(prefix), nil)
+}
+
+// Len is the size of the batch's changes in bytes, as written to the log.
+func (b *Batch) Len() int { return b.b.Len() }
+
+// Empty reports whether the batch holds no change.
+func (b *Batch) Empty() bool { return b.b.Empty() }
+
+// Commit applies the batch atomically; with sync, it is on disk when
+// Commit returns (a crash afterwards keeps it).
+func (b *Batch) Commit(sync bool) error {
+	opt := pebble.NoSync
+	if sync {
+		opt = pebble.Sync
+	}
+	err := b.b.Commit(opt)
+	b.b.Close()
+	return err
+}
+
+// Close discards a batch that was not committed.
+func (b *Batch) Close() { b.b.Close() }
+
+// Size is the disk space the store's files take, in bytes.
+func (s *Store) Size() int64 {
+	if s.dir == "" {
+		m := s.db.Metrics()
+		return int64(m.DiskSpaceUsage())
+	}
+	var n int64
+	filepath.WalkDir(s.dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// PrefixEnd is the smallest key greater than every key with the prefix.
+func PrefixEnd(prefix []byte) []byte {
+	end := bytes.Clone(prefix)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil // every key
+}
+
+// IsStore reports whether dir is a store directory (holds the marker).
+func IsStore(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, marker))
+	return err == nil
+}
+
+// Remove deletes the store in dir, after taking its lock: a store another
+// process uses is an *InUseError, and a directory that is not a store is
+// refused.
+func Remove(dir string) error {
+	if !IsStore(dir) {
+		return fmt.Errorf("%s is not an etl state directory; not deleting it", dir)
+	}
+	lk, err := acquire(dir, false)
+	if err != nil {
+		return err
+	}
+	defer lk.Unlock()
+	// Everything but the lock file first, so that a crash midway leaves
+	// a directory without its marker, never a half store with one.
+	if err := os.Remove(filepath.Join(dir, marker)); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "db")); err != nil {
+		return err
+	}
+	return os.RemoveAll(dir)
+}
+
+func writeMarker(dir string) error {
+	path := filepath.Join(dir, marker)
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	return os.WriteFile(path, []byte("This directory is an etl checkpoint (a pebble database). `etl state show` reads it, `etl state rm` deletes it.\n"), 0o600)
+}
+
+// acquire takes the directory's lock without waiting: exclusive to write,
+// shared to read. A lock held by another process is an *InUseError naming
+// it.
+func acquire(dir string, shared bool) (*flock.Flock, error) {
+	path := filepath.Join(dir, lockName)
+	lk := flock.New(path)
+	var ok bool
+	var err error
+	if shared {
+		ok, err = lk.TryRLock()
+	} else {
+		ok, err = lk.TryLock()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	if !ok {
+		holder, _ := os.ReadFile(path)
+		return nil, &InUseError{Dir: dir, Holder: strings.TrimSpace(string(holder))}
+	}
+	if !shared {
+		who := fmt.Sprintf("process %d, started %s", os.Getpid(), processStart().UTC().Format("2006-01-02 15:04:05 UTC"))
+		if err := os.WriteFile(path, []byte(who+"\n"), 0o600); err != nil {
+			lk.Unlock()
+			return nil, err
+		}
+	}
+	return lk, nil
+}
+
+// started is when this process started (close enough: when the package
+// was initialised).
+var started = time.Now()
+
+func processStart() time.Time { return started }
+
+// quietLogger keeps pebble's informational lines ("Found 0 WALs") out of
+// the user's output; errors still come back as errors.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,238 @@
+package etl
+
+import (
+	"bytes"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/etlhq/etl/etl/store"
+)
+
+// Table is a stage's keyed state: what the stage keeps, by key, with the
+// engine deciding how it is stored. A stateful stage (see Stateful) gets a
+// table that the engine checkpoints: the changes made while handling a
+// partition are committed with that partition, in one transaction, once
+// the partition is done, so that a resumed run finds the table as it was
+// after the last partition done. A Cacher's table holds answers that are
+// valid at any moment: its changes are committed with every checkpoint
+// and once more when a run fails, and the table is emptied when a run
+// completes.
+//
+// Reads see every change made so far, committed or not. Keys and values
+// are copied; a value returned is the caller's to keep. A table is safe
+// for concurrent use.
+type Table interface {
+	// Get returns the value of key; ok is false when there is none.
+	Get(key []byte) (value []byte, ok bool, err error)
+	// Set sets the value of key.
+	Set(key, value []byte) error
+	// Delete removes key.
+	Delete(key []byte) error
+	// Scan calls fn for every key in key order; fn must not change the
+	// table. The slices it gets are valid only during the call.
+	Scan(fn func(key, value []byte) error) error
+}
+
+// table is the engine's Table: changes not yet committed are held in
+// memory (pending, by key, the latest of each), over what the store holds.
+// Changes are grouped in deltas, one per partition: the changes made
+// since the last mark form the open delta; a mark seals it. Committing a
+// delta writes it into the store and drops from pending the keys no later
+// delta changed.
+type table struct {
+	prefix []byte
+
+	mu sync.Mutex
+	// base is the committed state; nil while it must be read as empty (a
+	// fresh run before it has wiped the old state).
+	base *store.Store
+	// pending holds, per key, its latest change not yet committed and the
+	// sequence number of the delta it belongs to.
+	pending map[string]pendingChange
+	// open holds the keys changed since the last seal.
+	open map[string]struct{}
+	seq  uint64 // the open delta's number
+	// keepAll makes deltas never committed (a plan): pending then holds
+	// every change of the run, and sealing is a no-op.
+	keepAll bool
+}
+
+type pendingChange struct {
+	value   []byte // nil: deleted
+	deleted bool
+	seq     uint64
+}
+
+// delta is the changes of one partition (or, for a cache, of everything
+// since the last commit), sealed and waiting to be committed.
+type delta struct {
+	t       *table
+	seq     uint64
+	changes map[string]pendingChange
+}
+
+func newTable(base *store.Store, prefix []byte, keepAll bool) *table {
+	return &table{prefix: prefix, base: base, pending: map[string]pendingChange{}, open: map[string]struct{}{}, seq: 1, keepAll: keepAll}
+}
+
+var _ Table = (*table)(nil)
+
+func (t *table) Get(key []byte) ([]byte, bool, error) {
+	t.mu.Lock()
+	if c, ok := t.pending[string(key)]; ok {
+		t.mu.Unlock()
+		if c.deleted {
+			return nil, false, nil
+		}
+		return bytes.Clone(c.value), true, nil
+	}
+	base := t.base
+	t.mu.Unlock()
+	if base == nil {
+		return nil, false, nil
+	}
+	return base.Get(t.key(key))
+}
+
+func (t *table) Set(key, value []byte) error {
+	t.change(key, pendingChange{value: bytes.Clone(value)})
+	return nil
+}
+
+func (t *table) Delete(key []byte) error {
+	t.change(key, pendingChange{deleted: true})
+	return nil
+}
+
+func (t *table) change(key []byte, c pendingChange) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c.seq = t.seq
+	k := string(key)
+	t.pending[k] = c
+	if !t.keepAll {
+		t.open[k] = struct{}{}
+	}
+}
+
+// Scan merges the pending changes into the store's keys, in key order.
+func (t *table) Scan(fn func(key, value []byte) error) error {
+	t.mu.Lock()
+	keys := slices.Sorted(maps.Keys(t.pending))
+	changes := make([]pendingChange, len(keys))
+	for i, k := range keys {
+		changes[i] = t.pending[k]
+	}
+	base := t.base
+	t.mu.Unlock()
+
+	next := 0 // next pending key to merge
+	emitPendingBefore := func(k []byte) error {
+		for next < len(keys) && (k == nil || keys[next] < string(k)) {
+			if c := changes[next]; !c.deleted {
+				if err := fn([]byte(keys[next]), c.value); err != nil {
+					return err
+				}
+			}
+			next++
+		}
+		return nil
+	}
+	if base != nil {
+		it, err := base.NewIterator(t.prefix)
+		if err != nil {
+			return err
+		}
+		for ; it.Valid(); it.Next() {
+			k := it.Key()[len(t.prefix):]
+			if err := emitPendingBefore(k); err != nil {
+				it.Close()
+				return err
+			}
+			if next < len(keys) && keys[next] == string(k) {
+				// Changed since the commit: the pending change wins.
+				if c := changes[next]; !c.deleted {
+					if err := fn(k, c.value); err != nil {
+						it.Close()
+						return err
+					}
+				}
+				next++
+				continue
+			}
+			v, err := it.Value()
+			if err == nil {
+				err = fn(k, v)
+			}
+			if err != nil {
+				it.Close()
+				return err
+			}
+		}
+		if err := it.Close(); err != nil {
+			return err
+		}
+	}
+	return emitPendingBefore(nil)
+}
+
+// key is key's key in the store.
+func (t *table) key(key []byte) []byte {
+	k := make([]byte, 0, len(t.prefix)+len(key))
+	return append(append(k, t.prefix...), key...)
+}
+
+// seal closes the open delta and returns it; nil when it changed nothing.
+func (t *table) seal() *delta {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.keepAll || len(t.open) == 0 {
+		return nil
+	}
+	d := &delta{t: t, seq: t.seq, changes: make(map[string]pendingChange, len(t.open))}
+	for k := range t.open {
+		d.changes[k] = t.pending[k]
+	}
+	clear(t.open)
+	t.seq++
+	return d
+}
+
+// write adds the delta's changes to b.
+func (d *delta) write(b *store.Batch) error {
+	for _, k := range slices.Sorted(maps.Keys(d.changes)) {
+		c := d.changes[k]
+		var err error
+		if c.deleted {
+			err = b.Delete(d.t.key([]byte(k)))
+		} else {
+			err = b.Set(d.t.key([]byte(k)), c.value)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// committed drops from pending the changes the store now holds: those no
+// later delta replaced.
+func (d *delta) committed() {
+	t := d.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k := range d.changes {
+		if c, ok := t.pending[k]; ok && c.seq == d.seq {
+			delete(t.pending, k)
+		}
+	}
+}
+
+// setBase makes the store the table's committed state (after a fresh run
+// has wiped the old one).
+func (t *table) setBase(s *store.Store) {
+	t.mu.Lock()
+	t.base = s
+	t.mu.Unlock()
+}

@@ -1,0 +1,284 @@
+package etl
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/etlhq/etl/etl/store"
+)
+
+// A partition is done, and committed to the checkpoint, once
+//   - every stateful stage downstream of its source has handled its mark
+//     (the stage's changes for the partition are sealed), and
+//   - every sink downstream of its source that no replaying stage feeds
+//     has handled its mark (made it durable).
+//
+// Stages and sinks behind a stage that Replays do not hold the checkpoint
+// back: on a resumed run the replaying stage emits its restored records
+// again, so whatever they hold (convoso's lookups in flight, the queue the
+// redial_queue sink writes at the end) is rebuilt from the checkpoint.
+// This keeps the checkpoint as close behind the fetch as the stateful
+// stages allow: a crash loses only the partitions in flight.
+
+// ack tells the tracker that a stage handled a partition's mark; delta is
+// a stateful stage's changes for that partition (nil when none).
+type ack struct {
+	mark  *Mark
+	from  Addr
+	delta *delta
+}
+
+// partitionTracker collects acks and commits each partition that is done,
+// with its stages' changes, in one transaction.
+type partitionTracker struct {
+	cp    *Checkpoint
+	store *store.Store // nil: nothing is committed (plan, or no state)
+	opts  RunOptions
+	// expected holds, per source, the stages whose acks complete one of
+	// its partitions.
+	expected map[Addr]map[Addr]bool
+	// unsafe holds sources with a buffering sink that nothing replays to:
+	// their partitions are reported but never saved as done.
+	unsafe  map[Addr]bool
+	pending map[Addr]map[string]*pendingPartition
+	// ready holds done partitions waiting for an earlier change of one of
+	// their tables to be committed (two sources feeding one stage).
+	ready []*pendingPartition
+	// committed is, per table, the sequence number of its last committed
+	// delta: deltas commit in the order they were sealed.
+	committed map[*table]uint64
+	caches    []*table
+	// saved and lastSaved count what this run checkpointed; commitBytes
+	// are the sizes of its commits, for the benchmarks.
+	saved       int
+	lastSaved   string
+	commitBytes []int
+}
+
+type pendingPartition struct {
+	mark   *Mark
+	acked  map[Addr]bool
+	deltas []*delta
+}
+
+func newPartitionTracker(p *Pipeline, stages []*stage, cp *Checkpoint, st *store.Store, opts RunOptions) *partitionTracker {
+	t := &partitionTracker{cp: cp, store: st, opts: opts, expected: map[Addr]map[Addr]bool{}, unsafe: map[Addr]bool{},
+		pending: map[Addr]map[string]*pendingPartition{}, committed: map[*table]uint64{}}
+	if opts.Plan {
+		t.store = nil
+	}
+	for _, s := range stages {
+		b := s.block
+		if s.caches != nil {
+			t.caches = append(t.caches, s.caches)
+		}
+		if !s.acks() {
+			continue
+		}
+		src := b.source().Addr
+		if t.expected[src] == nil {
+			t.expected[src] = map[Addr]bool{}
+		}
+		t.expected[src][b.Addr] = true
+		if b.Addr.Kind == KindSink && b.Plugin.Buffers && !b.resumable() {
+			t.unsafe[src] = true
+		}
+	}
+	return t
+}
+
+// acks reports whether the stage's handling of a mark completes its
+// partition: a stateful stage, or a sink that no replaying stage feeds.
+func (s *stage) acks() bool {
+	if s.state != nil {
+		return true
+	}
+	return s.block.Addr.Kind == KindSink && !s.block.behindReplay()
+}
+
+// behindReplay reports whether a stage upstream of b Replays.
+func (b *Block) behindReplay() bool {
+	for up := b.Input; up != nil; up = up.Input {
+		if up.Plugin != nil && up.Plugin.Replays {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *partitionTracker) ack(a ack) error {
+	m := a.mark
+	parts := t.pending[m.Source]
+	if parts == nil {
+		parts = map[string]*pendingPartition{}
+		t.pending[m.Source] = parts
+	}
+	pp := parts[m.Partition]
+	if pp == nil {
+		pp = &pendingPartition{mark: m, acked: map[Addr]bool{}}
+		parts[m.Partition] = pp
+	}
+	pp.acked[a.from] = true
+	if a.delta != nil {
+		pp.deltas = append(pp.deltas, a.delta)
+	}
+	if len(pp.acked) < len(t.expected[m.Source]) {
+		return nil
+	}
+	delete(parts, m.Partition)
+	t.ready = append(t.ready, pp)
+	return t.commitReady()
+}
+
+// commitReady commits the done partitions whose changes come next in
+// every table they touch.
+func (t *partitionTracker) commitReady() error {
+	for {
+		i := slices.IndexFunc(t.ready, t.inOrder)
+		if i < 0 {
+			return nil
+		}
+		pp := t.ready[i]
+		t.ready = slices.Delete(t.ready, i, i+1)
+		if err := t.commit(pp); err != nil {
+			return err
+		}
+	}
+}
+
+func (t *partitionTracker) inOrder(pp *pendingPartition) bool {
+	for _, d := range pp.deltas {
+		if d.seq != t.committed[d.t]+1 {
+			return false
+		}
+	}
+	return true
+}
+
+// commit makes pp's partition done: its stages' changes, the caches'
+// changes so far and the partition's record, in one synced transaction.
+func (t *partitionTracker) commit(pp *pendingPartition) error {
+	m := pp.mark
+	src := m.Source.String()
+	if t.unsafe[m.Source] {
+		// Not durable (see checkResumable): report it, do not save it.
+		t.opts.Events.Report(Event{Time: time.Now().UTC(), Type: EventPartition, Block: src, Partition: m.Partition,
+			Data: map[string]any{"incomplete": m.Incomplete, "info": m.Info, "checkpoint": false}})
+		t.markCommitted(pp.deltas)
+		return nil
+	}
+	done := PartitionDone{Name: m.Partition, Incomplete: m.Incomplete, Info: m.Info}
+	now := time.Now().UTC()
+	if t.store != nil {
+		b := t.store.NewBatch()
+		cacheDeltas, err := t.writeChanges(b, pp.deltas)
+		if err == nil {
+			err = t.writeDone(b, src, done, now)
+		}
+		if err == nil {
+			t.commitBytes = append(t.commitBytes, b.Len())
+			err = b.Commit(true)
+		} else {
+			b.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("saving checkpoint after %s %s: %w", src, m.Partition, err)
+		}
+		t.markCommitted(pp.deltas)
+		t.markCommitted(cacheDeltas)
+		t.saved++
+		t.lastSaved = m.Partition
+	}
+	t.cp.Sources[src] = append(t.cp.Sources[src], done)
+	t.cp.Updated = now
+	msg := ""
+	if pl, ok := t.opts.Events.(*partitionLines); !ok || !pl.described(m.Partition) {
+		msg = fmt.Sprintf("%s  done (%s)", m.Partition, src)
+		if m.Incomplete {
+			msg += "  INCOMPLETE"
+		}
+	}
+	t.opts.Events.Report(Event{
+		Time: now, Type: EventPartition, Block: src, Partition: m.Partition, Message: msg,
+		Data: map[string]any{"incomplete": m.Incomplete, "info": m.Info, "checkpoint": true},
+	})
+	return nil
+}
+
+// writeChanges adds the deltas and the caches' changes to b; it returns
+// the caches' deltas, to be marked committed with the rest.
+func (t *partitionTracker) writeChanges(b *store.Batch, deltas []*delta) ([]*delta, error) {
+	for _, d := range deltas {
+		if err := d.write(b); err != nil {
+			return nil, err
+		}
+	}
+	var cacheDeltas []*delta
+	for _, c := range t.caches {
+		if d := c.seal(); d != nil {
+			if err := d.write(b); err != nil {
+				return nil, err
+			}
+			cacheDeltas = append(cacheDeltas, d)
+		}
+	}
+	return cacheDeltas, nil
+}
+
+// writeDone adds the partition's record and the checkpoint's header to b.
+func (t *partitionTracker) writeDone(b *store.Batch, src string, done PartitionDone, now time.Time) error {
+	data, err := json.Marshal(done)
+	if err != nil {
+		return err
+	}
+	if err := b.Set(doneKey(src, len(t.cp.Sources[src])), data); err != nil {
+		return err
+	}
+	head := *t.cp
+	head.Updated = now
+	meta, err := json.Marshal(head)
+	if err != nil {
+		return err
+	}
+	return b.Set(metaKey, meta)
+}
+
+func (t *partitionTracker) markCommitted(deltas []*delta) {
+	for _, d := range deltas {
+		d.committed()
+		t.committed[d.t] = d.seq
+	}
+}
+
+// finish brings the caches up to date when the run ends: a completed run
+// empties them (running it again asks afresh); a failed or interrupted one
+// commits the answers obtained since the last checkpoint, so that a
+// resumed run reuses them.
+func (t *partitionTracker) finish(completed bool, addrs []Addr) error {
+	if t.store == nil || len(t.caches) == 0 {
+		return nil
+	}
+	b := t.store.NewBatch()
+	var deltas []*delta
+	var err error
+	if completed {
+		for _, a := range addrs {
+			if err = b.DeletePrefix(addrPrefix(cachePrefix, a.String())); err != nil {
+				break
+			}
+		}
+	} else {
+		deltas, err = t.writeChanges(b, nil)
+	}
+	if err != nil || b.Empty() {
+		b.Close()
+		return err
+	}
+	if err := b.Commit(true); err != nil {
+		return fmt.Errorf("saving the answers obtained in this run: %w", err)
+	}
+	t.markCommitted(deltas)
+	return nil
+}
