@@ -2,11 +2,8 @@ package etl_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/store"
 	"go.uber.org/goleak"
 )
 
@@ -24,9 +22,9 @@ import (
 type answerer struct {
 	failAt, skipEvery int64
 	mu                sync.Mutex
-	answers           []int64
+	cache             etl.Table
 	skipped           []string
-	loaded            *[]int64 // what LoadCache got; empty when not called
+	loaded            *[]int64 // what UseCache found; empty when none
 	interrupt         func()   // when set, failAt cancels the run instead
 }
 
@@ -46,29 +44,24 @@ func (a *answerer) Process(ctx context.Context, rec etl.Record, out etl.Output) 
 		out.Drop("lookup failed")
 		return nil
 	}
-	a.mu.Lock()
-	a.answers = append(a.answers, id)
-	a.mu.Unlock()
+	if err := a.cache.Set(answerKey(id), []byte("ok")); err != nil {
+		return err
+	}
 	return out.Emit(rec)
 }
 
-func (a *answerer) SaveCache() ([]byte, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.answers) == 0 {
-		return nil, nil
-	}
-	return json.Marshal(a.answers)
-}
+// answerKey orders ids as numbers.
+func answerKey(id int64) []byte { return []byte(fmt.Sprintf("%08d", id)) }
 
-func (a *answerer) LoadCache(data []byte) error {
-	var ids []int64
-	if err := json.Unmarshal(data, &ids); err != nil {
+func (a *answerer) UseCache(t etl.Table) error {
+	a.cache = t
+	*a.loaded = nil
+	return t.Scan(func(k, _ []byte) error {
+		var id int64
+		_, err := fmt.Sscan(string(k), &id)
+		*a.loaded = append(*a.loaded, id)
 		return err
-	}
-	*a.loaded = ids
-	a.answers = slices.Clone(ids)
-	return nil
+	})
 }
 
 func (a *answerer) Skipped() []string { return a.skipped }
@@ -110,37 +103,43 @@ sink "collect" "out" {
 }
 `
 
-// fileOptions saves checkpoints and caches to path, as the CLI does.
-func fileOptions(path string, resume bool, t *testing.T) etl.RunOptions {
-	opts := etl.RunOptions{
-		Save:       func(cp *etl.Checkpoint) error { return etl.SaveCheckpoint(path, cp) },
-		SaveCaches: func(c map[string]json.RawMessage, fresh *etl.Checkpoint) error { return etl.SaveCaches(path, c, fresh) },
-	}
-	if resume {
-		cp, err := etl.LoadCheckpoint(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts.Resume = cp
-	}
-	return opts
-}
-
-func savedAnswers(t *testing.T, path string) []int64 {
-	t.Helper()
-	cp, err := etl.LoadCheckpoint(path)
+// stateOptions runs with a state on disk, as the CLI does.
+func stateOptions(t *testing.T) etl.RunOptions {
+	st, err := store.Open(filepath.Join(t.TempDir(), "state"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, ok := cp.Caches["transform.answers.a"]
-	if !ok {
-		return nil
-	}
+	t.Cleanup(func() { st.Close() })
+	return etl.RunOptions{State: st}
+}
+
+// savedAnswers lists the answers the state holds for the answers stage.
+func savedAnswers(t *testing.T, st *store.Store) []int64 {
+	t.Helper()
 	var ids []int64
-	if err := json.Unmarshal(raw, &ids); err != nil {
-		t.Fatalf("cache %s: %v", raw, err)
+	err := st.Scan(append([]byte("cache/transform.answers.a"), 0), func(k, _ []byte) error {
+		var id int64
+		_, err := fmt.Sscan(string(k[len("cache/transform.answers.a")+1:]), &id)
+		ids = append(ids, id)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return ids
+}
+
+// partitionsDone counts the partitions the state's checkpoint holds.
+func partitionsDone(t *testing.T, st *store.Store) int {
+	t.Helper()
+	cp, err := etl.ReadCheckpoint(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp == nil {
+		return 0
+	}
+	return len(cp.Sources["source.gen.nums"])
 }
 
 // A failed run's answers reach the checkpoint, also those obtained after
@@ -151,44 +150,38 @@ func TestCacheSavedOnFailureAndDroppedOnCompletion(t *testing.T) {
 	reg, _ := testRegistry(t)
 	var loaded *[]int64
 	registerAnswerer(reg, &loaded)
-	path := filepath.Join(t.TempDir(), "state.json")
+	opts := stateOptions(t)
+	defer opts.State.Close() // before goleak's check
 
 	// Run 1 fails at id 25, in p002: at most p000 and p001 are saved (the
 	// failure may cancel p001's save), and 25 answers are held.
-	_, err := load(t, reg, fmt.Sprintf(cachePipeline, 25)).Run(context.Background(), fileOptions(path, false, t))
+	_, err := load(t, reg, fmt.Sprintf(cachePipeline, 25)).Run(context.Background(), opts)
 	if err == nil || !strings.Contains(err.Error(), "lookup of 25 failed") {
 		t.Fatalf("run 1: %v", err)
 	}
-	cp, err := etl.LoadCheckpoint(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := len(cp.Sources["source.gen.nums"]); n > 2 {
+	if n := partitionsDone(t, opts.State); n > 2 {
 		t.Fatalf("run 1 checkpointed %d partitions, want at most 2", n)
 	}
-	if got := savedAnswers(t, path); len(got) != 25 {
+	if got := savedAnswers(t, opts.State); len(got) != 25 {
 		t.Fatalf("the checkpoint holds %d answers after the failure, want the 25 obtained: %v", len(got), got)
-	}
-	if len(cp.Stages) != 0 {
-		t.Errorf("stages appeared in the checkpoint: %v", cp.Stages)
 	}
 
 	// Run 2 resumes: it gets the 25 answers, completes, and drops them.
-	if _, err := load(t, reg, fmt.Sprintf(cachePipeline, -1)).Run(context.Background(), fileOptions(path, true, t)); err != nil {
+	if _, err := load(t, reg, fmt.Sprintf(cachePipeline, -1)).Run(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
 	if len(*loaded) != 25 {
 		t.Fatalf("the resumed run was given %v, want the 25 answers", *loaded)
 	}
-	if got := savedAnswers(t, path); got != nil {
+	if got := savedAnswers(t, opts.State); got != nil {
 		t.Fatalf("a completed run left %d answers in the checkpoint", len(got))
 	}
-	if cp, _ := etl.LoadCheckpoint(path); len(cp.Sources["source.gen.nums"]) != 4 {
-		t.Fatalf("completed run: %s", cp.Summary())
+	if n := partitionsDone(t, opts.State); n != 4 {
+		t.Fatalf("completed run: %d partitions done, want 4", n)
 	}
 
 	// Run 3, of the finished pipeline: no answers to reuse.
-	if _, err := load(t, reg, fmt.Sprintf(cachePipeline, -1)).Run(context.Background(), fileOptions(path, true, t)); err != nil {
+	if _, err := load(t, reg, fmt.Sprintf(cachePipeline, -1)).Run(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
 	if len(*loaded) != 0 {
@@ -202,47 +195,19 @@ func TestCacheSavedWhenNoPartitionFinished(t *testing.T) {
 	reg, _ := testRegistry(t)
 	var loaded *[]int64
 	registerAnswerer(reg, &loaded)
-	path := filepath.Join(t.TempDir(), "state.json")
-	if _, err := load(t, reg, fmt.Sprintf(cachePipeline, 5)).Run(context.Background(), fileOptions(path, false, t)); err == nil {
+	opts := stateOptions(t)
+	defer opts.State.Close() // before goleak's check
+	if _, err := load(t, reg, fmt.Sprintf(cachePipeline, 5)).Run(context.Background(), opts); err == nil {
 		t.Fatal("run 1 did not fail")
 	}
-	cp, err := etl.LoadCheckpoint(path)
-	if err != nil {
-		t.Fatal(err)
+	if n, got := partitionsDone(t, opts.State), savedAnswers(t, opts.State); n != 0 || len(got) != 5 {
+		t.Fatalf("checkpoint: %d partitions, answers %v", n, got)
 	}
-	if len(cp.Sources["source.gen.nums"]) != 0 || len(savedAnswers(t, path)) != 5 {
-		t.Fatalf("checkpoint: %s, answers %v", cp.Summary(), savedAnswers(t, path))
-	}
-	if _, err := load(t, reg, fmt.Sprintf(cachePipeline, -1)).Run(context.Background(), fileOptions(path, true, t)); err != nil {
+	if _, err := load(t, reg, fmt.Sprintf(cachePipeline, -1)).Run(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
 	if len(*loaded) != 5 {
 		t.Fatalf("resumed run was given %v", *loaded)
-	}
-}
-
-// A completed run of a pipeline whose checkpoint holds no caches leaves
-// the file as the last partition's save wrote it; with no checkpoint file
-// and no answers, a failure writes none.
-func TestCacheNoRewriteWithoutAnswers(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.json")
-	if err := etl.SaveCaches(path, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("SaveCaches without answers created the file: %v", err)
-	}
-	reg, _ := testRegistry(t)
-	p := load(t, reg, "source \"gen\" \"g\" {\n  partitions = 2\n}\nsink \"collect\" \"c\" {\n  input = source.gen.g\n}\n")
-	if err := etl.SaveCheckpoint(path, etl.NewCheckpoint(p)); err != nil {
-		t.Fatal(err)
-	}
-	before, _ := os.ReadFile(path)
-	if err := etl.SaveCaches(path, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if after, _ := os.ReadFile(path); string(after) != string(before) {
-		t.Error("SaveCaches(nil) rewrote a checkpoint without caches")
 	}
 }
 
@@ -276,12 +241,13 @@ func TestCacheSavedOnInterrupt(t *testing.T) {
 	reg, _ := testRegistry(t)
 	var loaded *[]int64
 	registerAnswerer(reg, &loaded, cancel)
-	path := filepath.Join(t.TempDir(), "state.json")
-	_, err := load(t, reg, fmt.Sprintf(cachePipeline, 15)).Run(ctx, fileOptions(path, false, t))
+	opts := stateOptions(t)
+	defer opts.State.Close() // before goleak's check
+	_, err := load(t, reg, fmt.Sprintf(cachePipeline, 15)).Run(ctx, opts)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("run: %v, want cancelled", err)
 	}
-	if got := savedAnswers(t, path); len(got) != 15 {
+	if got := savedAnswers(t, opts.State); len(got) != 15 {
 		t.Fatalf("the checkpoint holds %d answers after the interruption, want the 15 obtained", len(got))
 	}
 }

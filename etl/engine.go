@@ -143,6 +143,9 @@ type stage struct {
 	// state and caches are the stage's tables when it is Stateful or a
 	// Cacher.
 	state, caches *table
+	// ackSelf makes a source acknowledge its own marks (see
+	// newPartitionTracker).
+	ackSelf bool
 	// finished is set once the stage has handled its whole input and, if
 	// it is a Finisher, Finish returned: for a sink, its output is written.
 	finished atomic.Bool
@@ -331,6 +334,12 @@ func (p *Pipeline) stream(ctx context.Context, stages []*stage, tracker *partiti
 			case <-ackersDone:
 				finished++
 			case <-gctx.Done():
+				// A failed or interrupted run still commits what its
+				// stages acknowledged before it stopped: durable work
+				// that a resumed run need not redo.
+				if err := drainAcks(acks, tracker); err != nil {
+					return err
+				}
 				return gctx.Err()
 			}
 		}

@@ -3,7 +3,6 @@ package etl
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/etlhq/etl/etl/store"
@@ -43,13 +42,7 @@ type partitionTracker struct {
 	// their partitions are reported but never saved as done.
 	unsafe  map[Addr]bool
 	pending map[Addr]map[string]*pendingPartition
-	// ready holds done partitions waiting for an earlier change of one of
-	// their tables to be committed (two sources feeding one stage).
-	ready []*pendingPartition
-	// committed is, per table, the sequence number of its last committed
-	// delta: deltas commit in the order they were sealed.
-	committed map[*table]uint64
-	caches    []*table
+	caches  []*table
 	// saved and lastSaved count what this run checkpointed; commitBytes
 	// are the sizes of its commits, for the benchmarks.
 	saved       int
@@ -65,7 +58,7 @@ type pendingPartition struct {
 
 func newPartitionTracker(p *Pipeline, stages []*stage, cp *Checkpoint, st *store.Store, opts RunOptions) *partitionTracker {
 	t := &partitionTracker{cp: cp, store: st, opts: opts, expected: map[Addr]map[Addr]bool{}, unsafe: map[Addr]bool{},
-		pending: map[Addr]map[string]*pendingPartition{}, committed: map[*table]uint64{}}
+		pending: map[Addr]map[string]*pendingPartition{}}
 	if opts.Plan {
 		t.store = nil
 	}
@@ -73,6 +66,9 @@ func newPartitionTracker(p *Pipeline, stages []*stage, cp *Checkpoint, st *store
 		b := s.block
 		if s.caches != nil {
 			t.caches = append(t.caches, s.caches)
+		}
+		if b.Addr.Kind == KindSink && b.Plugin.Buffers && !b.resumable() {
+			t.unsafe[b.source().Addr] = true
 		}
 		if !s.acks() {
 			continue
@@ -82,8 +78,14 @@ func newPartitionTracker(p *Pipeline, stages []*stage, cp *Checkpoint, st *store
 			t.expected[src] = map[Addr]bool{}
 		}
 		t.expected[src][b.Addr] = true
-		if b.Addr.Kind == KindSink && b.Plugin.Buffers && !b.resumable() {
-			t.unsafe[src] = true
+	}
+	for _, s := range stages {
+		if src := s.block.Addr; s.in == nil && len(t.expected[src]) == 0 {
+			// Nothing after the source holds its partitions (its sinks
+			// are all behind a stage that replays without state): a
+			// partition is done once the source has ended it.
+			s.ackSelf = true
+			t.expected[src] = map[Addr]bool{src: true}
 		}
 	}
 	return t
@@ -92,7 +94,7 @@ func newPartitionTracker(p *Pipeline, stages []*stage, cp *Checkpoint, st *store
 // acks reports whether the stage's handling of a mark completes its
 // partition: a stateful stage, or a sink that no replaying stage feeds.
 func (s *stage) acks() bool {
-	if s.state != nil {
+	if s.state != nil || s.ackSelf {
 		return true
 	}
 	return s.block.Addr.Kind == KindSink && !s.block.behindReplay()
@@ -128,33 +130,10 @@ func (t *partitionTracker) ack(a ack) error {
 		return nil
 	}
 	delete(parts, m.Partition)
-	t.ready = append(t.ready, pp)
-	return t.commitReady()
-}
-
-// commitReady commits the done partitions whose changes come next in
-// every table they touch.
-func (t *partitionTracker) commitReady() error {
-	for {
-		i := slices.IndexFunc(t.ready, t.inOrder)
-		if i < 0 {
-			return nil
-		}
-		pp := t.ready[i]
-		t.ready = slices.Delete(t.ready, i, i+1)
-		if err := t.commit(pp); err != nil {
-			return err
-		}
-	}
-}
-
-func (t *partitionTracker) inOrder(pp *pendingPartition) bool {
-	for _, d := range pp.deltas {
-		if d.seq != t.committed[d.t]+1 {
-			return false
-		}
-	}
-	return true
+	// A stage has one input, so its marks, and its deltas, come from one
+	// source in that source's order: committing partitions as they are
+	// done commits each table's changes in the order they were made.
+	return t.commit(pp)
 }
 
 // commit makes pp's partition done: its stages' changes, the caches'
@@ -248,7 +227,6 @@ func (t *partitionTracker) writeDone(b *store.Batch, src string, done PartitionD
 func (t *partitionTracker) markCommitted(deltas []*delta) {
 	for _, d := range deltas {
 		d.committed()
-		t.committed[d.t] = d.seq
 	}
 }
 
