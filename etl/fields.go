@@ -31,8 +31,8 @@ func (p *Pipeline) neededFields(b *Block) map[string]bool {
 			return nil
 		}
 		maps.Copy(need, own)
-		if c.Addr.Kind == KindSink || c.Plugin.Replaces {
-			continue // no output, or new records: the consumers read those
+		if c.Addr.Kind == KindSink {
+			continue // no output
 		}
 		further := p.neededFields(c)
 		if further == nil {

@@ -67,10 +67,10 @@ func runFilter(t *testing.T, fake *convosotest.Server, attrs string, opts etl.Ru
 	reg := etl.NewRegistry()
 	Register(reg)
 	sink := &seqSink{}
-	reg.Register(etl.Plugin{Kind: etl.KindSource, Type: "list", Config: func() any { return &emptyConfig{} },
-		New: func(_ any, env etl.Env) (any, error) { return &listSource{parts: parts, env: env}, nil }})
-	reg.Register(etl.Plugin{Kind: etl.KindSink, Type: "seq", Config: func() any { return &emptyConfig{} },
-		New: func(any, etl.Env) (any, error) { return sink, nil }})
+	etl.RegisterSource(reg, etl.Spec[emptyConfig]{Type: "list"},
+		func(_ *emptyConfig, env etl.Env) (etl.Source, error) { return &listSource{parts: parts, env: env}, nil })
+	etl.RegisterSink(reg, etl.Spec[emptyConfig]{Type: "seq"},
+		func(*emptyConfig, etl.Env) (etl.Sink, error) { return sink, nil })
 	src := fmt.Sprintf(`
 source "list" "in" {}
 filter "convoso_status" "f" {
@@ -482,8 +482,8 @@ func TestConvosoStatusValidate(t *testing.T) {
 	} {
 		reg := etl.NewRegistry()
 		Register(reg)
-		reg.Register(etl.Plugin{Kind: etl.KindSource, Type: "list", Config: func() any { return &emptyConfig{} },
-			New: func(_ any, env etl.Env) (any, error) { return &listSource{env: env}, nil }})
+		etl.RegisterSource(reg, etl.Spec[emptyConfig]{Type: "list"},
+			func(_ *emptyConfig, env etl.Env) (etl.Source, error) { return &listSource{env: env}, nil })
 		tok := `auth_token = "x"`
 		if strings.Contains(attrs, "auth_token") {
 			tok = ""

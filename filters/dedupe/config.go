@@ -52,19 +52,30 @@ func (c *Config) ReadFields() []string {
 
 // Register adds dedupe_latest to r.
 func Register(r *etl.Registry) {
-	r.Register(etl.Plugin{
-		Kind:    etl.KindTransform,
+	etl.RegisterProcessor(r, etl.KindTransform, etl.Spec[Config]{
 		Type:    "dedupe_latest",
 		Summary: "Keeps the latest record per key (greatest order_by), at end of input or as updates.",
+		Config:  func() *Config { return &Config{Emit: EmitEnd} },
 		Replays: true, // restored records are emitted again (Restored or Finish)
 		// Reads key, order_by, tie_breaker (or call_id: ReadFields) and
 		// emits the records it kept, unchanged.
 		ReadsDeclaredFields: true,
-		Config:              func() any { return &Config{Emit: EmitEnd} },
-		New: func(cfg any, env etl.Env) (any, error) {
-			return New(cfg.(*Config), env), nil
-		},
+	}, func(cfg *Config, env etl.Env) (etl.Processor, error) {
+		return New(cfg, env), nil
 	})
 }
+
+// Interface guards: a hook whose signature drifts fails to compile.
+var (
+	_ etl.Validator        = (*Config)(nil)
+	_ etl.Fingerprinter    = (*Config)(nil)
+	_ etl.FieldReader      = (*Config)(nil)
+	_ etl.Processor        = (*Dedupe)(nil)
+	_ etl.Restorer         = (*Dedupe)(nil)
+	_ etl.Finisher         = (*Dedupe)(nil)
+	_ etl.Closer           = (*Dedupe)(nil)
+	_ etl.Stateful         = (*Dedupe)(nil)
+	_ etl.SnapshotStreamer = (*Dedupe)(nil)
+)
 
 func init() { Register(etl.Default) }

@@ -52,13 +52,10 @@ func newHarness(parts ...[]etl.Record) *harness {
 	h := &harness{reg: etl.NewRegistry(), coll: &etltest.Collector{}, parts: parts}
 	etltest.Register(h.reg, h.coll, nil)
 	Register(h.reg)
-	h.reg.Register(etl.Plugin{
-		Kind: etl.KindSource, Type: "list", Summary: "Emits the test's records.",
-		Config: func() any { return &listConfig{} },
-		New: func(cfg any, env etl.Env) (any, error) {
+	etl.RegisterSource(h.reg, etl.Spec[listConfig]{Type: "list", Summary: "Emits the test's records."},
+		func(_ *listConfig, env etl.Env) (etl.Source, error) {
 			return &listSource{parts: h.parts, env: env}, nil
-		},
-	})
+		})
 	return h
 }
 

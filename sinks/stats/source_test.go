@@ -60,11 +60,8 @@ func (d *days) Read(_ context.Context, out etl.Output) error {
 }
 
 func registerDays(r *etl.Registry) {
-	r.Register(etl.Plugin{
-		Kind: etl.KindSource, Type: "days", Summary: "Test source: given phones per date.",
-		Config: func() any { return &daysConfig{} },
-		New: func(cfg any, env etl.Env) (any, error) {
-			return &days{cfg: *cfg.(*daysConfig), env: env}, nil
-		},
-	})
+	etl.RegisterSource(r, etl.Spec[daysConfig]{Type: "days", Summary: "Test source: given phones per date."},
+		func(cfg *daysConfig, env etl.Env) (etl.Source, error) {
+			return &days{cfg: *cfg, env: env}, nil
+		})
 }
