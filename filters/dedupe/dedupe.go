@@ -156,12 +156,11 @@ func (d *Dedupe) evaluate(rec etl.Record) (ck string, r rank, err error) {
 	if r.order, err = d.cfg.OrderBy.Eval(rec); err != nil {
 		return "", r, fmt.Errorf("order_by: %w", err)
 	}
+	r.tie = cty.NullVal(cty.DynamicPseudoType)
 	if d.cfg.TieBreaker.IsSet() {
 		if r.tie, err = d.cfg.TieBreaker.Eval(rec); err != nil {
 			return "", r, fmt.Errorf("tie_breaker: %w", err)
 		}
-	} else {
-		r.tie = rec.Get("call_id")
 	}
 	r.at, r.timed = timeKey(r.order)
 	key, _ = key.UnmarkDeep()
@@ -204,9 +203,9 @@ func decodeRank(b []byte) (order, tie cty.Value, err error) {
 }
 
 // laterThan reports whether a record ranked r replaces old: greater
-// order_by, then greater tie-breaker; on a full tie the later arrival,
-// which is the new record, wins. Two different times decide without
-// reading old's rank: etl.Compare orders such strings by time.
+// order_by, then greater tie-breaker; on a full tie the kept record, the
+// first seen, stays. Two different times decide without reading old's
+// rank: etl.Compare orders such strings by time.
 func (d *Dedupe) laterThan(r rank, old entry) (bool, error) {
 	if r.timed && old.timed && r.at != old.at {
 		return r.at > old.at, nil
@@ -222,7 +221,7 @@ func (d *Dedupe) laterThan(r rank, old entry) (bool, error) {
 	if c := etl.Compare(r.order, oldOrder); c != 0 {
 		return c > 0, nil
 	}
-	return etl.Compare(r.tie, oldTie) >= 0, nil
+	return etl.Compare(r.tie, oldTie) > 0, nil
 }
 
 // record reads back a kept record.

@@ -264,7 +264,9 @@ func runPipeline(dir, src string, parts [][]etl.Record, fetch time.Duration) (ti
 	convoso.Register(reg)
 	dedupe.Register(reg)
 	etl.RegisterSource(reg, etl.Spec[empty]{Type: "bench", Summary: "bench records"},
-		func(_ *empty, env etl.Env) (etl.Source, error) { return &source{parts: parts, fetch: fetch, env: env}, nil })
+		func(_ *empty, env etl.Env) (etl.Source, error) {
+			return &source{parts: parts, fetch: fetch, env: env}, nil
+		})
 	etl.RegisterSink(reg, etl.Spec[empty]{Type: "discard", Summary: "drops records"},
 		func(*empty, etl.Env) (etl.Sink, error) { return discard{}, nil })
 	path := filepath.Join(dir, "bench.etl.hcl")
