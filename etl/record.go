@@ -77,8 +77,10 @@ type Mark struct {
 	// Incomplete is set by a source that could not read the whole partition
 	// but was told to carry on (on_incomplete = "warn").
 	Incomplete bool
-	// Info carries facts about the partition for downstream stages and the
-	// report, e.g. "bytes" or "invalid_phones". Read-only once sent.
+	// Info carries counts about the partition for downstream stages, the
+	// report and the checkpoint, by InfoKey name. Set and read it through
+	// InfoKeys (InfoBytes, InfoInvalidPhones): a stage then needs no other
+	// plugin's names. Read-only once sent.
 	Info map[string]int64
 
 	// snapshots holds the state of each stateful stage the mark has passed,

@@ -42,14 +42,14 @@ func (d *days) Read(_ context.Context, out etl.Output) error {
 			}
 			n++
 		}
-		m := &etl.Mark{Source: d.env.Addr, Partition: date, Info: map[string]int64{}}
+		m := &etl.Mark{Source: d.env.Addr, Partition: date}
 		if day.Type().HasAttribute("incomplete") {
 			m.Incomplete = day.GetAttr("incomplete").True()
 		}
-		for _, name := range []string{"bytes", "invalid_phones"} {
-			if day.Type().HasAttribute(name) {
-				v, _ := day.GetAttr(name).AsBigFloat().Int64()
-				m.Info[name] = v
+		for _, key := range []etl.InfoKey{etl.InfoBytes, etl.InfoInvalidPhones} {
+			if day.Type().HasAttribute(key.Name()) {
+				v, _ := day.GetAttr(key.Name()).AsBigFloat().Int64()
+				key.Set(m, v)
 			}
 		}
 		if err := out.EndPartition(m); err != nil {
