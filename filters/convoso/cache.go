@@ -2,6 +2,7 @@ package convoso
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -24,11 +25,6 @@ import (
 // memory. A verdict depends on the settings that decide it, so they are
 // saved with it, and answers made with other settings are not reused.
 
-var _ etl.Cacher = (*Filter)(nil)
-var _ etl.Skipper = (*Filter)(nil)
-var _ etl.Streamer = (*Filter)(nil)
-var _ etl.Preflighter = (*Filter)(nil)
-
 // savedAnswers is the JSON of the cache. Each answer is
 // [phone, keep (0 or 1), drop reason, lead count] followed, when the phone
 // has leads, by [lead id, lead status, list id] of its latest lead.
@@ -45,36 +41,46 @@ func (f *Filter) settings() string {
 }
 
 // SaveCache writes the answers obtained so far (skipped phones are not
-// answers); nil when there are none. Safe while lookups run.
+// answers), in phone order; nil when there are none. Safe while lookups
+// run.
 func (f *Filter) SaveCache() ([]byte, error) {
-	f.settledMu.Lock()
-	defer f.settledMu.Unlock()
-	if len(f.answers) == 0 {
+	type saved struct {
+		num phone.Number
+		v   verdict
+	}
+	var answers []saved
+	f.lookups.Range(func(num phone.Number, v verdict, _ bool) {
+		if !v.failed {
+			answers = append(answers, saved{num, v})
+		}
+	})
+	if len(answers) == 0 {
 		return nil, nil
 	}
+	slices.SortFunc(answers, func(a, b saved) int { return cmp.Compare(a.num, b.num) })
 	var b bytes.Buffer
-	b.Grow(64 + 48*len(f.answers))
+	b.Grow(64 + 48*len(answers))
 	b.WriteString(`{"settings": `)
 	appendJSONString(&b, f.settings())
 	b.WriteString(`, "answers": [`)
-	for i, a := range f.answers {
+	for i, a := range answers {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString("\n      [\"")
 		b.WriteString(a.num.String())
 		b.WriteString(`", `)
-		if a.l.keep {
+		if a.v.keep {
 			b.WriteByte('1')
 		} else {
 			b.WriteByte('0')
 		}
 		b.WriteString(", ")
-		appendJSONString(&b, f.wordList[a.l.reason])
+		appendJSONString(&b, a.v.reason)
 		b.WriteString(", ")
-		b.WriteString(strconv.FormatInt(int64(a.l.count), 10))
-		if a.l.found {
-			for _, s := range []string{a.l.leadID, f.wordList[a.l.status], f.wordList[a.l.list]} {
+		b.WriteString(strconv.FormatInt(int64(a.v.count), 10))
+		if a.v.found {
+			for _, s := range []string{a.v.latest.id, a.v.latest.status, a.v.latest.listID} {
 				b.WriteString(", ")
 				appendJSONString(&b, s)
 			}
@@ -98,21 +104,12 @@ func (f *Filter) LoadCache(data []byte) error {
 			len(saved.Answers), saved.Settings), map[string]any{"answers_dropped": len(saved.Answers)})
 		return nil
 	}
-	f.settledMu.Lock()
-	defer f.settledMu.Unlock()
-	f.resumed = make(map[phone.Number]*lookup, len(saved.Answers))
 	for i, raw := range saved.Answers {
 		num, v, err := decodeAnswer(raw)
 		if err != nil {
 			return fmt.Errorf("saved Convoso answer %d: %w (run with --fresh to start over)", i, err)
 		}
-		l := &lookup{}
-		if err := f.fill(l, v); err != nil {
-			return err
-		}
-		l.ready.Store(true)
-		f.resumed[num] = l
-		f.answers = append(f.answers, answer{num, l})
+		f.lookups.Seed(num, v)
 	}
 	return nil
 }
