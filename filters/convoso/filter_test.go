@@ -262,7 +262,7 @@ func TestConvosoStatusOrderAndMarks(t *testing.T) {
 	}
 	fake := convosotest.NewServer(convosotest.Config{LatencyFor: func(p string) time.Duration {
 		i := slices.Index(phones, p)
-		return time.Duration(len(phones)-i) * 2 * time.Millisecond
+		return time.Duration(len(phones)-i) * 10 * time.Millisecond
 	}})
 	defer fake.Close()
 	var parts [][]etl.Record
@@ -280,8 +280,8 @@ func TestConvosoStatusOrderAndMarks(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkMarks(t, sink.seq, partOf, len(parts))
-	if i0, i1 := slices.Index(sink.seq, "r0"), slices.Index(sink.seq, "r1"); i0 < i1 {
-		t.Errorf("r0 (answered last of its partition) left before r1: %v", sink.seq)
+	if i0, i6 := slices.Index(sink.seq, "r0"), slices.Index(sink.seq, "r6"); i0 < i6 {
+		t.Errorf("r0 (answered 60 ms after r6) left before it: %v", sink.seq)
 	}
 	// With one record per batch, more than one lookup in flight means
 	// lookups overlap batches (and partitions).
