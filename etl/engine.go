@@ -365,12 +365,8 @@ func allSinksFinished(stages []*stage) bool {
 }
 
 // snapshotsInFlight is how many snapshots of one stateful stage may travel
-// towards the sinks at once (see output.snapshotSlots). It is what lets a
-// source run ahead of a slow stage after the stateful one (convoso_status
-// waiting on lookups): a dedupe_latest snapshot is a view of 16 bytes per
-// kept key, so this bounds memory while letting every date of a typical
-// backfill be fetched at the API's speed.
-const snapshotsInFlight = 64
+// towards the sinks at once (see output.snapshotSlots).
+const snapshotsInFlight = 2
 
 // build constructs every stage and its channels. slots receives the
 // snapshot slots of the stateful stages, for the partition tracker.
