@@ -119,18 +119,25 @@ func (d *Dedupe) keep(ck string, rec etl.Record, r rank, enc []byte) error {
 }
 
 // timeKey returns order as Unix nanoseconds when it is a string that
-// etl.Compare orders as a time (RFC 3339, years 1678 to 2261).
+// etl.Compare orders as a time (RFC 3339, years 1678 to 2261). A time in
+// etl.TimeLayout, as sources stamp records, is read without parsing.
 func timeKey(order cty.Value) (int64, bool) {
 	if !order.IsKnown() || order.IsNull() || order.Type() != cty.String {
 		return 0, false
 	}
 	order, _ = order.Unmark()
 	s := order.AsString()
-	if len(s) < 20 || s[4] != '-' {
-		return 0, false
+	t, ok := etl.TimeOf(s)
+	if !ok {
+		if len(s) < 20 || s[4] != '-' {
+			return 0, false
+		}
+		var err error
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return 0, false
+		}
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil || t.Year() < 1678 || t.Year() > 2261 {
+	if t.Year() < 1678 || t.Year() > 2261 {
 		return 0, false
 	}
 	return t.UnixNano(), true
