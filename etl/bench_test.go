@@ -34,11 +34,8 @@ func BenchmarkEngine(b *testing.B) {
 
 func benchEngine(b *testing.B, records int, expr string) {
 	reg, _ := testRegistry(b)
-	reg.Register(etl.Plugin{
-		Kind: etl.KindSink, Type: "discard", Summary: "Drops records.",
-		Config: func() any { return &struct{}{} },
-		New:    func(any, etl.Env) (any, error) { return discardSink{}, nil },
-	})
+	etl.RegisterSink(reg, etl.Spec[struct{}]{Type: "discard", Summary: "Drops records."},
+		func(*struct{}, etl.Env) (etl.Sink, error) { return discardSink{}, nil })
 	src := fmt.Sprintf(`
 source "gen" "nums" {
   partitions    = 10

@@ -74,18 +74,16 @@ type answererConfig struct {
 // registerAnswerer registers "answers"; each stage built points *loaded
 // at what its LoadCache is given.
 func registerAnswerer(reg *etl.Registry, loaded **[]int64, interrupt ...func()) {
-	reg.Register(etl.Plugin{
-		Kind: etl.KindTransform, Type: "answers", Summary: "Answers.",
-		Config: func() any { return &answererConfig{FailAt: -1} },
-		New: func(cfg any, _ etl.Env) (any, error) {
-			c := cfg.(*answererConfig)
-			a := &answerer{failAt: c.FailAt, skipEvery: c.SkipEvery, loaded: new([]int64)}
-			if len(interrupt) > 0 {
-				a.interrupt = interrupt[0]
-			}
-			*loaded = a.loaded
-			return a, nil
-		},
+	etl.RegisterProcessor(reg, etl.KindTransform, etl.Spec[answererConfig]{
+		Type: "answers", Summary: "Answers.",
+		Config: func() *answererConfig { return &answererConfig{FailAt: -1} },
+	}, func(c *answererConfig, _ etl.Env) (etl.Processor, error) {
+		a := &answerer{failAt: c.FailAt, skipEvery: c.SkipEvery, loaded: new([]int64)}
+		if len(interrupt) > 0 {
+			a.interrupt = interrupt[0]
+		}
+		*loaded = a.loaded
+		return a, nil
 	})
 }
 

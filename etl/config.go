@@ -199,7 +199,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		if b.Plugin == nil {
 			continue // unknown type, already reported
 		}
-		b.Config = b.Plugin.Config()
+		b.Config = b.Plugin.config()
 		attrs, unknown, d := decodeBody(b.body, b.Plugin.Attrs(), b.Config, ctx, b.Addr.Kind != KindSource, p.sourceText)
 		b.attrs, b.unknown = attrs, unknown
 		diags = append(diags, d...)
@@ -467,7 +467,7 @@ func outputFields(b *Block) map[string]bool {
 	switch {
 	case b.Plugin == nil:
 		return nil
-	case b.Addr.Kind == KindSource || b.Plugin.Replaces:
+	case b.Addr.Kind == KindSource:
 		if b.Plugin.Fields == nil {
 			return nil
 		}

@@ -442,7 +442,7 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint) ([]*stage, error) {
 			Fields:      sourceFields(p, b),
 			Done:        cp.doneFunc(b.Addr),
 		}
-		impl, err := b.Plugin.New(b.Config, env)
+		impl, err := b.Plugin.build(b.Config, env)
 		if err != nil {
 			return stages, &StageError{Addr: b.Addr, Range: b.DefRange, Err: err}
 		}
@@ -450,9 +450,6 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint) ([]*stage, error) {
 		s.closer, _ = impl.(Closer)
 		stages = append(stages, s)
 		byBlock[b] = s
-		if err := checkImpl(b, impl); err != nil {
-			return stages, err
-		}
 		s.out = &output{addr: b.Addr, batchSize: opts.BatchSize, stats: s.stats, sink: b.Addr.Kind == KindSink}
 		if b.Input == nil {
 			s.out.ended = map[string]bool{}
@@ -527,27 +524,6 @@ func sourceFields(p *Pipeline, b *Block) map[string]bool {
 		}
 	}
 	return own
-}
-
-func checkImpl(b *Block, impl any) error {
-	ok := false
-	want := ""
-	switch b.Addr.Kind {
-	case KindSource:
-		_, ok = impl.(Source)
-		want = "etl.Source"
-	case KindTransform, KindFilter:
-		_, p := impl.(Processor)
-		_, s := impl.(Streamer)
-		ok, want = p || s, "etl.Processor or etl.Streamer"
-	case KindSink:
-		_, ok = impl.(Sink)
-		want = "etl.Sink"
-	}
-	if !ok {
-		return &StageError{Addr: b.Addr, Range: b.DefRange, Err: fmt.Errorf("plugin built a %T, which does not implement %s", impl, want)}
-	}
-	return nil
 }
 
 // run is the stage's goroutine: it reads its input, calls the plugin, and

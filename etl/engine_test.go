@@ -391,16 +391,10 @@ func TestBufferingSinkNeedsReplayingStage(t *testing.T) {
 	for _, replays := range []bool{false, true} {
 		t.Run(fmt.Sprintf("replays=%v", replays), func(t *testing.T) {
 			reg, _ := testRegistry(t)
-			reg.Register(etl.Plugin{
-				Kind: etl.KindSink, Type: "hold", Summary: "Buffers until the end.", Buffers: true,
-				Config: func() any { return &struct{}{} },
-				New:    func(any, etl.Env) (any, error) { return discardSink{}, nil },
-			})
-			reg.Register(etl.Plugin{
-				Kind: etl.KindTransform, Type: "pass", Summary: "Passes records through.", Replays: replays,
-				Config: func() any { return &struct{}{} },
-				New:    func(any, etl.Env) (any, error) { return passThrough{}, nil },
-			})
+			etl.RegisterSink(reg, etl.Spec[struct{}]{Type: "hold", Summary: "Buffers until the end.", Buffers: true},
+				func(*struct{}, etl.Env) (etl.Sink, error) { return discardSink{}, nil })
+			etl.RegisterProcessor(reg, etl.KindTransform, etl.Spec[struct{}]{Type: "pass", Summary: "Passes records through.", Replays: replays},
+				func(*struct{}, etl.Env) (etl.Processor, error) { return passThrough{}, nil })
 			p, diags := etl.Load(writePipeline(t, `
 source "gen" "g" {
   partitions = 3
@@ -467,11 +461,8 @@ func (c *countingState) Process(ctx context.Context, rec etl.Record, out etl.Out
 
 // registerCount registers the "count" transform (a countingState).
 func registerCount(reg *etl.Registry, block chan struct{}) {
-	reg.Register(etl.Plugin{
-		Kind: etl.KindTransform, Type: "count", Summary: "Counts.",
-		Config: func() any { return &struct{}{} },
-		New:    func(any, etl.Env) (any, error) { return &countingState{block: block}, nil },
-	})
+	etl.RegisterProcessor(reg, etl.KindTransform, etl.Spec[struct{}]{Type: "count", Summary: "Counts."},
+		func(*struct{}, etl.Env) (etl.Processor, error) { return &countingState{block: block}, nil })
 }
 
 // countIn reads what a count stage committed.
@@ -538,11 +529,8 @@ func (quitter) Stream(context.Context, <-chan etl.Batch, etl.Output) error { ret
 func TestStreamerReturningEarlyIsAnError(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	reg, _ := testRegistry(t)
-	reg.Register(etl.Plugin{
-		Kind: etl.KindFilter, Type: "quit", Summary: "Quits.",
-		Config: func() any { return &struct{}{} },
-		New:    func(any, etl.Env) (any, error) { return quitter{}, nil },
-	})
+	etl.RegisterStreamer(reg, etl.KindFilter, etl.Spec[struct{}]{Type: "quit", Summary: "Quits."},
+		func(*struct{}, etl.Env) (etl.Streamer, error) { return quitter{}, nil })
 	p := load(t, reg, "source \"gen\" \"g\" {\n  per_partition = 5000\n}\nfilter \"quit\" \"q\" {\n  input = source.gen.g\n}\nsink \"collect\" \"c\" {\n  input = filter.quit.q\n}\n")
 	done := make(chan error, 1)
 	go func() { _, err := p.Run(context.Background(), etl.RunOptions{}); done <- err }()
@@ -571,11 +559,8 @@ func (s twice) Read(_ context.Context, out etl.Output) error {
 
 func TestPartitionEndedTwiceIsAnError(t *testing.T) {
 	reg, _ := testRegistry(t)
-	reg.Register(etl.Plugin{
-		Kind: etl.KindSource, Type: "twice", Summary: "Ends p twice.",
-		Config: func() any { return &struct{}{} },
-		New:    func(_ any, env etl.Env) (any, error) { return twice{env}, nil },
-	})
+	etl.RegisterSource(reg, etl.Spec[struct{}]{Type: "twice", Summary: "Ends p twice."},
+		func(_ *struct{}, env etl.Env) (etl.Source, error) { return twice{env}, nil })
 	p := load(t, reg, "source \"twice\" \"t\" {}\nsink \"collect\" \"c\" {\n  input = source.twice.t\n}\n")
 	_, err := p.Run(context.Background(), etl.RunOptions{})
 	if err == nil || !strings.Contains(err.Error(), `partition "p" ended twice`) {
@@ -587,11 +572,8 @@ func TestPartitionEndedTwiceIsAnError(t *testing.T) {
 // the checkpoint is refused, naming the chain.
 func TestFingerprintCoversUpstreamChain(t *testing.T) {
 	reg, _ := testRegistry(t)
-	reg.Register(etl.Plugin{
-		Kind: etl.KindSink, Type: "fp", Summary: "Has a fingerprint.",
-		Config: func() any { return &fpConfig{} },
-		New:    func(any, etl.Env) (any, error) { return discardSink{}, nil },
-	})
+	etl.RegisterSink(reg, etl.Spec[fpConfig]{Type: "fp", Summary: "Has a fingerprint."},
+		func(*fpConfig, etl.Env) (etl.Sink, error) { return discardSink{}, nil })
 	before := load(t, reg, "source \"gen\" \"g\" {}\nsink \"fp\" \"s\" {\n  input = source.gen.g\n}\n")
 	after := load(t, reg, "source \"gen\" \"g\" {}\nfilter \"where\" \"w\" {\n  input = source.gen.g\n  condition = true\n}\nsink \"fp\" \"s\" {\n  input = filter.where.w\n}\n")
 	diffs := etl.NewCheckpoint(before).Compare(after)
@@ -727,11 +709,8 @@ func TestFailingSinkHoldsItsPartitions(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	reg, _ := testRegistry(t)
 	registerCount(reg, nil)
-	reg.Register(etl.Plugin{
-		Kind: etl.KindSink, Type: "failing", Summary: "Fails.",
-		Config: func() any { return &struct{}{} },
-		New:    func(any, etl.Env) (any, error) { return &failingSink{n: 25}, nil },
-	})
+	etl.RegisterSink(reg, etl.Spec[struct{}]{Type: "failing", Summary: "Fails."},
+		func(*struct{}, etl.Env) (etl.Sink, error) { return &failingSink{n: 25}, nil })
 	p := load(t, reg, `
 source "gen" "g" {
   partitions = 40

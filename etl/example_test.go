@@ -34,21 +34,26 @@ func (s *upperStage) Process(ctx context.Context, rec etl.Record, out etl.Output
 	return out.Emit(rec.With(etl.Record{s.cfg.Field: cty.StringVal(strings.ToUpper(v))}))
 }
 
-var upperPlugin = etl.Plugin{
-	Kind:    etl.KindTransform,
-	Type:    "upper",
-	Summary: "Upper-cases a per-record value into a field.",
-	Config:  func() any { return &UpperConfig{} }, // defaults go here
-	New: func(cfg any, env etl.Env) (any, error) {
-		return &upperStage{cfg: *cfg.(*UpperConfig)}, nil
-	},
+// Interface guard: the compiler checks that upperStage is a Processor.
+var _ etl.Processor = (*upperStage)(nil)
+
+// registerUpper adds the upper transform to r. A plugin package calls it
+// with etl.Default from init.
+func registerUpper(r *etl.Registry) {
+	etl.RegisterProcessor(r, etl.KindTransform, etl.Spec[UpperConfig]{
+		Type:    "upper",
+		Summary: "Upper-cases a per-record value into a field.",
+		Config:  func() *UpperConfig { return &UpperConfig{} }, // defaults go here
+	}, func(cfg *UpperConfig, env etl.Env) (etl.Processor, error) {
+		return &upperStage{cfg: *cfg}, nil
+	})
 }
 
-// A plugin package calls etl.Register(upperPlugin) from init; this example
-// registers into a registry of its own and runs a pipeline that uses it.
-func ExampleRegistry_Register() {
+// This example registers a transform into a registry of its own and runs
+// a pipeline that uses it.
+func ExampleRegisterProcessor() {
 	reg := etl.NewRegistry()
-	reg.Register(upperPlugin)
+	registerUpper(reg)
 	c := &etltest.Collector{}
 	etltest.Register(reg, c, nil)
 

@@ -8,13 +8,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// FieldReader is implemented by configs of plugins that read a record
-// field other than through their per-record expressions, e.g. a default
-// tie-breaker reading record.call_id. See Plugin.ReadsDeclaredFields.
-type FieldReader interface {
-	ReadFields() []string
-}
-
 // neededFields returns the record fields some block downstream of b may
 // read, or nil when any field may be read. Blocks whose plugin does not
 // declare its reads (Plugin.ReadsDeclaredFields) may read any field; a
@@ -31,8 +24,8 @@ func (p *Pipeline) neededFields(b *Block) map[string]bool {
 			return nil
 		}
 		maps.Copy(need, own)
-		if c.Addr.Kind == KindSink || c.Plugin.Replaces {
-			continue // no output, or new records: the consumers read those
+		if c.Addr.Kind == KindSink {
+			continue // no output
 		}
 		further := p.neededFields(c)
 		if further == nil {
@@ -59,11 +52,6 @@ func blockReads(b *Block) map[string]bool {
 			return nil // record[expr]: any field
 		}
 		reads[step.Name] = true
-	}
-	if fr, ok := b.Config.(FieldReader); ok {
-		for _, f := range fr.ReadFields() {
-			reads[f] = true
-		}
 	}
 	return reads
 }

@@ -83,12 +83,10 @@ sink "collect" "c" {
 		t.Run(tt.name, func(t *testing.T) {
 			reg, _ := testRegistry(t)
 			var got map[string]bool
-			reg.Register(etl.Plugin{Kind: etl.KindSource, Type: "probe", Summary: "Records Env.Fields.",
-				Config: func() any { return &struct{}{} },
-				New:    func(_ any, env etl.Env) (any, error) { got = env.Fields; return fieldsProbe{}, nil }})
-			reg.Register(etl.Plugin{Kind: etl.KindSink, Type: "reads", Summary: "Reads a and b.", ReadsDeclaredFields: true,
-				Config: func() any { return &readsConfig{} },
-				New:    func(any, etl.Env) (any, error) { return readsSink{}, nil }})
+			etl.RegisterSource(reg, etl.Spec[struct{}]{Type: "probe", Summary: "Records Env.Fields."},
+				func(_ *struct{}, env etl.Env) (etl.Source, error) { got = env.Fields; return fieldsProbe{}, nil })
+			etl.RegisterSink(reg, etl.Spec[readsConfig]{Type: "reads", Summary: "Reads a and b.", ReadsDeclaredFields: true},
+				func(*readsConfig, etl.Env) (etl.Sink, error) { return readsSink{}, nil })
 			p := load(t, reg, "source \"probe\" \"p\" {}\n"+tt.blocks)
 			if _, err := p.Run(context.Background(), etl.RunOptions{}); err != nil {
 				t.Fatal(err)

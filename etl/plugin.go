@@ -42,10 +42,10 @@ type Field struct {
 	Doc  string
 }
 
-// Plugin is what a package registers from init: a block type of one kind.
-//
-// Config returns a pointer to a fresh config struct holding the defaults.
-// Its fields carry tags that drive decoding, docs and validation alike:
+// Spec describes a block type: what `etl plugins` shows and what the engine
+// must know about the stage beyond its Go type. The config struct C holds
+// the block's attributes; its fields carry tags that drive decoding, docs
+// and validation alike:
 //
 //	BaseURL string   `hcl:"base_url,optional" doc:"API base URL."`
 //	APIKey  string   `hcl:"api_key" doc:"API key." etl:"secret"`
@@ -57,25 +57,24 @@ type Field struct {
 // slices and maps of them, cty.Value, time.Duration, and any type with a
 // DecodeValue(cty.Value) error method) are evaluated at load time.
 // An `etl:"secret"` attribute is never printed.
-type Plugin struct {
-	Kind    Kind
-	Type    string
+type Spec[C any] struct {
+	// Type is the block's first label, e.g. "bland_calls".
+	Type string
+	// Summary is one line for `etl plugins`.
 	Summary string
-	// Config returns a pointer to a new config struct with defaults set.
-	Config func() any
+	// Config returns a new config holding the defaults; nil means the zero
+	// C. Defaults are set here and nowhere else: `etl plugins NAME` reads
+	// them from this struct.
+	Config func() *C
 	// Fields are the record fields this plugin produces: all of them for a
 	// source, the ones it adds for a transform or filter. Nil for a source
 	// means "unknown": downstream references are not checked.
 	Fields []Field
-	// Replaces says a transform or filter drops its input's fields and emits
-	// only Fields.
-	Replaces bool
 	// ReadsDeclaredFields says the plugin reads records only through its
-	// per-record (Expr) attributes and, if its config is a FieldReader, the
-	// fields that names; and that the records it emits, if any, are its
-	// input records, fields added or not. Sources then build only the
-	// fields such blocks read (Env.Fields). A plugin that leaves it false
-	// (one that writes whole records, say) gets every field.
+	// per-record (Expr) attributes, and that the records it emits, if any,
+	// are its input records, fields added or not. Sources then build only
+	// the fields such blocks read (Env.Fields). A plugin that leaves it
+	// false (one that writes whole records, say) gets every field.
 	ReadsDeclaredFields bool
 	// Buffers says a sink holds what it receives until the end of input
 	// (it writes in Finish): its EndPartition does not make a partition
@@ -86,9 +85,71 @@ type Plugin struct {
 	// resumed run, so that the stages and sinks after it see every finished
 	// partition's data.
 	Replays bool
-	// New builds the stage from the decoded config (the pointer Config
-	// returned) when a pipeline runs.
-	New func(cfg any, env Env) (any, error)
+}
+
+// Plugin is a registered block type, as the registry hands it out: its
+// kind and the untyped form of its Spec. Plugins are made by
+// RegisterSource, RegisterProcessor, RegisterStreamer and RegisterSink,
+// whose typed constructors let the compiler check what a plugin builds.
+//
+// The engine calls a stage's hooks in this order; each hook is optional
+// but the stage's kind (Source, Processor or Streamer, Sink) and is found
+// by type assertion, so every plugin file ends with a guard per hook it
+// implements, var _ etl.X = (*T)(nil), which turns a drifted signature
+// into a compile error instead of a hook silently never called.
+//
+//  1. Decode (validate, plan and run): a fresh config from Spec.Config is
+//     decoded from the block, then the config's Validator (no I/O),
+//     FieldDeclarer, PartitionSet and Fingerprinter are asked. Nothing
+//     may be opened or requested.
+//  2. Build: the constructor makes the stage from the config and its Env,
+//     block by block in pipeline order. It may open files and clients;
+//     Close releases them even when a later block fails to build.
+//  3. Tables (during build): Stateful.UseState with the stage's table,
+//     holding what the checkpoint committed (nothing on a fresh start),
+//     and Cacher.UseCache with the answers an unfinished run obtained.
+//  4. Preflight: Preflighter.Preflight of every stage, before any stage
+//     starts, in plan and run: one cheap request, so that a wrong key
+//     fails before any partition is read. It reads no partition and
+//     writes nothing.
+//  5. Restored: Restorer.Restored, in the stage's goroutine before its
+//     input starts; a stage that Replays emits its restored records here
+//     or in Finish.
+//  6. Records: Source.Read emits records and calls out.EndPartition after
+//     each partition. Processor.Process and Sink.Write are called per
+//     record, then PartitionEnder.EndPartition at each partition's mark,
+//     which the engine forwards afterwards. Streamer.Stream reads its
+//     input itself and forwards every mark with out.EndPartition after
+//     the records that precede it. The changes a Stateful stage made to
+//     its table before a mark are that partition's, committed with it
+//     once it is done. A sink has made a partition durable when its
+//     EndPartition returns, unless its Spec says it Buffers.
+//  7. Finish: Finisher.Finish once the input ended normally, never after
+//     a failure upstream or a cancellation: a transform emits what it
+//     held; a sink writes (run) or computes its change (plan). A sink's
+//     Output has no consumer: only its Drop and Count are of use.
+//  8. Report, after every stage stopped: Skipper.Skipped, and on success
+//     Changer.Change, the change a sink made or would make.
+//  9. Close: Closer.Close once the run ends, whatever happened: release
+//     locks, remove temp files, roll back what Finish did not commit.
+//
+// Plan mode (Env.Plan) takes the same steps; sinks report instead of
+// writing and nothing is committed: tables keep their changes in memory.
+type Plugin struct {
+	Kind    Kind
+	Type    string
+	Summary string
+	// Fields, ReadsDeclaredFields, Buffers and Replays are the Spec's.
+	Fields              []Field
+	ReadsDeclaredFields bool
+	Buffers             bool
+	Replays             bool
+
+	// config returns a pointer to a new config with defaults set.
+	config func() any
+	// build makes the stage from what config returned: a Source,
+	// Processor, Streamer or Sink as Kind requires.
+	build func(cfg any, env Env) (any, error)
 }
 
 // Env is what a stage is given when it is built: who it is, how the run goes,

@@ -77,8 +77,10 @@ type Mark struct {
 	// Incomplete is set by a source that could not read the whole partition
 	// but was told to carry on (on_incomplete = "warn").
 	Incomplete bool
-	// Info carries facts about the partition for downstream stages and the
-	// report, e.g. "bytes" or "invalid_phones". Read-only once sent.
+	// Info carries counts about the partition for downstream stages, the
+	// report and the checkpoint, by InfoKey name. Set and read it through
+	// InfoKeys (InfoBytes, InfoInvalidPhones): a stage then needs no other
+	// plugin's names. Read-only once sent.
 	Info map[string]int64
 }
 
@@ -144,7 +146,54 @@ func ParseTime(v cty.Value) (time.Time, error) {
 	if v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
 		return time.Time{}, fmt.Errorf("not a time: %s", Describe(v))
 	}
-	return time.Parse(time.RFC3339Nano, v.AsString())
+	s := v.AsString()
+	if t, ok := TimeOf(s); ok {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+// TimeOf returns the time a string in TimeLayout (what TimeVal writes)
+// holds, read at its fixed offsets: a time that a source parsed once and
+// stamped on its records crosses the pipeline without being parsed again.
+// ok is false for any other string (parse those with time.Parse).
+func TimeOf(s string) (t time.Time, ok bool) {
+	if !IsTimeLayout(s) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return t, false
+	}
+	num := func(from, to int) int {
+		n := 0
+		for i := from; i < to; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				ok = false
+				return 0
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	ok = true
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec, nsec := num(11, 13), num(14, 16), num(17, 19), num(20, 29)
+	if !ok || month < 1 || month > 12 || hour > 23 || minute > 59 || sec > 59 {
+		return t, false
+	}
+	t = time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if t.Day() != day { // February 30th, say: time.Date moved it on
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// MilliTime returns a TimeLayout string in MilliLayout (milliseconds, as
+// the redial queue file writes times), truncating as time.Format does,
+// without parsing it; ok is false for any other string.
+func MilliTime(s string) (string, bool) {
+	if _, ok := TimeOf(s); !ok {
+		return "", false
+	}
+	return s[:len("2006-01-02T15:04:05.000")] + "Z", true
 }
 
 // Compare orders two values: numbers numerically, strings that both parse as
@@ -176,7 +225,7 @@ func Compare(a, b cty.Value) int {
 		return a.AsBigFloat().Cmp(b.AsBigFloat())
 	case cty.String:
 		as, bs := a.AsString(), b.AsString()
-		if !(isTimeLayout(as) && isTimeLayout(bs)) {
+		if !(IsTimeLayout(as) && IsTimeLayout(bs)) {
 			// TimeLayout strings compare correctly as text (the fast path
 			// for order_by); other RFC 3339 strings are parsed.
 			if ta, tb, ok := bothTimes(as, bs); ok {
@@ -197,9 +246,9 @@ func Compare(a, b cty.Value) int {
 	return strings.Compare(Describe(a), Describe(b))
 }
 
-// isTimeLayout reports whether s looks like a TimeVal string: fixed width and
-// UTC, so that its lexical order is its time order.
-func isTimeLayout(s string) bool {
+// IsTimeLayout reports whether s looks like a TimeVal string: fixed width
+// and UTC, so that its lexical order is its time order.
+func IsTimeLayout(s string) bool {
 	return len(s) == len("2006-01-02T15:04:05.000000000Z") && s[len(s)-1] == 'Z' && s[19] == '.'
 }
 

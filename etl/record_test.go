@@ -87,3 +87,39 @@ func TestAppendNumber(t *testing.T) {
 		}
 	}
 }
+
+// TimeOf reads what TimeVal wrote exactly as time.Parse would, without
+// parsing; strings in any other form are left to time.Parse.
+func TestTimeOf(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		want := time.Unix(r.Int64N(1<<33), r.Int64N(1e9)).UTC()
+		s := TimeVal(want).AsString()
+		got, ok := TimeOf(s)
+		if !ok || !got.Equal(want) {
+			t.Fatalf("TimeOf(%q) = %v, %v; want %v", s, got, ok, want)
+		}
+		parsed, err := ParseTime(cty.StringVal(s))
+		if err != nil || !parsed.Equal(want) {
+			t.Fatalf("ParseTime(%q) = %v, %v", s, parsed, err)
+		}
+		if m, ok := MilliTime(s); !ok || m != want.Format(MilliLayout) {
+			t.Fatalf("MilliTime(%q) = %q, want %q", s, m, want.Format(MilliLayout))
+		}
+	}
+	for _, s := range []string{
+		"2025-12-01T10:00:00Z",                // RFC 3339, not TimeLayout
+		"2025-12-01T10:00:00.000000000+01:00", // not UTC
+		"2025-02-30T10:00:00.000000000Z",      // no such day
+		"2025-12-01T24:00:00.000000000Z",      // no such hour
+		"2025-12-01T10:00:0x.000000000Z",
+		"2025-12-01 10:00:00.000000000Z",
+	} {
+		if tm, ok := TimeOf(s); ok {
+			t.Errorf("TimeOf(%q) = %v, want not ok", s, tm)
+		}
+	}
+	if _, err := ParseTime(cty.StringVal("2025-12-01T10:00:00+01:00")); err != nil {
+		t.Errorf("ParseTime of another RFC 3339 form: %v", err)
+	}
+}

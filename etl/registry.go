@@ -43,28 +43,75 @@ func (r *Registry) Clone() *Registry {
 	return c
 }
 
-// Register adds p to the Default registry.
-func Register(p Plugin) { Default.Register(p) }
-
 // RegisterFunction adds an HCL function to the Default registry.
 func RegisterFunction(name string, fn function.Function) { Default.RegisterFunction(name, fn) }
 
-// Register adds a plugin. A duplicate or malformed plugin panics: it is a
-// programmer error, found the first time the binary starts.
-func (r *Registry) Register(p Plugin) {
-	if !validKind(p.Kind) || p.Type == "" || p.Config == nil || p.New == nil {
-		panic(fmt.Sprintf("etl: Register: plugin %s %q needs a kind, a type, Config and New", p.Kind, p.Type))
+// RegisterSource adds a source: build makes it from its decoded config.
+func RegisterSource[C any](r *Registry, spec Spec[C], build func(cfg *C, env Env) (Source, error)) {
+	add(r, KindSource, spec, build)
+}
+
+// RegisterProcessor adds a transform or filter (kind) that handles one
+// record at a time.
+func RegisterProcessor[C any](r *Registry, kind Kind, spec Spec[C], build func(cfg *C, env Env) (Processor, error)) {
+	mustTransform(kind, spec.Type)
+	add(r, kind, spec, build)
+}
+
+// RegisterStreamer adds a transform or filter (kind) that reads its input
+// itself.
+func RegisterStreamer[C any](r *Registry, kind Kind, spec Spec[C], build func(cfg *C, env Env) (Streamer, error)) {
+	mustTransform(kind, spec.Type)
+	add(r, kind, spec, build)
+}
+
+// RegisterSink adds a sink.
+func RegisterSink[C any](r *Registry, spec Spec[C], build func(cfg *C, env Env) (Sink, error)) {
+	add(r, KindSink, spec, build)
+}
+
+func mustTransform(kind Kind, typ string) {
+	if kind != KindTransform && kind != KindFilter {
+		panic(fmt.Sprintf("etl: plugin %q: a Processor or Streamer is a transform or a filter, not a %s", typ, kind))
+	}
+}
+
+// add registers a plugin whose constructor returns S. A duplicate or
+// malformed plugin panics: it is a programmer error, found the first time
+// the binary starts.
+func add[C, S any](r *Registry, kind Kind, spec Spec[C], build func(*C, Env) (S, error)) {
+	if spec.Type == "" || build == nil {
+		panic(fmt.Sprintf("etl: plugin %s %q needs a type and a constructor", kind, spec.Type))
+	}
+	newConfig := spec.Config
+	if newConfig == nil {
+		newConfig = func() *C { return new(C) }
+	}
+	p := &Plugin{
+		Kind: kind, Type: spec.Type, Summary: spec.Summary, Fields: spec.Fields,
+		ReadsDeclaredFields: spec.ReadsDeclaredFields, Buffers: spec.Buffers, Replays: spec.Replays,
+		config: func() any { return newConfig() },
+		build: func(cfg any, env Env) (any, error) {
+			stage, err := build(cfg.(*C), env)
+			if err != nil {
+				return nil, err
+			}
+			if any(stage) == nil {
+				return nil, fmt.Errorf("plugin bug: the constructor returned no stage and no error")
+			}
+			return stage, nil
+		},
 	}
 	p.Attrs() // panics on a malformed config struct
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.plugins[p.Kind] == nil {
-		r.plugins[p.Kind] = map[string]*Plugin{}
+	if r.plugins[kind] == nil {
+		r.plugins[kind] = map[string]*Plugin{}
 	}
-	if _, dup := r.plugins[p.Kind][p.Type]; dup {
-		panic(fmt.Sprintf("etl: Register called twice for %s %q", p.Kind, p.Type))
+	if _, dup := r.plugins[kind][spec.Type]; dup {
+		panic(fmt.Sprintf("etl: Register called twice for %s %q", kind, spec.Type))
 	}
-	r.plugins[p.Kind][p.Type] = &p
+	r.plugins[kind][spec.Type] = p
 }
 
 // RegisterFunction adds a function pipelines may call. A duplicate panics.

@@ -42,10 +42,10 @@ var (
 // that plugins share attribute groups (retry.Settings). It panics on a
 // malformed config struct: a programmer error caught at registration.
 func (p *Plugin) Attrs() []AttrSpec {
-	cfg := p.Config()
+	cfg := p.config()
 	v := reflect.ValueOf(cfg)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		panic(fmt.Sprintf("etl: plugin %s %q: Config must return a pointer to a struct, got %T", p.Kind, p.Type, cfg))
+		panic(fmt.Sprintf("etl: plugin %s %q: Spec.Config must return a pointer to a struct, got %T", p.Kind, p.Type, cfg))
 	}
 	specs := attrSpecs(v.Elem(), nil)
 	seen := map[string]bool{}

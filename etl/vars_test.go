@@ -181,11 +181,10 @@ type embeddingConfig struct {
 func TestEmbeddedAttributeGroup(t *testing.T) {
 	reg, c := testRegistry(t)
 	_ = c
-	reg.Register(etl.Plugin{
-		Kind: etl.KindSink, Type: "embedding", Summary: "Has an embedded group.",
-		Config: func() any { return &embeddingConfig{Shared: Shared{Retries: 3}} },
-		New:    func(any, etl.Env) (any, error) { return discardSink{}, nil },
-	})
+	etl.RegisterSink(reg, etl.Spec[embeddingConfig]{
+		Type: "embedding", Summary: "Has an embedded group.",
+		Config: func() *embeddingConfig { return &embeddingConfig{Shared: Shared{Retries: 3}} },
+	}, func(*embeddingConfig, etl.Env) (etl.Sink, error) { return discardSink{}, nil })
 	plugin, _ := reg.Lookup(etl.KindSink, "embedding")
 	var names []string
 	for _, a := range plugin.Attrs() {

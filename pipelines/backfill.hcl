@@ -65,10 +65,11 @@ source "bland_calls" "calls" {
 }
 
 transform "dedupe_latest" "latest_call" {
-  input    = source.bland_calls.calls
-  key      = record.phone
-  order_by = record.created_at
-  emit     = "updates" # lookups start while dates are still being fetched (faster end to end; same result as "end")
+  input       = source.bland_calls.calls
+  key         = record.phone
+  order_by    = record.created_at
+  tie_breaker = record.call_id # calls created in the same instant: the greatest call id wins
+  emit        = "updates" # lookups start while dates are still being fetched (faster end to end; same result as "end")
 }
 
 filter "convoso_status" "redialable" {

@@ -3,6 +3,7 @@ package pipelines_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -37,7 +38,7 @@ type flaky struct {
 	searches int
 }
 
-func (f *flaky) fail(ph string, _ int) bool {
+func (f *flaky) fail(ph string, attempt int) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.seen[ph] {
@@ -50,7 +51,9 @@ func (f *flaky) fail(ph string, _ int) bool {
 		return true
 	}
 	f.searches++
-	return f.oneInThree.Load() && f.searches%3 == 0
+	// A phone's first search only: no phone but the victim runs out of
+	// retries, however the lookups interleave.
+	return f.oneInThree.Load() && f.searches%3 == 0 && attempt == 1
 }
 
 func (f *flaky) victimPhone() string {
@@ -139,9 +142,11 @@ func TestBackfillResumeReusesConvosoAnswers(t *testing.T) {
 		t.Fatalf("run 1: exit %d, want 1 naming the masked victim (%s)\n%s\n%s", status, victim, out, errOut)
 	}
 	first := f.convoso.Requests()
+	// Other phones are looked up while the victim waits to retry; the
+	// one request in flight when it fails may be answered and not obtained.
 	answered, _, _ := searches(first)
-	if len(answered) != 29 {
-		t.Fatalf("run 1 got answers for %d phones, want the 29 before the victim", len(answered))
+	if len(answered) < 29 {
+		t.Fatalf("run 1 got answers for %d phones, want the 29 before the victim at least", len(answered))
 	}
 	state := mustRead(t, filepath.Join(dir, "state.json"))
 	if bytes.Contains(state, []byte(f.convoso.Token())) || bytes.Contains(state, []byte(f.bland.Key())) {
@@ -157,13 +162,17 @@ func TestBackfillResumeReusesConvosoAnswers(t *testing.T) {
 	}
 	second := f.convoso.Requests()[len(first):]
 	_, searched, _ := searches(second)
+	again := 0
 	for ph := range searched {
 		if answered[ph] {
-			t.Errorf("the resumed run asked again about %s", ph)
+			again++
 		}
 	}
-	if !strings.Contains(out, "lookups resumed 29") {
-		t.Errorf("the report does not count the 29 answers reused:\n%s", out)
+	if again > 1 {
+		t.Errorf("the resumed run asked again about %d phones answered by run 1, want the one in flight at most", again)
+	}
+	if !strings.Contains(out, fmt.Sprintf("lookups resumed %d", len(answered)-again)) {
+		t.Errorf("the report does not count the %d answers reused:\n%s", len(answered)-again, out)
 	}
 	if q := mustRead(t, queuePath(dir)); !bytes.Equal(q, goldenQueue(t)) {
 		t.Errorf("the resumed run's queue differs from a clean run's:\n%s", etltest.Diff(q, goldenQueue(t)))

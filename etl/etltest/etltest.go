@@ -206,34 +206,39 @@ func Register(r *etl.Registry, c *Collector, emitted *int64) {
 		c.Records = map[string][]etl.Record{}
 		c.Marks = map[string][]string{}
 	}
-	r.Register(etl.Plugin{
-		Kind: etl.KindSource, Type: "gen", Summary: "Generates numbered records in partitions.",
-		Config: func() any { return &GenConfig{Partitions: 1, PerPartition: 10, Keys: 10} },
+	etl.RegisterSource(r, etl.Spec[GenConfig]{
+		Type: "gen", Summary: "Generates numbered records in partitions.",
+		Config: func() *GenConfig { return &GenConfig{Partitions: 1, PerPartition: 10, Keys: 10} },
 		Fields: []etl.Field{{Name: "id", Type: cty.Number}, {Name: "key", Type: cty.String}, {Name: "partition", Type: cty.String}},
-		New: func(cfg any, env etl.Env) (any, error) {
-			return &Gen{cfg: *cfg.(*GenConfig), env: env, Emitted: emitted, mu: &genMu}, nil
-		},
+	}, func(cfg *GenConfig, env etl.Env) (etl.Source, error) {
+		return &Gen{cfg: *cfg, env: env, Emitted: emitted, mu: &genMu}, nil
 	})
-	r.Register(etl.Plugin{
-		Kind: etl.KindTransform, Type: "map", Summary: "Sets a field from a per-record expression.",
-		Config:              func() any { return &MapConfig{} },
-		ReadsDeclaredFields: true,
-		New:                 func(cfg any, env etl.Env) (any, error) { return &Map{cfg: *cfg.(*MapConfig)}, nil },
-	})
-	r.Register(etl.Plugin{
-		Kind: etl.KindFilter, Type: "where", Summary: "Keeps records for which a condition holds.",
-		Config:              func() any { return &WhereConfig{} },
-		ReadsDeclaredFields: true,
-		New:                 func(cfg any, env etl.Env) (any, error) { return &Where{cfg: *cfg.(*WhereConfig)}, nil },
-	})
-	r.Register(etl.Plugin{
-		Kind: etl.KindSink, Type: "collect", Summary: "Keeps records in memory.",
-		Config: func() any { return &CollectConfig{Name: "default"} },
-		New: func(cfg any, env etl.Env) (any, error) {
-			return &collect{name: cfg.(*CollectConfig).Name, c: c, env: env}, nil
-		},
+	etl.RegisterProcessor(r, etl.KindTransform, etl.Spec[MapConfig]{
+		Type: "map", Summary: "Sets a field from a per-record expression.", ReadsDeclaredFields: true,
+	}, func(cfg *MapConfig, _ etl.Env) (etl.Processor, error) { return &Map{cfg: *cfg}, nil })
+	etl.RegisterProcessor(r, etl.KindFilter, etl.Spec[WhereConfig]{
+		Type: "where", Summary: "Keeps records for which a condition holds.", ReadsDeclaredFields: true,
+	}, func(cfg *WhereConfig, _ etl.Env) (etl.Processor, error) { return &Where{cfg: *cfg}, nil })
+	etl.RegisterSink(r, etl.Spec[CollectConfig]{
+		Type: "collect", Summary: "Keeps records in memory.",
+		Config: func() *CollectConfig { return &CollectConfig{Name: "default"} },
+	}, func(cfg *CollectConfig, env etl.Env) (etl.Sink, error) {
+		return &collect{name: cfg.Name, c: c, env: env}, nil
 	})
 }
+
+// Interface guards: a hook whose signature drifts fails to compile.
+var (
+	_ etl.Fingerprinter  = (*GenConfig)(nil)
+	_ etl.Source         = (*Gen)(nil)
+	_ etl.FieldDeclarer  = (*MapConfig)(nil)
+	_ etl.Processor      = (*Map)(nil)
+	_ etl.Processor      = (*Where)(nil)
+	_ etl.Sink           = (*collect)(nil)
+	_ etl.PartitionEnder = (*collect)(nil)
+	_ etl.Finisher       = (*collect)(nil)
+	_ etl.Changer        = (*collect)(nil)
+)
 
 // Count reads a counter that Gen updates, under Gen's lock.
 func Count(n *int64) int64 {

@@ -13,7 +13,15 @@ const (
 // dropped, and a leading country code 1 on 11 digits is removed. The result
 // must be 10 digits whose area code does not start with 0 or 1; otherwise ok
 // is false, phone is "" and reason says why.
+//
+// A raw phone already in that form (a source normalised it: the stages
+// after it get the record's phone as it was built) is returned as it is,
+// after one scan, without a copy: a phone is normalised once on its way
+// through a pipeline, and only checked after that.
 func Normalize(raw string) (phone, reason string, ok bool) {
+	if _, ok := ParseNumber(raw); ok && raw[0] != '0' && raw[0] != '1' {
+		return raw, "", true
+	}
 	var buf [16]byte
 	n := 0
 	for i := 0; i < len(raw); i++ {

@@ -102,3 +102,20 @@ func TestNumberRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// A phone a source already normalised is checked, not normalised again:
+// Normalize gives it back as it is, with no copy, and still rejects a
+// 10-digit string whose area code is invalid.
+func TestNormalizeKeepsNormalizedPhone(t *testing.T) {
+	raw := strings.Repeat("5619565858", 1)
+	if allocs := testing.AllocsPerRun(100, func() {
+		if p, _, ok := Normalize(raw); !ok || p != raw {
+			t.Fatalf("Normalize(%q) = %q, %v", raw, p, ok)
+		}
+	}); allocs != 0 {
+		t.Errorf("Normalize of a normalized phone allocates %.0f times", allocs)
+	}
+	if p, reason, ok := Normalize("1619565858"); ok || reason != ReasonAreaCode || p != "" {
+		t.Errorf("Normalize(1619565858) = %q, %q, %v", p, reason, ok)
+	}
+}

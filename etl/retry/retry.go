@@ -19,6 +19,7 @@ const (
 	DefaultBackoffBase   = 500 * time.Millisecond
 	DefaultBackoffMax    = 30 * time.Second
 	DefaultMaxRetryAfter = 5 * time.Minute
+	DefaultFirstRetry    = 100 * time.Millisecond
 )
 
 // Client sends requests with retries. The zero value works (no retries, no
@@ -30,17 +31,32 @@ type Client struct {
 	// MaxRetries is how many times a failed attempt is retried: a request
 	// is sent at most MaxRetries+1 times.
 	MaxRetries int
-	// BackoffBase and BackoffMax shape the wait before retry n (from 0):
-	// a random duration in [0, min(BackoffMax, BackoffBase·2ⁿ)).
+	// BackoffBase and BackoffMax shape the wait before a retry: a random
+	// duration up to min(BackoffMax, BackoffBase·2ⁿ) before retry n (from
+	// 0). The first retry after a 5xx, a network error or a retryable
+	// handler error comes sooner, within min(FirstRetry, BackoffBase):
+	// most such failures are one-offs, and the request holds up its
+	// caller while it waits. A 429 without Retry-After backs off fully.
 	BackoffBase, BackoffMax time.Duration
+	// FirstRetry bounds the wait before the first retry of a failure
+	// other than 429 (DefaultFirstRetry when zero).
+	FirstRetry time.Duration
 	// MaxRetryAfter caps a server's Retry-After, so that a bogus header
 	// cannot park the run for hours.
 	MaxRetryAfter time.Duration
 	// Timeout bounds one attempt, the handler's reading of the body
 	// included. Zero: no timeout beyond the context's.
 	Timeout time.Duration
-	// Limiter, when set, is waited on before every attempt (see PerMinute).
+	// Limiter, when set, is waited on before every attempt (see PerMinute):
+	// the rate the user configured.
 	Limiter *rate.Limiter
+	// Throttle, when set, lowers the rate further while the API keeps
+	// answering 429 (see Throttle); Settings.Client sets one.
+	Throttle *Throttle
+	// Gate, when set, is held for each attempt and released while a
+	// request waits to retry, so that a request backing off or honouring
+	// Retry-After does not take a place among those in flight.
+	Gate Gate
 	// Secrets are scrubbed from every error message (API keys, tokens),
 	// in case a server echoes them.
 	Secrets []string
@@ -58,6 +74,15 @@ type Client struct {
 	// the date and paging, Convoso's would hold its token were it sent
 	// in a URL.
 	LogQuery bool
+}
+
+// Gate bounds the requests in flight across the callers sharing a Client
+// (package lookup's window is one).
+type Gate interface {
+	// Acquire blocks until a request may be sent, or ctx is done.
+	Acquire(ctx context.Context) error
+	// Release gives back what Acquire took.
+	Release()
 }
 
 // Attempt describes one finished attempt, for Client.OnAttempt.
@@ -103,13 +128,17 @@ func PerSecond(r float64) *rate.Limiter {
 func (c *Client) Do(ctx context.Context, req *http.Request, handle func(*http.Response) error) (int, error) {
 	method, path := req.Method, req.URL.EscapedPath()
 	for n := 1; ; n++ {
-		if c.Limiter != nil {
-			if err := c.Limiter.Wait(ctx); err != nil {
-				return n - 1, c.ctxErr(ctx, method, path, err)
-			}
+		if err := c.wait(ctx); err != nil {
+			return n - 1, c.ctxErr(ctx, method, path, err)
 		}
 		start := time.Now()
 		status, retryAfter, read, err := c.attempt(ctx, req, handle)
+		if c.Gate != nil {
+			c.Gate.Release()
+		}
+		if c.Throttle != nil {
+			c.Throttle.Observe(status, time.Now())
+		}
 		c.logAttempt(ctx, req, n, status, time.Since(start), read, err)
 		if err == nil {
 			c.report(Attempt{Method: method, Path: path, N: n, Status: status})
@@ -122,7 +151,7 @@ func (c *Client) Do(ctx context.Context, req *http.Request, handle func(*http.Re
 		retry := IsRetryable(err) && n <= c.MaxRetries
 		var wait time.Duration
 		if retry {
-			wait = c.backoff(n - 1)
+			wait = c.backoff(n-1, status == http.StatusTooManyRequests)
 			if retryAfter > 0 {
 				wait = min(retryAfter, c.maxRetryAfter())
 			}
@@ -138,6 +167,24 @@ func (c *Client) Do(ctx context.Context, req *http.Request, handle func(*http.Re
 			return n, c.ctxErr(ctx, method, path, err)
 		}
 	}
+}
+
+// wait waits for the rate limits, then for the Gate.
+func (c *Client) wait(ctx context.Context) error {
+	if c.Throttle != nil {
+		if err := c.Throttle.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	if c.Limiter != nil {
+		if err := c.Limiter.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	if c.Gate != nil {
+		return c.Gate.Acquire(ctx)
+	}
+	return nil
 }
 
 // attempt sends one request and runs handle on a 2xx response. It returns
@@ -243,14 +290,24 @@ func (c *Client) report(a Attempt) {
 	}
 }
 
-// backoff returns the full-jitter wait before retry n (from 0).
-func (c *Client) backoff(n int) time.Duration {
-	base, maxWait := c.BackoffBase, c.BackoffMax
+// backoff returns the full-jitter wait before retry n (from 0); tooMany
+// says the attempt was answered 429 (see BackoffBase).
+func (c *Client) backoff(n int, tooMany bool) time.Duration {
+	base, maxWait, first := c.BackoffBase, c.BackoffMax, c.FirstRetry
 	if base <= 0 {
 		base = DefaultBackoffBase
 	}
 	if maxWait <= 0 {
 		maxWait = DefaultBackoffMax
+	}
+	if first <= 0 {
+		first = DefaultFirstRetry
+	}
+	if !tooMany {
+		if n == 0 {
+			return rand.N(min(first, base, maxWait)) + 1
+		}
+		n--
 	}
 	ceil := maxWait
 	if n < 62 && base<<n > 0 && base<<n < maxWait {

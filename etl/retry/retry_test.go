@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -187,7 +188,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 	s := &script{steps: []step{{status: 500}, {status: 500}}}
 	srv := httptest.NewServer(s)
 	defer srv.Close()
-	c := &Client{MaxRetries: 5, BackoffBase: time.Hour, BackoffMax: time.Hour}
+	c := &Client{MaxRetries: 5, BackoffBase: time.Hour, BackoffMax: time.Hour, FirstRetry: time.Hour}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.OnAttempt = func(a Attempt) {
 		if a.Retry {
@@ -302,16 +303,91 @@ func TestSecretsScrubbed(t *testing.T) {
 }
 
 func TestBackoffBounds(t *testing.T) {
-	c := &Client{BackoffBase: 100 * time.Millisecond, BackoffMax: time.Second}
-	for n, ceil := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second} {
+	c := &Client{BackoffBase: 100 * time.Millisecond, BackoffMax: time.Second, FirstRetry: 10 * time.Millisecond}
+	ceilings := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second}
+	for n, ceil := range ceilings {
 		for i := 0; i < 200; i++ {
-			if w := c.backoff(n); w <= 0 || w > ceil {
-				t.Fatalf("backoff(%d) = %s, want in (0, %s]", n, w, ceil)
+			if w := c.backoff(n, true); w <= 0 || w > ceil {
+				t.Fatalf("backoff(%d) after a 429 = %s, want in (0, %s]", n, w, ceil)
+			}
+			// Any other failure: the first retry soon, then the same
+			// doubling one step later.
+			want := 10 * time.Millisecond
+			if n > 0 {
+				want = ceilings[n-1]
+			}
+			if w := c.backoff(n, false); w <= 0 || w > want {
+				t.Fatalf("backoff(%d) after a 5xx = %s, want in (0, %s]", n, w, want)
 			}
 		}
 	}
-	if w := c.backoff(100); w <= 0 || w > time.Second {
+	if w := c.backoff(100, true); w <= 0 || w > time.Second {
 		t.Errorf("backoff(100) = %s: overflow", w)
+	}
+}
+
+// The first retry of a 500 comes soon even with a long backoff_base, and
+// the two retries are spread (jitter), not sent at a fixed delay.
+func TestFirstRetrySoon(t *testing.T) {
+	var gaps []time.Duration
+	for range 5 {
+		s := &script{steps: []step{{status: 500, body: "boom"}}}
+		srv := httptest.NewServer(s)
+		c := &Client{MaxRetries: 3, BackoffBase: 10 * time.Second, BackoffMax: 10 * time.Second}
+		if _, _, err := get(t, c, context.Background(), srv.URL+"/x"); err != nil {
+			t.Fatal(err)
+		}
+		srv.Close()
+		gaps = append(gaps, s.arrivals[1].Sub(s.arrivals[0]))
+	}
+	for _, g := range gaps {
+		if g > DefaultFirstRetry+50*time.Millisecond {
+			t.Errorf("first retry %s after the 500, want within %s", g, DefaultFirstRetry)
+		}
+	}
+	if slices.Min(gaps) == slices.Max(gaps) {
+		t.Errorf("first retries all %s after the 500: no jitter", gaps[0])
+	}
+}
+
+// countingGate counts the attempts holding it.
+type countingGate struct {
+	held, most atomic.Int32
+	acquired   atomic.Int32
+}
+
+func (g *countingGate) Acquire(context.Context) error {
+	g.acquired.Add(1)
+	n := g.held.Add(1)
+	for {
+		m := g.most.Load()
+		if n <= m || g.most.CompareAndSwap(m, n) {
+			return nil
+		}
+	}
+}
+
+func (g *countingGate) Release() { g.held.Add(-1) }
+
+// A request waiting on Retry-After does not hold the Gate: only its
+// attempts do.
+func TestGateReleasedWhileWaiting(t *testing.T) {
+	s := &script{steps: []step{{status: 429, retryAfter: "1"}}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	g := &countingGate{}
+	c := fastClient()
+	c.Gate = g
+	c.OnAttempt = func(a Attempt) {
+		if a.Retry && g.held.Load() != 0 {
+			t.Errorf("gate held while waiting %s to retry", a.Wait)
+		}
+	}
+	if _, _, err := get(t, c, context.Background(), srv.URL+"/x"); err != nil {
+		t.Fatal(err)
+	}
+	if g.acquired.Load() != 2 || g.held.Load() != 0 {
+		t.Errorf("gate acquired %d times, %d still held; want 2 and 0", g.acquired.Load(), g.held.Load())
 	}
 }
 

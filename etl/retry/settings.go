@@ -13,8 +13,8 @@ import (
 // plugin's config struct (untagged) and its fields become the block's
 // attributes, with the same names, docs and checks everywhere.
 type Settings struct {
-	MaxRetries  int           `hcl:"max_retries,optional" doc:"Retries of a request after 429, 5xx, a network error or an answer cut off mid-read."`
-	BackoffBase time.Duration `hcl:"backoff_base,optional" doc:"First backoff ceiling; doubles each retry (full jitter). A Retry-After header wins."`
+	MaxRetries  int           `hcl:"max_retries,optional" doc:"Retries of a request after 429, 5xx, a network error or an answer cut off mid-read. The first retry after a 5xx or network error comes within 100 ms (random); a 429's Retry-After delays only the request that got it; repeated 429s (3 or more, and 10% of the answers in 2 s) lower the request rate below what the API accepts, and it recovers once they stop."`
+	BackoffBase time.Duration `hcl:"backoff_base,optional" doc:"Backoff ceiling of the first 429 retry and the second retry of any other failure; doubles each retry (full jitter). A Retry-After header wins."`
 	BackoffMax  time.Duration `hcl:"backoff_max,optional" doc:"Largest backoff ceiling."`
 	Timeout     time.Duration `hcl:"timeout,optional" doc:"Time allowed for one request, reading the answer included."`
 }
@@ -52,6 +52,7 @@ func (s Settings) Client(hc *http.Client, limiter *rate.Limiter, secrets ...stri
 		BackoffMax:  s.BackoffMax,
 		Timeout:     s.Timeout,
 		Limiter:     limiter,
+		Throttle:    NewThrottle(),
 		Secrets:     secrets,
 	}
 }

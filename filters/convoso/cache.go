@@ -25,11 +25,6 @@ import (
 // A verdict depends on the settings that decide it, so they are kept under
 // settingsKey, and answers made with other settings are not reused.
 
-var _ etl.Cacher = (*Filter)(nil)
-var _ etl.Skipper = (*Filter)(nil)
-var _ etl.Streamer = (*Filter)(nil)
-var _ etl.Preflighter = (*Filter)(nil)
-
 // settingsKey holds the settings the cached answers were made with; it
 // sorts before every phone.
 var settingsKey = []byte("#settings")
@@ -41,10 +36,10 @@ func (f *Filter) settings() string {
 		sorted(f.cfg.ExcludeStatuses), sorted(f.cfg.ExcludeFlags), f.cfg.OnNotFound, f.cfg.CheckDNCList)
 }
 
-// UseCache takes the cache table and restores the answers of the run
-// being resumed. Answers made with other settings (exclude_statuses edited
-// since) are not reused, with a line in the report: every phone is then
-// looked up again.
+// UseCache takes the cache table and seeds the lookups with the answers of
+// the run being resumed. Answers made with other settings (exclude_statuses
+// edited since) are deleted, with a line in the report: every phone is
+// then looked up again.
 func (f *Filter) UseCache(t etl.Table) error {
 	f.cache = t
 	saved, ok, err := t.Get(settingsKey)
@@ -53,27 +48,28 @@ func (f *Filter) UseCache(t etl.Table) error {
 	}
 	current := f.settings()
 	if ok && string(saved) != current {
-		n := 0
+		var stale [][]byte
 		err := t.Scan(func(k, _ []byte) error {
 			if string(k) != string(settingsKey) {
-				n++
-				return t.Delete(slices.Clone(k))
+				stale = append(stale, slices.Clone(k))
 			}
 			return nil
 		})
+		for _, k := range stale {
+			if err == nil {
+				err = t.Delete(k)
+			}
+		}
 		if err != nil {
 			return err
 		}
 		f.env.Report(etl.EventInfo, "", fmt.Sprintf("%d Convoso answers saved by the run being resumed were made with other settings (%s); every phone is looked up again",
-			n, saved), map[string]any{"answers_dropped": n})
+			len(stale), saved), map[string]any{"answers_dropped": len(stale)})
 		ok = false
 	}
 	if !ok {
 		return t.Set(settingsKey, []byte(current))
 	}
-	f.settledMu.Lock()
-	defer f.settledMu.Unlock()
-	f.resumed = map[phone.Number]*lookup{}
 	return t.Scan(func(k, v []byte) error {
 		if string(k) == string(settingsKey) {
 			return nil
@@ -86,21 +82,16 @@ func (f *Filter) UseCache(t etl.Table) error {
 		if err != nil {
 			return fmt.Errorf("saved Convoso answer for %s: %w (run with --fresh to start over)", phone.Mask(string(k)), err)
 		}
-		l := &lookup{}
-		if err := f.fill(l, vd); err != nil {
-			return err
-		}
-		l.ready.Store(true)
-		f.resumed[num] = l
+		f.lookups.Seed(num, vd)
 		return nil
 	})
 }
 
 // remember writes an answer to the cache: [keep (0 or 1), drop reason,
 // lead count] followed, when the phone has leads, by [lead id, lead
-// status, list id] of its latest lead.
+// status, list id] of its latest lead. A skipped phone is not an answer.
 func (f *Filter) remember(num phone.Number, v verdict) error {
-	if f.cache == nil {
+	if f.cache == nil || v.failed {
 		return nil
 	}
 	var b bytes.Buffer

@@ -15,7 +15,8 @@ import (
 	"github.com/etlhq/etl/filters/convoso/convosotest"
 )
 
-// flakyFake answers one lead search in three with 500 and, while broken
+// flakyFake answers one lead search in three with 500 (a phone's first
+// only, so that no phone but the victim runs out of retries) and, while broken
 // is set, every search for the n-th distinct phone it is asked about: that
 // phone runs out of retries. It returns the fake and the phones, seeded.
 func flakyFake(t *testing.T, phones, n int, broken *atomic.Bool) (*convosotest.Server, []string, *string) {
@@ -37,7 +38,7 @@ func flakyFake(t *testing.T, phones, n int, broken *atomic.Bool) (*convosotest.S
 			return true
 		}
 		searches++
-		return searches%3 == 0
+		return searches%3 == 0 && attempt == 1
 	}})
 	t.Cleanup(fake.Close)
 	var list []string
@@ -140,9 +141,9 @@ const flakyAttrs = "exclude_statuses = [\"SALE\", \"DNC\"]\nconcurrency = 1\nmax
 
 // A flaky API makes one phone run out of retries: the run fails, and the
 // resumed run asks only about the phones the failed one had no answer for,
-// then gives what a clean run gives. (Concurrency 1: no lookup is in
-// flight when the failure stops the run, so every answer the fake gave
-// was obtained.)
+// then gives what a clean run gives. (Concurrency 1: other phones are
+// looked up while the victim waits to retry, and at most the one request
+// in flight when the failure stops the run is answered and not obtained.)
 func TestConvosoResumeReusesAnswers(t *testing.T) {
 	var broken atomic.Bool
 	broken.Store(true)
@@ -155,11 +156,17 @@ func TestConvosoResumeReusesAnswers(t *testing.T) {
 	}
 	first := fake.Requests()
 	answered, _ := answeredIn(first)
-	if len(answered) != 39 || answered[*victim] {
-		t.Fatalf("run 1 was answered for %d phones (victim %v), want the 39 before the victim", len(answered), answered[*victim])
+	if len(answered) < 39 || answered[*victim] {
+		t.Fatalf("run 1 was answered for %d phones (victim %v), want the 39 before the victim at least", len(answered), answered[*victim])
 	}
-	if saved := savedPhones(t, path); !maps.Equal(saved, answered) {
-		t.Fatalf("the checkpoint holds the answers of %d phones, want the %d answered", len(saved), len(answered))
+	saved := savedPhones(t, path)
+	for ph := range saved {
+		if !answered[ph] {
+			t.Errorf("the checkpoint holds an answer for %s, which the fake never gave", ph)
+		}
+	}
+	if len(saved) < len(answered)-1 {
+		t.Fatalf("the checkpoint holds the answers of %d phones, want the %d answered (one in flight aside)", len(saved), len(answered))
 	}
 
 	broken.Store(false)
@@ -169,15 +176,15 @@ func TestConvosoResumeReusesAnswers(t *testing.T) {
 	}
 	_, searched := answeredIn(fake.Requests()[len(first):])
 	for ph := range searched {
-		if answered[ph] {
+		if saved[ph] {
 			t.Errorf("the resumed run asked again about %s, answered by the failed run", ph)
 		}
 	}
-	if len(searched) != len(phones)-len(answered) {
-		t.Errorf("the resumed run asked about %d phones, want the %d not answered", len(searched), len(phones)-len(answered))
+	if len(searched) != len(phones)-len(saved) {
+		t.Errorf("the resumed run asked about %d phones, want the %d not answered", len(searched), len(phones)-len(saved))
 	}
-	if n := filterBlock(res).Counts["lookups resumed"]; n != 39 {
-		t.Errorf("lookups resumed = %d, want 39", n)
+	if n := filterBlock(res).Counts["lookups resumed"]; n != int64(len(saved)) {
+		t.Errorf("lookups resumed = %d, want %d", n, len(saved))
 	}
 	checkKept(t, fake, phones, sink)
 	if saved := savedPhones(t, path); len(saved) != 0 {

@@ -35,7 +35,7 @@ type Config struct {
 	ExcludeStatuses   []string `hcl:"exclude_statuses,optional" doc:"Lead statuses that exclude a phone when ANY of its leads has one, e.g. [\"SALE\", \"DNC\"]."`
 	ExcludeFlags      []string `hcl:"exclude_flags,optional" doc:"Also exclude every status the status catalogue flags so: \"dnc\", \"success\", \"final\"."`
 	CheckDNCList      bool     `hcl:"check_dnc_list,optional" doc:"Also drop phones on Convoso's global DNC list (asked only for phones otherwise kept)."`
-	Concurrency       int      `hcl:"concurrency,optional" doc:"Phones looked up at once; output keeps input order."`
+	Concurrency       int      `hcl:"concurrency,optional" doc:"Requests in flight at once while phones wait (a request waiting to retry holds none); records leave as their phone is answered, each partition's mark after its records."`
 	RequestsPerSecond float64  `hcl:"requests_per_second,optional" doc:"Rate limit on requests, retries included (0: none)."`
 	OnNotFound        string   `hcl:"on_not_found,optional" doc:"A phone without leads: \"drop\" it, or \"keep\" it with lead_id = null."`
 	OnLookupError     string   `hcl:"on_lookup_error,optional" doc:"A phone whose lookup still fails after max_retries: \"fail\" the run (a resumed run reuses the answers already obtained), or \"skip\" it: its records are dropped as \"lookup failed\" (not queued), the phone is listed in the report, and etl exits 3."`

@@ -29,15 +29,21 @@
 // # Lookups
 //
 // Each distinct phone is looked up once per run; a record repeating a
-// phone (dedupe_latest with emit = "updates") reuses the answer. Up to
-// concurrency lookups are in flight at once, across batches and
-// partitions, under requests_per_second; records leave in input order, and
-// each partition mark after the records before it, whatever order the
-// lookups complete in.
+// phone (dedupe_latest with emit = "updates") reuses the answer. The
+// lookups are etl/lookup's: up to concurrency requests are in flight while
+// phones wait, across batches and partitions, under requests_per_second; a
+// request waiting to retry (a backoff, a Retry-After) holds up no other
+// phone. Records leave as their phone is answered, not in input order (a
+// phone's records keep theirs), and each partition mark after every record
+// of its partition. Input is read ahead of the lookups while fewer than
+// 16,384 records wait for their phone, so the source fetches at its own
+// speed in a bounded amount of memory.
 //
 // Requests are POSTed form-encoded so that auth_token is never part of a
-// URL, and are sent by etl/retry, the same retry, backoff and Retry-After
-// rules as the Bland source. Convoso reports errors as HTTP 200 with
+// URL, and are sent by etl/retry, the same retry policy as the Bland
+// source: the first retry of a 5xx within 100 ms, Retry-After honoured by
+// the request that got it only, and repeated 429s lowering the request
+// rate until they stop. Convoso reports errors as HTTP 200 with
 // "success": false: a refused token fails the run at once with Convoso's
 // text; other such answers are retried, then fail the run naming the phone
 // masked to its last four digits, and the code.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,50 +12,47 @@ import (
 	"time"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/lookup"
 	"github.com/etlhq/etl/etl/phone"
 	"github.com/etlhq/etl/etl/retry"
 	"github.com/zclconf/go-cty/cty"
-	"golang.org/x/sync/errgroup"
 )
 
-// Filter is the convoso_status stage, an etl.Streamer: it reads batches
-// itself so that up to Concurrency lookups stay in flight across batch and
-// partition boundaries, and emits in input order through a reorder window.
+// Filter is the convoso_status stage: the Convoso request, the verdict and
+// the record it emits. The lookups themselves (one per phone per run, many
+// in flight, records leaving as their phone is answered) are etl/lookup's.
 type Filter struct {
-	cfg    *Config
-	env    etl.Env
-	client *Client
+	cfg     *Config
+	env     etl.Env
+	client  *Client
+	lookups *lookup.Lookup[phone.Number, verdict]
+	// cache holds the answers for a resumed run (see cache.go).
+	cache     etl.Table
+	catalogue []Status        // read by Preflight
+	excluded  map[string]bool // set by Stream
 
-	checked  atomic.Int64 // phones whose lookup finished
+	out      etl.Output   // set by Stream, for counts
+	checked  atomic.Int64 // phones whose lookup finished in this run
 	progress sync.Mutex   // serialises progress events
 	lastSent time.Time
 
-	// outcomes counts distinct phones by verdict ("kept", "excluded: SALE",
-	// "not found", ...): the report is per phone, while drops are per
-	// record (a phone may arrive several times with emit = "updates").
-	outcomesMu sync.Mutex
-	outcomes   map[string]int64
-
-	catalogue []Status // read by Preflight
-
-	// settled is closed (and replaced) whenever a lookup finishes: the
-	// writer waits on it rather than on a channel per lookup, which would
-	// cost 96 bytes for each of the run's phones.
-	settledMu sync.Mutex
-	settled   chan struct{}
-	// words numbers the few distinct lead statuses, list ids and drop
-	// reasons that every verdict repeats (wordList[0] is "").
-	words    map[string]uint16
-	wordList []string
-	// cache holds the answers for a resumed run (see cache.go); skipped,
-	// the phones whose lookup failed with on_lookup_error = "skip",
-	// guarded by settledMu.
-	cache   etl.Table
+	skipMu  sync.Mutex
 	skipped []skippedPhone
+}
 
-	// resumed holds the answers restored from the checkpoint that no
-	// record has used yet; only the reader touches it once Stream runs.
-	resumed map[phone.Number]*lookup
+// verdict is the answer for one phone, shared by every record carrying it
+// and kept for the whole run: only what records get, not the leads.
+type verdict struct {
+	keep, found bool // found: latest is set
+	failed      bool // the lookup failed and was skipped: not an answer
+	count       int32
+	reason      string // drop reason
+	latest      leadFields
+}
+
+// leadFields is what a kept record gets of its phone's latest lead.
+type leadFields struct {
+	id, status, listID string
 }
 
 // skippedPhone is a phone whose lookup failed, skipped.
@@ -65,90 +61,18 @@ type skippedPhone struct {
 	err   error
 }
 
-// settledChan returns the channel closed by the next finished lookup.
-func (f *Filter) settledChan() chan struct{} {
-	f.settledMu.Lock()
-	defer f.settledMu.Unlock()
-	if f.settled == nil {
-		f.settled = make(chan struct{})
-	}
-	return f.settled
-}
-
-// settle publishes l's verdict for num and wakes the writer. A failed
-// lookup (skipped) is not an answer: it is not saved for a resumed run.
-func (f *Filter) settle(num phone.Number, l *lookup, v verdict, failed bool) error {
-	f.settledMu.Lock()
-	defer f.settledMu.Unlock()
-	err := f.fill(l, v)
-	if !failed && err == nil {
-		err = f.remember(num, v)
-	}
-	l.ready.Store(true)
-	if f.settled != nil {
-		close(f.settled)
-		f.settled = nil
-	}
-	return err
-}
-
-// fill sets l's fields from v; f.settledMu is held.
-func (f *Filter) fill(l *lookup, v verdict) error {
-	var err error
-	l.keep, l.found, l.count, l.leadID = v.keep, v.found, v.count, v.latest.id
-	if l.reason, err = f.wordIndex(v.reason); err == nil {
-		if l.status, err = f.wordIndex(v.latest.status); err == nil {
-			l.list, err = f.wordIndex(v.latest.listID)
-		}
-	}
-	return err
-}
-
-// maxWords bounds the distinct statuses, list ids and reasons.
-const maxWords = 1 << 16
-
-// wordIndex numbers s; f.settledMu is held.
-func (f *Filter) wordIndex(s string) (uint16, error) {
-	if i, ok := f.words[s]; ok {
-		return i, nil
-	}
-	if f.words == nil {
-		f.words, f.wordList = map[string]uint16{"": 0}, []string{""}
-		if s == "" {
-			return 0, nil
-		}
-	}
-	if len(f.wordList) >= maxWords {
-		return 0, fmt.Errorf("more than %d distinct lead statuses and list ids", maxWords)
-	}
-	s = strings.Clone(s) // never a view into a response
-	i := uint16(len(f.wordList))
-	f.words[s] = i
-	f.wordList = append(f.wordList, s)
-	return i, nil
-}
-
-// verdictOf returns the verdict a settled lookup holds.
-func (f *Filter) verdictOf(l *lookup) verdict {
-	f.settledMu.Lock()
-	defer f.settledMu.Unlock()
-	return verdict{keep: l.keep, found: l.found, count: l.count, reason: f.wordList[l.reason],
-		latest: leadFields{id: l.leadID, status: f.wordList[l.status], listID: f.wordList[l.list]}}
-}
-
-// wait blocks until l is settled.
-func (f *Filter) wait(ctx context.Context, l *lookup) error {
-	for {
-		ch := f.settledChan()
-		if l.ready.Load() {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+func newFilter(cfg *Config, env etl.Env) *Filter {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// Keep a connection per request in flight: the default of 2 idle
+	// connections per host would reconnect for most requests.
+	transport.MaxIdleConnsPerHost = cfg.Concurrency
+	hc := cfg.Settings.Client(&http.Client{Transport: transport}, retry.PerSecond(cfg.RequestsPerSecond), cfg.AuthToken)
+	f := &Filter{cfg: cfg, env: env, client: &Client{BaseURL: cfg.BaseURL, Token: cfg.AuthToken, HTTP: hc}}
+	f.lookups = lookup.New(lookup.Options{Concurrency: cfg.Concurrency}, lookup.Funcs[phone.Number, verdict]{
+		Key: f.key, Call: f.call, Emit: f.apply,
+	})
+	hc.Gate = f.lookups
+	return f
 }
 
 // Preflight checks the auth token with one status-catalogue request before
@@ -164,54 +88,9 @@ func (f *Filter) Preflight(ctx context.Context) error {
 	return nil
 }
 
-// verdict is the answer for one phone, shared by every record carrying it.
-// It is kept for the whole run (a phone seen again reuses it), once per
-// phone: only what records get, not the leads the answer was made of.
-type verdict struct {
-	keep   bool
-	found  bool // latest is set
-	count  int32
-	reason string // drop reason
-	latest leadFields
-}
-
-// leadFields is what a kept record gets of its phone's latest lead.
-type leadFields struct {
-	id, status, listID string
-}
-
-// lookup is one phone's verdict, filled by its goroutine (see settle);
-// ready is set once it is. It is kept for the whole run, once per phone, so
-// it is small: the lead id, and numbers for the words (see wordIndex).
-type lookup struct {
-	ready                atomic.Bool
-	keep, found          bool
-	reason, status, list uint16
-	count                int32
-	leadID               string
-}
-
-// item is one entry of the reorder window: a record with its lookup (nil
-// when the record has no usable phone, with drop set), or a mark.
-type item struct {
-	rec  etl.Record
-	l    *lookup
-	drop string
-	mark *etl.Mark
-}
-
-func newFilter(cfg *Config, env etl.Env) *Filter {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	// Keep a connection per lookup in flight: the default of 2 idle
-	// connections per host would reconnect for most requests.
-	transport.MaxIdleConnsPerHost = cfg.Concurrency
-	hc := cfg.Settings.Client(&http.Client{Transport: transport}, retry.PerSecond(cfg.RequestsPerSecond), cfg.AuthToken)
-	return &Filter{cfg: cfg, env: env, client: &Client{BaseURL: cfg.BaseURL, Token: cfg.AuthToken, HTTP: hc}}
-}
-
-// Stream looks up each record's phone and emits the kept records in input
-// order, each mark after the records before it.
+// Stream looks up each record's phone and emits the kept records.
 func (f *Filter) Stream(ctx context.Context, in <-chan etl.Batch, out etl.Output) error {
+	f.out = out
 	f.client.HTTP.OnAttempt = func(a retry.Attempt) {
 		out.Count("requests", 1)
 		if a.Retry {
@@ -219,71 +98,11 @@ func (f *Filter) Stream(ctx context.Context, in <-chan etl.Batch, out etl.Output
 			f.env.Logger.Warn("retrying a Convoso request", "path", a.Path, "status", a.Status, "attempt", a.N, "wait", a.Wait.String(), "err", a.Err)
 		}
 	}
-	excluded, err := f.excludedStatuses(ctx)
-	if err != nil {
+	var err error
+	if f.excluded, err = f.excludedStatuses(ctx); err != nil {
 		return err
 	}
-
-	g, gctx := errgroup.WithContext(ctx)
-	window := make(chan item, max(256, 4*f.cfg.Concurrency))
-	slots := make(chan struct{}, f.cfg.Concurrency)
-
-	// Reader: starts lookups (one per distinct phone per run) and queues
-	// every record and mark in input order.
-	g.Go(func() error {
-		defer close(window)
-		cache := map[phone.Number]*lookup{}
-		for {
-			var b etl.Batch
-			var ok bool
-			select {
-			case b, ok = <-in:
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-			if !ok {
-				return nil
-			}
-			for _, rec := range b.Records {
-				it, err := f.itemFor(gctx, g, rec, cache, slots, excluded, out)
-				if err != nil {
-					return err
-				}
-				if err := send(gctx, window, it); err != nil {
-					return err
-				}
-			}
-			if b.Mark != nil {
-				if err := send(gctx, window, item{mark: b.Mark}); err != nil {
-					return err
-				}
-			}
-		}
-	})
-
-	// Writer: emits in input order, waiting for each record's lookup.
-	g.Go(func() error {
-		for it := range window {
-			if it.mark != nil {
-				if err := out.EndPartition(it.mark); err != nil {
-					return err
-				}
-				continue
-			}
-			if it.l == nil {
-				out.Drop(it.drop)
-				continue
-			}
-			if err := f.wait(gctx, it.l); err != nil {
-				return err
-			}
-			if err := f.apply(it.rec, f.verdictOf(it.l), out); err != nil {
-				return err
-			}
-		}
-		return gctx.Err()
-	})
-	err = g.Wait()
+	err = f.lookups.Stream(ctx, in, out)
 	f.reportProgress(true)
 	if err == nil {
 		f.reportOutcomes()
@@ -291,143 +110,65 @@ func (f *Filter) Stream(ctx context.Context, in <-chan etl.Batch, out etl.Output
 	return err
 }
 
-// countOutcome records one phone's verdict.
-func (f *Filter) countOutcome(v verdict) {
-	key := "kept"
-	if !v.keep {
-		key = v.reason
-	}
-	f.outcomesMu.Lock()
-	defer f.outcomesMu.Unlock()
-	if f.outcomes == nil {
-		f.outcomes = map[string]int64{}
-	}
-	f.outcomes[key]++
-}
-
-// reportOutcomes prints the Convoso results per phone, as the original
-// script did: "Convoso: 2000 phones checked | excluded SALE 25, DNC 8 |
-// on DNC list 3 | not found 100 | kept 1864".
-func (f *Filter) reportOutcomes() {
-	f.outcomesMu.Lock()
-	defer f.outcomesMu.Unlock()
-	var total int64
-	var excluded []string
-	data := map[string]any{}
-	for _, k := range slices.Sorted(maps.Keys(f.outcomes)) {
-		n := f.outcomes[k]
-		total += n
-		data[k] = n
-		if status, ok := strings.CutPrefix(k, "excluded: "); ok {
-			excluded = append(excluded, fmt.Sprintf("%s %d", status, n))
-		}
-	}
-	parts := []string{fmt.Sprintf("Convoso: %d phones checked", total)}
-	if len(excluded) > 0 {
-		parts = append(parts, "excluded "+strings.Join(excluded, ", "))
-	}
-	if n := f.outcomes["on dnc list"]; n > 0 {
-		parts = append(parts, fmt.Sprintf("on DNC list %d", n))
-	}
-	for _, k := range slices.Sorted(maps.Keys(f.outcomes)) {
-		if k != "kept" && k != "not found" && k != "on dnc list" && !strings.HasPrefix(k, "excluded: ") {
-			parts = append(parts, fmt.Sprintf("%s %d", k, f.outcomes[k])) // e.g. "lead without status"
-		}
-	}
-	parts = append(parts, fmt.Sprintf("not found %d", f.outcomes["not found"]), fmt.Sprintf("kept %d", f.outcomes["kept"]))
-	data["phones_checked"] = total
-	f.env.Report(etl.EventInfo, "", strings.Join(parts, " | "), map[string]any{"phones": data})
-}
-
-// itemFor evaluates rec's phone and finds or starts its lookup.
-func (f *Filter) itemFor(ctx context.Context, g *errgroup.Group, rec etl.Record, cache map[phone.Number]*lookup,
-	slots chan struct{}, excluded map[string]bool, out etl.Output) (item, error) {
+// key is a record's phone, normalised; records without a valid one are
+// dropped.
+func (f *Filter) key(rec etl.Record) (phone.Number, string, error) {
 	raw, ok, err := f.cfg.Phone.EvalString(rec)
 	if err != nil {
-		return item{}, fmt.Errorf("phone: %w", err)
+		return 0, "", fmt.Errorf("phone: %w", err)
 	}
 	if !ok {
-		return item{rec: rec, drop: "no phone"}, nil
+		return 0, "no phone", nil
 	}
 	ph, reason, ok := phone.Normalize(raw)
 	if !ok {
-		return item{rec: rec, drop: "invalid phone: " + reason}, nil
+		return 0, "invalid phone: " + reason, nil
 	}
 	num, _ := phone.ParseNumber(ph) // Normalize's phones always parse
-	if l, ok := cache[num]; ok {
-		out.Count("lookups reused", 1)
-		return item{rec: rec, l: l}, nil
-	}
-	if l, ok := f.resumed[num]; ok {
-		// Answered by the run this one resumes: not asked again.
-		delete(f.resumed, num)
-		cache[num] = l
-		out.Count("lookups resumed", 1)
-		f.countOutcome(f.verdictOf(l))
-		return item{rec: rec, l: l}, nil
-	}
-	l := &lookup{}
-	cache[num] = l
-	select {
-	case slots <- struct{}{}:
-	case <-ctx.Done():
-		return item{}, ctx.Err()
-	}
-	g.Go(func() error {
-		v, err := f.check(ctx, ph, excluded)
-		failed := err != nil
-		if failed {
-			if !f.skippable(ctx, err) {
-				// The slot is kept: no lookup starts while the failure
-				// stops the run, so none is answered and then lost.
-				return err
-			}
-			v = f.skip(ph, err)
+	return num, "", nil
+}
+
+// call decides one phone. With on_lookup_error = "skip", a lookup that
+// keeps failing is a verdict too: dropped as "lookup failed".
+func (f *Filter) call(ctx context.Context, num phone.Number) (verdict, error) {
+	ph := num.String()
+	v, err := f.check(ctx, ph)
+	if err != nil {
+		var auth *AuthError
+		// Never skip a refused token (every lookup would fail) or a
+		// run that is stopping.
+		if f.cfg.OnLookupError != LookupErrorSkip || ctx.Err() != nil || errors.As(err, &auth) {
+			return verdict{}, err
 		}
-		<-slots
-		if err := f.settle(num, l, v, failed); err != nil {
-			return err
-		}
-		f.countOutcome(v)
-		out.Count("phones checked", 1)
-		f.checked.Add(1)
-		f.reportProgress(false)
-		return nil
-	})
-	return item{rec: rec, l: l}, nil
+		v = f.skip(ph, err)
+	}
+	f.out.Count("phones checked", 1)
+	f.checked.Add(1)
+	f.reportProgress(false)
+	return v, f.remember(num, v)
 }
 
 // reasonLookupFailed is the drop reason of a skipped phone's records.
 const reasonLookupFailed = "lookup failed"
 
-// skippable reports whether err, the failure of one phone's lookup, skips
-// the phone rather than failing the run: only with on_lookup_error =
-// "skip", and never for a refused token (every lookup would fail) or a run
-// that is stopping.
-func (f *Filter) skippable(ctx context.Context, err error) bool {
-	var auth *AuthError
-	return f.cfg.OnLookupError == LookupErrorSkip && ctx.Err() == nil && !errors.As(err, &auth)
-}
-
 // skip records ph as skipped and returns its verdict: dropped.
 func (f *Filter) skip(ph string, err error) verdict {
 	f.env.Logger.Warn("skipping a phone whose Convoso lookup failed (on_lookup_error = \"skip\")", "phone", phone.Mask(ph), "err", err)
-	f.settledMu.Lock()
+	f.skipMu.Lock()
+	defer f.skipMu.Unlock()
 	f.skipped = append(f.skipped, skippedPhone{phone: ph, err: err})
-	f.settledMu.Unlock()
-	return verdict{reason: reasonLookupFailed}
+	return verdict{reason: reasonLookupFailed, failed: true}
 }
 
 // Skipped lists the phones skipped with on_lookup_error = "skip", each
 // with why, masked to its last four digits unless the run unmasks: the
 // report shows them, and the CLI exits 3 (etl.Skipper).
 func (f *Filter) Skipped() []string {
-	f.settledMu.Lock()
-	defer f.settledMu.Unlock()
+	f.skipMu.Lock()
+	defer f.skipMu.Unlock()
 	lines := make([]string, 0, len(f.skipped))
 	for _, s := range f.skipped {
-		masked := phone.Mask(s.phone)
-		shown := masked
+		masked, shown := phone.Mask(s.phone), phone.Mask(s.phone)
 		if f.env.Unmask {
 			shown = s.phone
 		}
@@ -442,51 +183,44 @@ func (f *Filter) Skipped() []string {
 // check decides one phone: excluded when any lead has an excluded status;
 // else not found (unless kept); else, with check_dnc_list, dropped when on
 // the DNC list, which is asked only then.
-func (f *Filter) check(ctx context.Context, ph string, excluded map[string]bool) (verdict, error) {
+func (f *Filter) check(ctx context.Context, ph string) (verdict, error) {
 	leads, _, err := f.client.Leads(ctx, ph)
 	if err != nil {
 		return verdict{}, err
 	}
 	v := verdict{count: int32(len(leads))}
 	if l := latest(leads); l != nil {
-		// Copies: the verdict must not keep the page of leads alive.
+		// Copies: the verdict must not keep the response alive.
 		v.found = true
-		v.latest = leadFields{id: strings.Clone(l.ID), status: l.Status, listID: l.ListID} // the others are interned by settle
+		v.latest = leadFields{id: strings.Clone(l.ID), status: strings.Clone(l.Status), listID: strings.Clone(l.ListID)}
 	}
 	var hits []string
 	for _, l := range leads {
-		if excluded[l.Status] {
+		if f.excluded[l.Status] {
 			hits = append(hits, l.Status)
 		}
-	}
-	if len(hits) > 0 {
-		slices.Sort(hits)
-		v.reason = "excluded: " + hits[0]
-		return v, nil
-	}
-	for _, l := range leads {
-		if l.Status == "" {
+		if l.Status == "" && v.reason == "" {
 			// A lead whose status Convoso did not give might be a sale:
 			// skip the phone (counted) rather than risk redialling it.
 			v.reason = "lead without status"
-			return v, nil
 		}
 	}
-	if len(leads) == 0 && f.cfg.OnNotFound == NotFoundDrop {
+	switch {
+	case len(hits) > 0:
+		v.reason = "excluded: " + slices.Min(hits)
+	case v.reason != "":
+	case len(leads) == 0 && f.cfg.OnNotFound == NotFoundDrop:
 		v.reason = "not found"
-		return v, nil
-	}
-	if f.cfg.CheckDNCList {
+	case f.cfg.CheckDNCList:
 		on, _, err := f.client.OnDNC(ctx, ph, 0)
 		if err != nil {
 			return verdict{}, err
 		}
 		if on {
 			v.reason = "on dnc list"
-			return v, nil
 		}
 	}
-	v.keep = true
+	v.keep = v.reason == ""
 	return v, nil
 }
 
@@ -496,12 +230,8 @@ func (f *Filter) apply(rec etl.Record, v verdict, out etl.Output) error {
 		out.Drop(v.reason)
 		return nil
 	}
-	fields := etl.Record{
-		"lead_id":     cty.NullVal(cty.String),
-		"lead_status": cty.NullVal(cty.String),
-		"list_id":     cty.NullVal(cty.String),
-		"lead_count":  cty.NumberIntVal(int64(v.count)),
-	}
+	null := cty.NullVal(cty.String)
+	fields := etl.Record{"lead_id": null, "lead_status": null, "list_id": null, "lead_count": cty.NumberIntVal(int64(v.count))}
 	if v.found {
 		fields["lead_id"] = cty.StringVal(v.latest.id)
 		fields["lead_status"] = cty.StringVal(v.latest.status)
@@ -527,19 +257,11 @@ func latest(leads []Lead) *Lead {
 
 // idLess orders ids numerically when both are digits, else as text.
 func idLess(a, b string) bool {
-	if isDigits(a) && isDigits(b) && len(a) != len(b) {
+	digits := func(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
+	if digits(a) && digits(b) && len(a) != len(b) {
 		return len(a) < len(b)
 	}
 	return a < b
-}
-
-func isDigits(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // excludedStatuses is exclude_statuses plus, with exclude_flags, the
@@ -575,27 +297,4 @@ func (f *Filter) excludedStatuses(ctx context.Context) (map[string]bool, error) 
 	f.env.Report(etl.EventInfo, "", fmt.Sprintf("exclude_flags %v add statuses %v from the catalogue", f.cfg.ExcludeFlags, added),
 		map[string]any{"flags": f.cfg.ExcludeFlags, "statuses": added})
 	return excluded, nil
-}
-
-// reportProgress sends a progress event at most every half second, and
-// always at the end.
-func (f *Filter) reportProgress(final bool) {
-	f.progress.Lock()
-	defer f.progress.Unlock()
-	now := time.Now()
-	if !final && now.Sub(f.lastSent) < 500*time.Millisecond {
-		return
-	}
-	f.lastSent = now
-	n := f.checked.Load()
-	f.env.Report(etl.EventProgress, "", fmt.Sprintf("convoso: %d phones checked", n), map[string]any{"phones_checked": n, etl.FinalProgress: final})
-}
-
-func send(ctx context.Context, ch chan<- item, it item) error {
-	select {
-	case ch <- it:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -17,20 +17,27 @@ var Fields = []etl.Field{
 
 // Register adds the convoso_status filter to r.
 func Register(r *etl.Registry) {
-	r.Register(etl.Plugin{
-		Kind:    etl.KindFilter,
+	etl.RegisterStreamer(r, etl.KindFilter, etl.Spec[Config]{
 		Type:    "convoso_status",
 		Summary: "Keeps records whose phone Convoso may redial: no lead with an excluded status, optionally not on the DNC list.",
-		Config:  func() any { return defaultConfig() },
+		Config:  defaultConfig,
 		Fields:  Fields,
 		// Reads record.phone through its expression; emits its input
 		// records with the lead fields added.
 		ReadsDeclaredFields: true,
-		New: func(cfg any, env etl.Env) (any, error) {
-			f := newFilter(cfg.(*Config), env)
-			// A debug line per request (path only: the token is in the form).
-			f.client.HTTP.Logger = env.Logger
-			return f, nil
-		},
+	}, func(cfg *Config, env etl.Env) (etl.Streamer, error) {
+		f := newFilter(cfg, env)
+		// A debug line per request (path only: the token is in the form).
+		f.client.HTTP.Logger = env.Logger
+		return f, nil
 	})
 }
+
+// Interface guards: a hook whose signature drifts fails to compile.
+var (
+	_ etl.Validator   = (*Config)(nil)
+	_ etl.Streamer    = (*Filter)(nil)
+	_ etl.Preflighter = (*Filter)(nil)
+	_ etl.Cacher      = (*Filter)(nil)
+	_ etl.Skipper     = (*Filter)(nil)
+)

@@ -39,13 +39,6 @@ type entry struct {
 	timed bool
 }
 
-var (
-	_ etl.Processor = (*Dedupe)(nil)
-	_ etl.Stateful  = (*Dedupe)(nil)
-	_ etl.Restorer  = (*Dedupe)(nil)
-	_ etl.Finisher  = (*Dedupe)(nil)
-)
-
 // New returns a dedupe_latest stage.
 func New(cfg *Config, env etl.Env) *Dedupe {
 	return &Dedupe{cfg: cfg, env: env, kept: map[string]entry{}}
@@ -104,18 +97,25 @@ func (d *Dedupe) keep(ck string, rec etl.Record, r rank) error {
 }
 
 // timeKey returns order as Unix nanoseconds when it is a string that
-// etl.Compare orders as a time (RFC 3339, years 1678 to 2261).
+// etl.Compare orders as a time (RFC 3339, years 1678 to 2261). A time in
+// etl.TimeLayout, as sources stamp records, is read without parsing.
 func timeKey(order cty.Value) (int64, bool) {
 	if !order.IsKnown() || order.IsNull() || order.Type() != cty.String {
 		return 0, false
 	}
 	order, _ = order.Unmark()
 	s := order.AsString()
-	if len(s) < 20 || s[4] != '-' {
-		return 0, false
+	t, ok := etl.TimeOf(s)
+	if !ok {
+		if len(s) < 20 || s[4] != '-' {
+			return 0, false
+		}
+		var err error
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return 0, false
+		}
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil || t.Year() < 1678 || t.Year() > 2261 {
+	if t.Year() < 1678 || t.Year() > 2261 {
 		return 0, false
 	}
 	return t.UnixNano(), true
@@ -141,12 +141,11 @@ func (d *Dedupe) evaluate(rec etl.Record) (ck string, r rank, err error) {
 	if r.order, err = d.cfg.OrderBy.Eval(rec); err != nil {
 		return "", r, fmt.Errorf("order_by: %w", err)
 	}
+	r.tie = cty.NullVal(cty.DynamicPseudoType)
 	if d.cfg.TieBreaker.IsSet() {
 		if r.tie, err = d.cfg.TieBreaker.Eval(rec); err != nil {
 			return "", r, fmt.Errorf("tie_breaker: %w", err)
 		}
-	} else {
-		r.tie = rec.Get("call_id")
 	}
 	r.at, r.timed = timeKey(r.order)
 	key, _ = key.UnmarkDeep()
@@ -201,9 +200,9 @@ func decodeRank(b []byte) (order, tie cty.Value, err error) {
 }
 
 // laterThan reports whether a record ranked r replaces ck's kept one:
-// greater order_by, then greater tie-breaker; on a full tie the later
-// arrival, which is the new record, wins. Two different times decide
-// without reading the kept rank: etl.Compare orders such strings by time.
+// greater order_by, then greater tie-breaker; on a full tie the kept
+// record, the first seen, stays. Two different times decide without
+// reading the kept rank: etl.Compare orders such strings by time.
 func (d *Dedupe) laterThan(ck string, r rank, old entry) (bool, error) {
 	if r.timed && old.timed && r.at != old.at {
 		return r.at > old.at, nil
@@ -222,7 +221,7 @@ func (d *Dedupe) laterThan(ck string, r rank, old entry) (bool, error) {
 	if c := etl.Compare(r.order, oldOrder); c != 0 {
 		return c > 0, nil
 	}
-	return etl.Compare(r.tie, oldTie) >= 0, nil
+	return etl.Compare(r.tie, oldTie) > 0, nil
 }
 
 // Finish emits the kept records sorted by key when emit = "end".

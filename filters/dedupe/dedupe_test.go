@@ -3,8 +3,10 @@ package dedupe
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,13 +54,10 @@ func newHarness(parts ...[]etl.Record) *harness {
 	h := &harness{reg: etl.NewRegistry(), coll: &etltest.Collector{}, parts: parts}
 	etltest.Register(h.reg, h.coll, nil)
 	Register(h.reg)
-	h.reg.Register(etl.Plugin{
-		Kind: etl.KindSource, Type: "list", Summary: "Emits the test's records.",
-		Config: func() any { return &listConfig{} },
-		New: func(cfg any, env etl.Env) (any, error) {
+	etl.RegisterSource(h.reg, etl.Spec[listConfig]{Type: "list", Summary: "Emits the test's records."},
+		func(_ *listConfig, env etl.Env) (etl.Source, error) {
 			return &listSource{parts: h.parts, env: env}, nil
-		},
-	})
+		})
 	return h
 }
 
@@ -166,26 +165,37 @@ func TestDedupeLatestRules(t *testing.T) {
 			want: "x1",
 		},
 		{
-			name:  "tie broken by greatest call_id",
-			attrs: `key = record.phone` + "\n" + `order_by = record.created_at`,
+			name:  "tie broken by the greatest tie_breaker, whatever the arrival order",
+			attrs: `key = record.phone` + "\n" + `order_by = record.created_at` + "\n" + `tie_breaker = record.call_id`,
 			recs: []etl.Record{
-				rec("id", "c9", "phone", "a", "created_at", "t", "call_id", "c9"),
 				rec("id", "c1", "phone", "a", "created_at", "t", "call_id", "c1"),
+				rec("id", "c9", "phone", "a", "created_at", "t", "call_id", "c9"),
+				rec("id", "c5", "phone", "a", "created_at", "t", "call_id", "c5"),
 			},
 			want: "c9",
 		},
 		{
-			name:  "tie without call_id: the later record wins",
+			// No plugin's field names are assumed: call_id is just a field.
+			name:  "no tie_breaker: the first record seen is kept",
 			attrs: `key = record.phone` + "\n" + `order_by = record.n`,
 			recs: []etl.Record{
-				rec("id", "first", "phone", "a", "n", 5),
-				rec("id", "second", "phone", "a", "n", 5),
+				rec("id", "first", "phone", "a", "n", 5, "call_id", "a"),
+				rec("id", "second", "phone", "a", "n", 5, "call_id", "z"),
 				rec("id", "older", "phone", "a", "n", 4),
 			},
-			want: "second",
+			want: "first",
 		},
 		{
-			name:  "explicit tie_breaker replaces call_id",
+			name:  "tie_breaker ties too: the first record seen is kept",
+			attrs: `key = record.phone` + "\n" + `order_by = record.n` + "\n" + `tie_breaker = record.seq`,
+			recs: []etl.Record{
+				rec("id", "first", "phone", "a", "n", 5, "seq", 1),
+				rec("id", "second", "phone", "a", "n", 5, "seq", 1),
+			},
+			want: "first",
+		},
+		{
+			name:  "tie_breaker reads any field",
 			attrs: `key = record.phone` + "\n" + `order_by = record.n` + "\n" + `tie_breaker = record.seq`,
 			recs: []etl.Record{
 				rec("id", "hi", "phone", "a", "n", 1, "seq", 10, "call_id", "a"),
@@ -409,7 +419,7 @@ func TestDedupeLatestFingerprint(t *testing.T) {
 		return etl.Fingerprint(h.load(t, pipeline(attrs)))["transform.dedupe_latest.d"]
 	}
 	base := fp("key = lower(record.phone)\norder_by = record.created_at")
-	want := map[string]string{"key": "lower(record.phone)", "order_by": "record.created_at", "tie_breaker": ""}
+	want := map[string]string{"key": "lower(record.phone)", "order_by": "record.created_at", "tie_breaker": noTieBreaker}
 	for k, v := range want {
 		if base[k] != v {
 			t.Errorf("fingerprint %s = %q, want %q", k, base[k], v)
@@ -419,6 +429,7 @@ func TestDedupeLatestFingerprint(t *testing.T) {
 		"key = record.phone\norder_by = record.created_at",
 		"key = lower(record.phone)\norder_by = record.n",
 		"key = lower(record.phone)\norder_by = record.created_at\ntie_breaker = record.n",
+		"key = lower(record.phone)\norder_by = record.created_at\ntie_breaker = record.call_id",
 	} {
 		if got := fp(changed); fmt.Sprint(got) == fmt.Sprint(base) {
 			t.Errorf("fingerprint of %q equals the base one: %v", changed, got)
@@ -438,4 +449,42 @@ func stageState(t *testing.T, cp *etl.Checkpoint, addr string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// discardSink reads no field of what it is given.
+type discardSink struct{}
+
+func (discardSink) Write(context.Context, etl.Record) error { return nil }
+
+// dedupe_latest reads exactly the fields its expressions name: no other
+// plugin's field (Bland's call_id) unless tie_breaker names it, so that
+// the source builds only those.
+func TestDedupeLatestReadsOnlyItsExpressions(t *testing.T) {
+	for attrs, want := range map[string]string{
+		"key = record.phone\norder_by = record.created_at":                               "created_at,phone",
+		"key = record.phone\norder_by = record.created_at\ntie_breaker = record.call_id": "call_id,created_at,phone",
+	} {
+		reg := etl.NewRegistry()
+		Register(reg)
+		var got map[string]bool
+		etl.RegisterSource(reg, etl.Spec[struct{}]{Type: "probe"}, func(_ *struct{}, env etl.Env) (etl.Source, error) {
+			got = env.Fields
+			return &listSource{env: env}, nil
+		})
+		etl.RegisterSink(reg, etl.Spec[struct{}]{Type: "none", ReadsDeclaredFields: true},
+			func(*struct{}, etl.Env) (etl.Sink, error) { return discardSink{}, nil })
+		path := filepath.Join(t.TempDir(), "p.etl.hcl")
+		os.WriteFile(path, []byte("source \"probe\" \"in\" {}\ntransform \"dedupe_latest\" \"d\" {\n  input = source.probe.in\n"+
+			attrs+"\n}\nsink \"none\" \"n\" {\n  input = transform.dedupe_latest.d\n}\n"), 0o644)
+		p, diags := etl.Load(path, etl.LoadOptions{Registry: reg})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		if _, err := p.Run(context.Background(), etl.RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if s := strings.Join(slices.Sorted(maps.Keys(got)), ","); s != want {
+			t.Errorf("%q: the source builds %s, want %s", attrs, s, want)
+		}
+	}
 }

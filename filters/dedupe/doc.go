@@ -11,10 +11,12 @@
 // # Ties
 //
 // When two records of a key have equal order_by values, the one with the
-// greater tie_breaker value wins. tie_breaker defaults to the record's
-// call_id field (record.call_id); a null or missing tie-breaker sorts before
-// any value. When the tie-breakers are equal too (or both records lack the
-// field) the record that arrived later wins.
+// greater tie_breaker value wins (a per-record expression such as
+// record.call_id; null sorts before any value). Without a tie_breaker, or
+// when the tie-breakers are equal too, the first record seen is kept: a
+// later equal record is dropped as "not latest" and, with emit = "updates",
+// sends no update. The source's order then decides, so name a tie_breaker
+// when the input's order is not reproducible.
 //
 // # Emitting
 //
@@ -34,6 +36,6 @@
 // strings, numbers, bools, nulls, lists, maps and objects round-trip
 // exactly). After a restore with emit = "updates" the restored records are
 // emitted first, so that a resumed run's downstream sees every key. It
-// reads records only through key, order_by and tie_breaker (or call_id),
-// so sources upstream build only the fields downstream reads.
+// reads records only through key, order_by and tie_breaker, so sources
+// upstream build only the fields downstream reads.
 package dedupe

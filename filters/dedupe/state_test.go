@@ -128,7 +128,7 @@ func TestKeepsLatestLikeCompare(t *testing.T) {
 	for _, mixed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("mixed=%v", mixed), func(t *testing.T) {
 			h := newHarness()
-			p := h.load(t, pipeline("key = record.phone\norder_by = record.at"))
+			p := h.load(t, pipeline("key = record.phone\norder_by = record.at\ntie_breaker = record.call_id"))
 			cfg := p.Blocks[1].Config.(*Config)
 			d := New(cfg, etl.Env{ScratchDir: t.TempDir()})
 			defer d.Close()
@@ -156,7 +156,7 @@ func TestKeepsLatestLikeCompare(t *testing.T) {
 				}
 				old, seen := want[ph]
 				c := etl.Compare(rec["at"], old.order)
-				if !seen || c > 0 || (c == 0 && etl.Compare(rec["call_id"], old.tie) >= 0) {
+				if !seen || c > 0 || (c == 0 && etl.Compare(rec["call_id"], old.tie) > 0) {
 					want[ph] = kept{rec["at"], rec["call_id"], i}
 				}
 				if i%500 == 499 { // check along the way, not only the end state

@@ -30,19 +30,26 @@ func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
 
 // Register adds the redial_queue sink to r.
 func Register(r *etl.Registry) {
-	r.Register(etl.Plugin{
-		Kind:    etl.KindSink,
+	etl.RegisterSink(r, etl.Spec[Config]{
 		Type:    "redial_queue",
 		Summary: "Merges records into the dialer's redial queue file (JSON object keyed by phone), never overwriting entries.",
 		// Entries are held until the end of input and merged once, so a
 		// finished date is durable only through a replaying stage upstream.
 		Buffers:             true,
 		ReadsDeclaredFields: true, // reads records through its expressions only
-		Config:              func() any { return &Config{} },
-		New: func(cfg any, env etl.Env) (any, error) {
-			return newSink(*cfg.(*Config), env)
-		},
+	}, func(cfg *Config, env etl.Env) (etl.Sink, error) {
+		return newSink(*cfg, env)
 	})
 }
+
+// Interface guards: a hook whose signature drifts fails to compile.
+var (
+	_ etl.Validator      = (*Config)(nil)
+	_ etl.Sink           = (*sink)(nil)
+	_ etl.PartitionEnder = (*sink)(nil)
+	_ etl.Finisher       = (*sink)(nil)
+	_ etl.Changer        = (*sink)(nil)
+	_ etl.Closer         = (*sink)(nil)
+)
 
 func init() { Register(etl.Default) }

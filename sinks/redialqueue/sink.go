@@ -176,6 +176,9 @@ func milliTime(x etl.Expr, rec etl.Record) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("is null")
 	}
+	if m, ok := etl.MilliTime(s); ok {
+		return m, nil // a source's time, already in etl.TimeLayout
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return "", fmt.Errorf("%q is not an RFC 3339 time", s)

@@ -62,11 +62,8 @@ func (c *calls) Read(_ context.Context, out etl.Output) error {
 }
 
 func registerCalls(r *etl.Registry) {
-	r.Register(etl.Plugin{
-		Kind: etl.KindSource, Type: "calls", Summary: "Test source: given records.",
-		Config: func() any { return &callsConfig{} },
-		New: func(cfg any, env etl.Env) (any, error) {
-			return &calls{cfg: *cfg.(*callsConfig), env: env}, nil
-		},
-	})
+	etl.RegisterSource(r, etl.Spec[callsConfig]{Type: "calls", Summary: "Test source: given records."},
+		func(cfg *callsConfig, env etl.Env) (etl.Source, error) {
+			return &calls{cfg: *cfg, env: env}, nil
+		})
 }

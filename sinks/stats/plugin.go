@@ -31,18 +31,25 @@ func (c *Config) Fingerprint() map[string]string {
 
 // Register adds the stats sink to r.
 func Register(r *etl.Registry) {
-	r.Register(etl.Plugin{
-		Kind:                etl.KindSink,
+	etl.RegisterSink(r, etl.Spec[Config]{
 		Type:                "stats",
 		Summary:             "Writes per-date call and distinct-key counts to a JSON file and reports them.",
 		ReadsDeclaredFields: true, // reads the key expression only
-		Config:              func() any { return &Config{} },
-		New: func(cfg any, env etl.Env) (any, error) {
-			c := cfg.(*Config)
-			return newSink(*c, env)
-		},
+	}, func(cfg *Config, env etl.Env) (etl.Sink, error) {
+		return newSink(*cfg, env)
 	})
 }
+
+// Interface guards: a hook whose signature drifts fails to compile.
+var (
+	_ etl.Validator      = (*Config)(nil)
+	_ etl.Fingerprinter  = (*Config)(nil)
+	_ etl.Sink           = (*sink)(nil)
+	_ etl.PartitionEnder = (*sink)(nil)
+	_ etl.Finisher       = (*sink)(nil)
+	_ etl.Changer        = (*sink)(nil)
+	_ etl.Stateful       = (*sink)(nil)
+)
 
 func init() { Register(etl.Default) }
 

@@ -119,13 +119,13 @@ func (s *sink) EndPartition(_ context.Context, m *etl.Mark, _ etl.Output) error 
 	}
 	// The source knows better how many phones it rejected (it may drop
 	// such calls rather than pass a null phone).
-	if n, ok := m.Info["invalid_phones"]; ok {
+	if n, ok := etl.InfoInvalidPhones.Get(m); ok {
 		row.InvalidPhones = n
 	}
 	fresh := s.seen.addNew(s.today)
 	row.NewPhonesToday = int64(len(fresh))
 	row.CumulativeUniquePhones = int64(s.seen.len())
-	bytes, hasBytes := m.Info["bytes"]
+	bytes, hasBytes := etl.InfoBytes.Get(m)
 	if hasBytes {
 		s.bytes[m.Partition] = bytes
 	}

@@ -42,14 +42,14 @@ func (d *days) Read(_ context.Context, out etl.Output) error {
 			}
 			n++
 		}
-		m := &etl.Mark{Source: d.env.Addr, Partition: date, Info: map[string]int64{}}
+		m := &etl.Mark{Source: d.env.Addr, Partition: date}
 		if day.Type().HasAttribute("incomplete") {
 			m.Incomplete = day.GetAttr("incomplete").True()
 		}
-		for _, name := range []string{"bytes", "invalid_phones"} {
-			if day.Type().HasAttribute(name) {
-				v, _ := day.GetAttr(name).AsBigFloat().Int64()
-				m.Info[name] = v
+		for _, key := range []etl.InfoKey{etl.InfoBytes, etl.InfoInvalidPhones} {
+			if day.Type().HasAttribute(key.Name()) {
+				v, _ := day.GetAttr(key.Name()).AsBigFloat().Int64()
+				key.Set(m, v)
 			}
 		}
 		if err := out.EndPartition(m); err != nil {
@@ -60,11 +60,8 @@ func (d *days) Read(_ context.Context, out etl.Output) error {
 }
 
 func registerDays(r *etl.Registry) {
-	r.Register(etl.Plugin{
-		Kind: etl.KindSource, Type: "days", Summary: "Test source: given phones per date.",
-		Config: func() any { return &daysConfig{} },
-		New: func(cfg any, env etl.Env) (any, error) {
-			return &days{cfg: *cfg.(*daysConfig), env: env}, nil
-		},
-	})
+	etl.RegisterSource(r, etl.Spec[daysConfig]{Type: "days", Summary: "Test source: given phones per date."},
+		func(cfg *daysConfig, env etl.Env) (etl.Source, error) {
+			return &days{cfg: *cfg, env: env}, nil
+		})
 }

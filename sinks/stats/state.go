@@ -24,14 +24,6 @@ type storedRow struct {
 	Bytes *int64 `json:"bytes,omitempty"`
 }
 
-var (
-	_ etl.Sink           = (*sink)(nil)
-	_ etl.Stateful       = (*sink)(nil)
-	_ etl.PartitionEnder = (*sink)(nil)
-	_ etl.Finisher       = (*sink)(nil)
-	_ etl.Changer        = (*sink)(nil)
-)
-
 // UseState takes the sink's table; on a resumed run it holds the rows and
 // the keys of the dates done, in date order.
 func (s *sink) UseState(t etl.Table) error {

@@ -264,7 +264,7 @@ func TestFetchDateCancelDuringBackoff(t *testing.T) {
 	srv := blandtest.NewServer(blandtest.Config{Faults: []blandtest.Fault{{Status: 503, Times: -1}}})
 	defer srv.Close()
 	c := testClient(srv)
-	c.HTTP.BackoffBase, c.HTTP.BackoffMax = time.Hour, time.Hour
+	c.HTTP.BackoffBase, c.HTTP.BackoffMax, c.HTTP.FirstRetry = time.Hour, time.Hour, time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()

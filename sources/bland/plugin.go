@@ -27,14 +27,20 @@ var Fields = []etl.Field{
 
 // Register adds the bland_calls source to r.
 func Register(r *etl.Registry) {
-	r.Register(etl.Plugin{
-		Kind:    etl.KindSource,
+	etl.RegisterSource(r, etl.Spec[Config]{
 		Type:    "bland_calls",
 		Summary: "Lists Bland.ai calls one date at a time, with retries and no silent loss.",
-		Config:  func() any { return defaultConfig() },
+		Config:  defaultConfig,
 		Fields:  Fields,
-		New: func(cfg any, env etl.Env) (any, error) {
-			return newSource(cfg.(*Config), env)
-		},
+	}, func(cfg *Config, env etl.Env) (etl.Source, error) {
+		return newSource(cfg, env)
 	})
 }
+
+// Interface guards: a hook whose signature drifts fails to compile.
+var (
+	_ etl.Validator     = (*Config)(nil)
+	_ etl.Fingerprinter = (*Config)(nil)
+	_ etl.PartitionSet  = (*Config)(nil)
+	_ etl.Source        = (*Source)(nil)
+)

@@ -170,26 +170,34 @@ func (s *Source) markDate(date string, day *Day, err error, invalid int, out etl
 	out.Count("requests", int64(day.Requests))
 	out.Count("bytes", day.Bytes)
 	out.Count("invalid phones", int64(invalid))
-	info := map[string]int64{
-		"calls":          int64(calls),
-		"duplicates":     int64(day.Duplicates),
-		"invalid_phones": int64(invalid),
-		"bytes":          day.Bytes,
-		"requests":       int64(day.Requests),
-		"total_count":    int64(day.TotalCount),
-	}
+	mark := &etl.Mark{Source: s.env.Addr, Partition: date, Incomplete: incomplete}
+	etl.InfoBytes.Set(mark, day.Bytes)
+	etl.InfoInvalidPhones.Set(mark, int64(invalid))
+	infoCalls.Set(mark, int64(calls))
+	infoDuplicates.Set(mark, int64(day.Duplicates))
+	infoRequests.Set(mark, int64(day.Requests))
+	infoTotalCount.Set(mark, int64(day.TotalCount))
 	msg := fmt.Sprintf("%s: %d calls (%d invalid phones, %s) in %s, %s",
 		date, calls, invalid, plural(day.Duplicates, "duplicate"), plural(day.Requests, "request"), humanBytes(day.Bytes))
 	if incomplete {
 		msg += fmt.Sprintf(", INCOMPLETE: %d of %d listed", calls, day.TotalCount)
 	}
 	data := map[string]any{"date": date, "incomplete": incomplete}
-	for k, v := range info {
+	for k, v := range mark.Info {
 		data[k] = v
 	}
 	s.env.Report(etl.EventProgress, date, msg, data)
-	return out.EndPartition(&etl.Mark{Source: s.env.Addr, Partition: date, Incomplete: incomplete, Info: info})
+	return out.EndPartition(mark)
 }
+
+// Counts of a date that only the report and the checkpoint show; bytes and
+// invalid phones, which the stats sink reads, are etl's keys.
+var (
+	infoCalls      = etl.NewInfoKey("calls")
+	infoDuplicates = etl.NewInfoKey("duplicates")
+	infoRequests   = etl.NewInfoKey("requests")
+	infoTotalCount = etl.NewInfoKey("total_count")
+)
 
 // recordBuilder turns calls into records. It keeps the values of fields
 // that repeat from call to call (status, answered_by, batch_id, the date):

@@ -490,3 +490,29 @@ func TestFingerprint(t *testing.T) {
 		t.Errorf("fingerprint holds the key: %v", a)
 	}
 }
+
+// Each date's mark states its bytes and invalid phones under etl's keys,
+// which the stats sink reads without knowing this source; the checkpoint
+// keeps them under the same names.
+func TestMarkStatesCountsUnderEtlKeys(t *testing.T) {
+	srv := blandtest.NewServer(blandtest.Config{Seed: 7, CallsPerDay: 25, InvalidEvery: 5})
+	defer srv.Close()
+	r := runPipeline(t, context.Background(), srv, nil, dateVars("2025-12-01", "2025-12-02")...)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	var bytes, invalid int64
+	for _, p := range r.saved.Sources[addr] {
+		m := &etl.Mark{Info: p.Info}
+		b, okB := etl.InfoBytes.Get(m)
+		n, okN := etl.InfoInvalidPhones.Get(m)
+		if !okB || !okN || b <= 0 {
+			t.Errorf("%s: info %v lacks bytes or invalid_phones", p.Name, p.Info)
+		}
+		bytes += b
+		invalid += n
+	}
+	if c := r.block().Counts; bytes != c["bytes"] || invalid != c["invalid phones"] || invalid == 0 {
+		t.Errorf("marks state %d bytes and %d invalid phones; the block counted %d and %d", bytes, invalid, c["bytes"], c["invalid phones"])
+	}
+}

@@ -36,11 +36,11 @@ func (pa *pipelineArgs) loadWith(a *app, allowUnknown bool) *etl.Pipeline {
 		return nil
 	}
 	p, diags := etl.Load(pa.File, etl.LoadOptions{
-		Registry:      a.registry,
-		VarFiles:      pa.VarFile,
-		Vars:          pa.Var,
-		Environ:       a.environ,
-		AllowUnknown:  allowUnknown,
+		Registry:     a.registry,
+		VarFiles:     pa.VarFile,
+		Vars:         pa.Var,
+		Environ:      a.environ,
+		AllowUnknown: allowUnknown,
 	})
 	if len(diags) > 0 {
 		etl.WriteDiagnostics(a.stderr, p.Files(), diags)

@@ -67,7 +67,7 @@ func describePlugin(a *app, p *etl.Plugin) {
 	}
 	if len(p.Fields) > 0 {
 		verb := "Records carry"
-		if p.Kind != etl.KindSource && !p.Replaces {
+		if p.Kind != etl.KindSource {
 			verb = "Adds to each record"
 		}
 		fmt.Fprintf(w, "\n  %s:\n", verb)

@@ -2,7 +2,6 @@ package convosotest
 
 import (
 	"encoding/json"
-	"github.com/etlhq/etl/etl/retry"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/etlhq/etl/etl/apifault"
+	"github.com/etlhq/etl/etl/retry"
 	"golang.org/x/time/rate"
 )
 
@@ -44,11 +45,15 @@ const (
 type Config struct {
 	// Token is the auth_token required (DefaultToken when empty).
 	Token string
-	// Latency delays every answer but a 429; LatencyFor, when set,
-	// replaces it for requests about a phone (catalogue requests keep
-	// Latency).
-	Latency    time.Duration
-	LatencyFor func(phone string) time.Duration
+	// Latency delays every answer but a rate limit's 429; with LatencyMax
+	// above it, each answer waits a uniform random time between the two.
+	// LatencyFor, when set, replaces them for requests about a phone
+	// (catalogue requests keep Latency).
+	Latency, LatencyMax time.Duration
+	LatencyFor          func(phone string) time.Duration
+	// Every500 and Every429, when positive, answer every Nth request 500,
+	// or 429 with Retry-After: 1, after its latency (see apifault).
+	Every500, Every429 int
 	// RequestsPerSecond, when positive, is the rate above which requests
 	// are answered 429 with Retry-After: 1. Burst is how many may arrive
 	// at once (default RequestsPerSecond/10, at least 1): a client that
@@ -103,6 +108,8 @@ type Server struct {
 	cfg     Config
 	srv     *httptest.Server
 	limiter *rate.Limiter
+	faults  apifault.Faults
+	counter apifault.Counter
 
 	mu        sync.Mutex
 	leads     map[string][]Lead
@@ -129,6 +136,7 @@ func NewServer(cfg Config) *Server {
 		failed500: map[string]bool{},
 		searches:  map[string]int{},
 		statuses:  slices.Clone(cfg.Statuses),
+		faults:    apifault.Faults{Latency: cfg.Latency, LatencyMax: cfg.LatencyMax, Every500: cfg.Every500, Every429: cfg.Every429},
 	}
 	if s.statuses == nil {
 		s.statuses = slices.Clone(DefaultStatuses)
@@ -271,11 +279,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.inFlight--
 		s.mu.Unlock()
 	}()
-	latency := s.cfg.Latency
+	latency := s.faults.Delay()
 	if s.cfg.LatencyFor != nil && phone != "" {
 		latency = s.cfg.LatencyFor(phone)
 	}
 	if retry.Sleep(r.Context(), latency) != nil {
+		return
+	}
+	switch status := s.faults.Status(&s.counter); status {
+	case http.StatusTooManyRequests:
+		s.record(r, phone, status, 0)
+		w.Header().Set("Retry-After", apifault.RetryAfter)
+		writeJSON(w, status, map[string]any{"success": false, "code": status, "text": "Too many requests"})
+		return
+	case http.StatusInternalServerError:
+		s.record(r, phone, status, 0)
+		writeJSON(w, status, map[string]any{"success": false, "text": "Internal server error"})
 		return
 	}
 	if r.Form.Get("auth_token") != s.cfg.Token {

@@ -20,8 +20,12 @@ func main() {
 	calls := flag.Int("calls-per-day", 10000, "calls the Bland fake serves per date (the duplicate included)")
 	phones := flag.Int("phones", 50000, "distinct lead phones the calls go to; Convoso is seeded with all of them")
 	payload := flag.Int("payload-bytes", 2000, "length of each call's summary, which clients skip")
-	blandLatency := flag.Duration("bland-latency", 5*time.Millisecond, "delay of every Bland response")
-	convosoLatency := flag.Duration("convoso-latency", 2*time.Millisecond, "delay of every Convoso answer")
+	blandLatency := flag.Duration("bland-latency", 5*time.Millisecond, "delay of every Bland response (the least, with -bland-latency-max)")
+	blandLatencyMax := flag.Duration("bland-latency-max", 0, "with it, each Bland response waits a uniform random time from -bland-latency to this")
+	convosoLatency := flag.Duration("convoso-latency", 2*time.Millisecond, "delay of every Convoso answer (the least, with -convoso-latency-max)")
+	convosoLatencyMax := flag.Duration("convoso-latency-max", 0, "with it, each Convoso answer waits a uniform random time from -convoso-latency to this")
+	every500 := flag.Int("every-500", 0, "each fake answers every Nth request 500 (0: none)")
+	every429 := flag.Int("every-429", 0, "each fake answers every Nth request 429 with Retry-After: 1 (0: none)")
 	convosoRPS := flag.Float64("convoso-rps", 0, "requests per second above which Convoso answers 429 (0: no limit)")
 	seed := flag.Int64("seed", 2025, "seed of the generated calls")
 	flag.Parse()
@@ -41,9 +45,13 @@ func main() {
 		PhonePool:    *phones,
 		PayloadBytes: *payload,
 		Latency:      *blandLatency,
+		LatencyMax:   *blandLatencyMax,
+		Every500:     *every500,
+		Every429:     *every429,
 	})
 	defer bland.Close()
-	convoso := convosotest.NewServer(convosotest.Config{Latency: *convosoLatency, RequestsPerSecond: *convosoRPS})
+	convoso := convosotest.NewServer(convosotest.Config{Latency: *convosoLatency, LatencyMax: *convosoLatencyMax,
+		Every500: *every500, Every429: *every429, RequestsPerSecond: *convosoRPS})
 	defer convoso.Close()
 	pool := make([]string, *phones)
 	for k := range pool {
@@ -105,7 +113,36 @@ func printCounts(w io.Writer, bland *blandtest.Server, convoso *convosotest.Serv
 		fmt.Fprintf(w, "CONVOSO_%s=%d\n", p.name, convoso.Count(p.path, 0))
 	}
 	fmt.Fprintf(w, "CONVOSO_429=%d\n", convoso.Count("", http.StatusTooManyRequests))
+	fmt.Fprintf(w, "CONVOSO_500=%d\n", convoso.Count("", http.StatusInternalServerError))
 	fmt.Fprintf(w, "CONVOSO_MAX_IN_FLIGHT=%d\n", convoso.MaxInFlight())
+	span, rate := phoneRate(convoso.Requests())
+	fmt.Fprintf(w, "CONVOSO_PHONE_SPAN_S=%.3f\nCONVOSO_PHONE_RPS=%.1f\n", span.Seconds(), rate)
+}
+
+// phoneRate measures, from the request log, how fast requests about phones
+// (lead and DNC searches, retries included) arrived while phones were
+// waiting: from the first such request to the last, the requests per
+// second. The span is 0 with fewer than two.
+func phoneRate(reqs []convosotest.Request) (time.Duration, float64) {
+	var first, last time.Time
+	n := 0
+	for _, r := range reqs {
+		if r.Path == convosotest.StatusPath {
+			continue
+		}
+		if n == 0 || r.Time.Before(first) {
+			first = r.Time
+		}
+		if r.Time.After(last) {
+			last = r.Time
+		}
+		n++
+	}
+	span := last.Sub(first)
+	if n < 2 || span <= 0 {
+		return 0, 0
+	}
+	return span, float64(n-1) / span.Seconds()
 }
 
 // shellQuote quotes s for a POSIX shell.

@@ -4,13 +4,15 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"github.com/etlhq/etl/etl/retry"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/etlhq/etl/etl/apifault"
+	"github.com/etlhq/etl/etl/retry"
 )
 
 // DefaultKey is the API key the fake accepts when Config.APIKey is empty.
@@ -39,8 +41,12 @@ type Config struct {
 	// NoDuplicate turns off the exact duplicate served in the middle of
 	// every date of three calls or more.
 	NoDuplicate bool
-	// Latency delays every response.
-	Latency time.Duration
+	// Latency delays every response; with LatencyMax above it, each
+	// response waits a uniform random time between the two.
+	Latency, LatencyMax time.Duration
+	// Every500 and Every429, when positive, answer every Nth request 500,
+	// or 429 with Retry-After: 1, after its latency (see apifault).
+	Every500, Every429 int
 	// DefaultLimit is the page size when a request has no limit (default
 	// 1000, as the real API).
 	DefaultLimit int
@@ -96,8 +102,10 @@ type Request struct {
 
 // Server is a running fake.
 type Server struct {
-	cfg Config
-	srv *httptest.Server
+	cfg     Config
+	srv     *httptest.Server
+	noise   apifault.Faults
+	counter apifault.Counter
 
 	mu     sync.Mutex
 	faults []Fault // remaining Times per fault in hits
@@ -108,7 +116,8 @@ type Server struct {
 
 // NewServer starts a fake on 127.0.0.1. Close it when done.
 func NewServer(cfg Config) *Server {
-	s := &Server{cfg: cfg.withDefaults(), days: map[string][]Call{}}
+	s := &Server{cfg: cfg.withDefaults(), days: map[string][]Call{},
+		noise: apifault.Faults{Latency: cfg.Latency, LatencyMax: cfg.LatencyMax, Every500: cfg.Every500, Every429: cfg.Every429}}
 	s.faults = append([]Fault(nil), cfg.Faults...)
 	s.hits = make([]int, len(s.faults))
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -243,8 +252,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		status = code
 		writeError(w, code, msg)
 	}
-	if retry.Sleep(r.Context(), s.cfg.Latency) != nil {
+	if retry.Sleep(r.Context(), s.noise.Delay()) != nil {
 		status = 499
+		return
+	}
+	if st := s.noise.Status(&s.counter); st != 0 {
+		if st == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", apifault.RetryAfter)
+		}
+		fail(st, fmt.Sprintf("injected %d", st))
 		return
 	}
 	switch {

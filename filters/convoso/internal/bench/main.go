@@ -263,10 +263,12 @@ func runPipeline(dir, src string, parts [][]etl.Record, fetch time.Duration) (ti
 	reg := etl.NewRegistry()
 	convoso.Register(reg)
 	dedupe.Register(reg)
-	reg.Register(etl.Plugin{Kind: etl.KindSource, Type: "bench", Summary: "bench records", Config: func() any { return &empty{} },
-		New: func(_ any, env etl.Env) (any, error) { return &source{parts: parts, fetch: fetch, env: env}, nil }})
-	reg.Register(etl.Plugin{Kind: etl.KindSink, Type: "discard", Summary: "drops records", Config: func() any { return &empty{} },
-		New: func(any, etl.Env) (any, error) { return discard{}, nil }})
+	etl.RegisterSource(reg, etl.Spec[empty]{Type: "bench", Summary: "bench records"},
+		func(_ *empty, env etl.Env) (etl.Source, error) {
+			return &source{parts: parts, fetch: fetch, env: env}, nil
+		})
+	etl.RegisterSink(reg, etl.Spec[empty]{Type: "discard", Summary: "drops records"},
+		func(*empty, etl.Env) (etl.Sink, error) { return discard{}, nil })
 	path := filepath.Join(dir, "bench.etl.hcl")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		return 0, err

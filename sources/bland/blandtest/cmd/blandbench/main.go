@@ -235,12 +235,10 @@ sink %q "out" {
 	os.Setenv("BLAND_BENCH_KEY", key)
 	reg := etl.NewRegistry()
 	bland.Register(reg)
-	reg.Register(etl.Plugin{Kind: etl.KindSink, Type: "count", Summary: "Counts records.",
-		Config: func() any { return &struct{}{} },
-		New:    func(any, etl.Env) (any, error) { return &counter{}, nil }})
-	reg.Register(etl.Plugin{Kind: etl.KindSink, Type: "reads", Summary: "Reads the backfill's fields.", ReadsDeclaredFields: true,
-		Config: func() any { return &readsConfig{} },
-		New:    func(c any, _ etl.Env) (any, error) { return &reader{cfg: c.(*readsConfig)}, nil }})
+	etl.RegisterSink(reg, etl.Spec[struct{}]{Type: "count", Summary: "Counts records."},
+		func(*struct{}, etl.Env) (etl.Sink, error) { return &counter{}, nil })
+	etl.RegisterSink(reg, etl.Spec[readsConfig]{Type: "reads", Summary: "Reads the backfill's fields.", ReadsDeclaredFields: true},
+		func(c *readsConfig, _ etl.Env) (etl.Sink, error) { return &reader{cfg: c}, nil })
 	p, diags := etl.Load(path, etl.LoadOptions{Registry: reg})
 	if diags.HasErrors() {
 		return 0, 0, diags
