@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/etltest"
+	"github.com/etlhq/etl/etl/store"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -235,6 +238,9 @@ func TestFileAfterEveryPartition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := s.UseState(memTable{}); err != nil { // as the engine does
+		t.Fatal(err)
+	}
 	file := filepath.Join(dir, "out", "backfill-stats.json")
 	ctx := context.Background()
 	for day := 1; day <= 3; day++ {
@@ -258,43 +264,44 @@ func TestFileAfterEveryPartition(t *testing.T) {
 	}
 }
 
-// TestResumeRewritesIdentically resumes from the checkpoint taken after
-// each partition and expects the very same file as an uninterrupted run.
+// TestResumeRewritesIdentically stops a run after each partition (the
+// source fails in the next one, so the run commits the partitions before
+// it), resumes it with the same state, and expects the very same file as
+// an uninterrupted run: the resumed run's sink, writing in a new
+// directory, rebuilds the rows of the dates done from its table alone.
 func TestResumeRewritesIdentically(t *testing.T) {
-	src := fmt.Sprintf(genPipeline, 5, 0)
 	full := newHarness(t)
-	var cps [][]byte
-	_, err := full.run(src, etl.RunOptions{Save: func(cp *etl.Checkpoint) error {
-		if err := cp.Materialize(); err != nil {
-			return err
-		}
-		b, err := json.Marshal(cp)
-		cps = append(cps, b)
-		return err
-	}})
-	if err != nil {
+	if _, err := full.run(fmt.Sprintf(genPipeline, 5, 0), etl.RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	want, _ := os.ReadFile(filepath.Join(full.dir, "stats.json"))
-	if len(cps) != 5 {
-		t.Fatalf("%d checkpoints, want 5", len(cps))
-	}
-	for i, b := range cps {
-		t.Run(fmt.Sprintf("after partition %d", i+1), func(t *testing.T) {
-			var cp etl.Checkpoint
-			if err := json.Unmarshal(b, &cp); err != nil {
-				t.Fatal(err)
+	for done := 1; done <= 5; done++ {
+		t.Run(fmt.Sprintf("after partition %d", done), func(t *testing.T) {
+			st := store.OpenMem()
+			defer st.Close()
+			failAfter := 0 // the last case is a finished run, run again
+			if done < 5 {
+				failAfter = done*40 + 13 // within the next partition
+			}
+			crashed := newHarness(t)
+			_, err := crashed.run(fmt.Sprintf(genPipeline, 5, failAfter), etl.RunOptions{State: st})
+			if (err != nil) != (done < 5) {
+				t.Fatalf("first run: %v", err)
+			}
+			cp, err := etl.ReadCheckpoint(st)
+			if err != nil || cp == nil || len(cp.Sources["source.gen.g"]) != done {
+				t.Fatalf("the first run committed %+v (%v), want %d partitions", cp, err, done)
 			}
 			h := newHarness(t)
-			if _, err := h.run(src, etl.RunOptions{Resume: &cp}); err != nil {
+			if _, err := h.run(fmt.Sprintf(genPipeline, 5, 0), etl.RunOptions{State: st}); err != nil {
 				t.Fatal(err)
 			}
 			got, _ := os.ReadFile(filepath.Join(h.dir, "stats.json"))
 			if string(got) != string(want) {
 				t.Errorf("resumed file\n%s\nwant\n%s", got, want)
 			}
-			if n := len(h.collector.Records["all"]); n != (4-i)*40 {
-				t.Errorf("resumed run read %d records, want %d: done partitions were re-read", n, (4-i)*40)
+			if n := len(h.collector.Records["all"]); n != (5-done)*40 {
+				t.Errorf("resumed run read %d records, want %d: done partitions were re-read", n, (5-done)*40)
 			}
 		})
 	}
@@ -329,13 +336,51 @@ func TestPlanWritesNothing(t *testing.T) {
 	}
 }
 
-func TestRestoreRejectsInconsistentState(t *testing.T) {
-	s := &sink{}
-	err := s.Restore([]byte(`{"rows":[{"date":"2025-12-01","cumulativeUniquePhones":3}],"seen":["a"]}`))
-	if err == nil {
+// TestUseStateRejectsInconsistentState: a table whose last row counts
+// more unique keys than it holds is refused, and a consistent one is
+// taken, rows and keys alike.
+func TestUseStateRejectsInconsistentState(t *testing.T) {
+	table := func(unique int64, keys ...string) *memTable {
+		t.Helper()
+		m := memTable{}
+		row, err := json.Marshal(storedRow{Row: Row{Date: "2025-12-01", CumulativeUniquePhones: unique}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Set(append([]byte{rowPrefix}, "2025-12-01"...), row)
+		for _, k := range keys {
+			m.Set(append([]byte{keyPrefix}, k...), nil)
+		}
+		return &m
+	}
+	s := &sink{bytes: map[string]int64{}}
+	if err := s.UseState(table(3, "a")); err == nil {
 		t.Error("state with 3 unique keys counted but 1 saved was accepted")
 	}
-	if err := s.Restore([]byte(`{"rows":[{"date":"2025-12-01","cumulativeUniquePhones":1}],"seen":["a"]}`)); err != nil {
+	if err := s.UseState(table(1, "a")); err != nil {
 		t.Error(err)
 	}
+	if len(s.rows) != 1 || s.rows[0].Date != "2025-12-01" || s.seen.len() != 1 {
+		t.Errorf("restored %+v and %d keys, want the row of 2025-12-01 and key a", s.rows, s.seen.len())
+	}
+	bad := memTable{}
+	bad.Set([]byte("x"), nil)
+	if err := s.UseState(&bad); err == nil {
+		t.Error("state with an unknown key was accepted")
+	}
+}
+
+// memTable is an etl.Table in a map, for driving UseState directly.
+type memTable map[string][]byte
+
+func (m memTable) Get(k []byte) ([]byte, bool, error) { v, ok := m[string(k)]; return v, ok, nil }
+func (m memTable) Set(k, v []byte) error              { m[string(k)] = slices.Clone(v); return nil }
+func (m memTable) Delete(k []byte) error              { delete(m, string(k)); return nil }
+func (m memTable) Scan(fn func(k, v []byte) error) error {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if err := fn([]byte(k), m[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
