@@ -12,6 +12,7 @@ import (
 
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/etltest"
+	"github.com/etlhq/etl/etl/store"
 	"github.com/etlhq/etl/sources/bland/blandtest"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -24,7 +25,8 @@ type run struct {
 	err    error
 	c      *etltest.Collector
 	events []etl.Event
-	saved  *etl.Checkpoint
+	// saved is what the state holds after the run.
+	saved *etl.Checkpoint
 }
 
 func (r *run) block() etl.BlockResult {
@@ -46,8 +48,10 @@ func (r *run) eventsOf(typ string) []etl.Event {
 	return out
 }
 
-// runPipeline loads testdata/calls.hcl with vars and runs it.
-func runPipeline(t *testing.T, ctx context.Context, srv *blandtest.Server, resume func(*etl.Pipeline) *etl.Checkpoint, vars ...string) *run {
+// runPipeline loads testdata/calls.hcl with vars and runs it with state
+// st (a new one in memory when nil): a run with the state of an earlier
+// one resumes it.
+func runPipeline(t *testing.T, ctx context.Context, srv *blandtest.Server, st *store.Store, vars ...string) *run {
 	t.Helper()
 	t.Setenv("BLAND_API_KEY", srv.Key())
 	reg := etl.NewRegistry()
@@ -66,17 +70,18 @@ func runPipeline(t *testing.T, ctx context.Context, srv *blandtest.Server, resum
 			r.events = append(r.events, e)
 			mu.Unlock()
 		}),
-		Save: func(cp *etl.Checkpoint) error {
-			mu.Lock()
-			r.saved = cp
-			mu.Unlock()
-			return nil
-		},
+		State: st,
 	}
-	if resume != nil {
-		opts.Resume = resume(p)
+	if st == nil {
+		opts.State = store.OpenMem()
+		defer opts.State.Close()
 	}
 	r.res, r.err = p.Run(ctx, opts)
+	saved, err := etl.ReadCheckpoint(opts.State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.saved = saved
 	return r
 }
 
@@ -389,19 +394,33 @@ func TestSourceBrokenPaging(t *testing.T) {
 	}
 }
 
+// doneTwoDates returns a state in which 2025-12-01 and 2025-12-02 are
+// done: that of a run of those two dates.
+func doneTwoDates(t *testing.T, srv *blandtest.Server) *store.Store {
+	t.Helper()
+	st := store.OpenMem()
+	t.Cleanup(func() { st.Close() })
+	r := runPipeline(t, context.Background(), srv, st, dateVars("2025-12-01", "2025-12-02")...)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if done := r.saved.Sources[addr]; len(done) != 2 {
+		t.Fatalf("checkpoint %+v, want 2 dates done", r.saved.Sources)
+	}
+	return st
+}
+
 func TestSourceResume(t *testing.T) {
 	srv := blandtest.NewServer(blandtest.Config{Seed: 14, CallsPerDay: 5})
 	defer srv.Close()
-	r := runPipeline(t, context.Background(), srv, func(p *etl.Pipeline) *etl.Checkpoint {
-		cp := etl.NewCheckpoint(p)
-		cp.Sources[addr] = []etl.PartitionDone{{Name: "2025-12-01"}, {Name: "2025-12-02"}}
-		return cp
-	}, dateVars("2025-12-01", "2025-12-04")...)
+	st := doneTwoDates(t, srv)
+	r := runPipeline(t, context.Background(), srv, st, dateVars("2025-12-01", "2025-12-04")...)
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
 	wantRecords(t, srv, r, "2025-12-03", "2025-12-04")
-	for d, want := range map[string]int{"2025-12-01": 0, "2025-12-02": 0, "2025-12-03": 1, "2025-12-04": 1} {
+	// One request per date in all: the first run's, for the dates it did.
+	for d, want := range map[string]int{"2025-12-01": 1, "2025-12-02": 1, "2025-12-03": 1, "2025-12-04": 1} {
 		if n := srv.RequestsFor(d); n != want {
 			t.Errorf("%s: %d requests, want %d", d, n, want)
 		}
@@ -426,16 +445,14 @@ func wantDatesEvent(t *testing.T, r *run, msg string, dates, done int) {
 func TestSourceReportsDatesAllDone(t *testing.T) {
 	srv := blandtest.NewServer(blandtest.Config{Seed: 14, CallsPerDay: 5})
 	defer srv.Close()
-	r := runPipeline(t, context.Background(), srv, func(p *etl.Pipeline) *etl.Checkpoint {
-		cp := etl.NewCheckpoint(p)
-		cp.Sources[addr] = []etl.PartitionDone{{Name: "2025-12-01"}, {Name: "2025-12-02"}}
-		return cp
-	}, dateVars("2025-12-01", "2025-12-02")...)
+	st := doneTwoDates(t, srv)
+	before := len(srv.Requests())
+	r := runPipeline(t, context.Background(), srv, st, dateVars("2025-12-01", "2025-12-02")...)
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
 	wantDatesEvent(t, r, "source.bland_calls.calls: all 2 dates from 2025-12-01 to 2025-12-02 are done in the checkpoint: no request", 0, 2)
-	if n := len(srv.Requests()); n != 0 {
+	if n := len(srv.Requests()) - before; n != 0 {
 		t.Errorf("%d requests", n)
 	}
 }
