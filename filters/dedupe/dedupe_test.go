@@ -12,14 +12,17 @@ import (
 
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/etltest"
+	"github.com/etlhq/etl/etl/store"
 	"github.com/zclconf/go-cty/cty"
 )
 
 // listSource emits fixed partitions of records, skipping those a resumed
-// checkpoint holds.
+// checkpoint holds; with failAfter > 0 it fails, as a crash would, once
+// it has ended that many partitions.
 type listSource struct {
-	parts [][]etl.Record
-	env   etl.Env
+	parts     [][]etl.Record
+	failAfter int
+	env       etl.Env
 }
 
 func (s *listSource) Read(_ context.Context, out etl.Output) error {
@@ -36,6 +39,9 @@ func (s *listSource) Read(_ context.Context, out etl.Output) error {
 		if err := out.EndPartition(&etl.Mark{Source: s.env.Addr, Partition: name}); err != nil {
 			return err
 		}
+		if i+1 == s.failAfter {
+			return fmt.Errorf("list: failing after %s", name)
+		}
 	}
 	return nil
 }
@@ -45,9 +51,10 @@ type listConfig struct{}
 // harness is a registry with etltest's plugins, dedupe_latest and a "list"
 // source emitting parts.
 type harness struct {
-	reg   *etl.Registry
-	coll  *etltest.Collector
-	parts [][]etl.Record
+	reg       *etl.Registry
+	coll      *etltest.Collector
+	parts     [][]etl.Record
+	failAfter int // see listSource
 }
 
 func newHarness(parts ...[]etl.Record) *harness {
@@ -56,7 +63,7 @@ func newHarness(parts ...[]etl.Record) *harness {
 	Register(h.reg)
 	etl.RegisterSource(h.reg, etl.Spec[listConfig]{Type: "list", Summary: "Emits the test's records."},
 		func(_ *listConfig, env etl.Env) (etl.Source, error) {
-			return &listSource{parts: h.parts, env: env}, nil
+			return &listSource{parts: h.parts, failAfter: h.failAfter, env: env}, nil
 		})
 	return h
 }
@@ -76,12 +83,19 @@ func (h *harness) load(t *testing.T, src string) *etl.Pipeline {
 
 func (h *harness) run(t *testing.T, src string, opts etl.RunOptions) ([]etl.Record, *etl.Result) {
 	t.Helper()
-	h.coll.Records, h.coll.Marks = map[string][]etl.Record{}, map[string][]string{}
-	res, err := h.load(t, src).Run(context.Background(), opts)
+	recs, res, err := h.runErr(t, src, opts)
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	return h.coll.Records["out"], res
+	return recs, res
+}
+
+// runErr is run for a run that may fail.
+func (h *harness) runErr(t *testing.T, src string, opts etl.RunOptions) ([]etl.Record, *etl.Result, error) {
+	t.Helper()
+	h.coll.Records, h.coll.Marks = map[string][]etl.Record{}, map[string][]string{}
+	res, err := h.load(t, src).Run(context.Background(), opts)
+	return h.coll.Records["out"], res, err
 }
 
 // pipeline returns a list → dedupe_latest → collect pipeline with the
@@ -384,24 +398,25 @@ func TestDedupeLatestResume(t *testing.T) {
 			h := newHarness(parts...)
 			full, _ := h.run(t, pipeline(attrs), etl.RunOptions{})
 
-			// The first run reads only the first two partitions; its last
-			// checkpoint is what a run that crashed after them leaves.
-			var saved *etl.Checkpoint
-			save := func(cp *etl.Checkpoint) error {
-				if err := cp.Materialize(); err != nil {
-					return err
-				}
-				data, err := jsonRoundTrip(cp)
-				saved = data
-				return err
+			// The first run fails after the first two partitions, as a
+			// crashed one would; the state holds what it committed.
+			st := store.OpenMem()
+			defer st.Close()
+			h.failAfter = 2
+			if _, _, err := h.runErr(t, pipeline(attrs), etl.RunOptions{State: st, BatchSize: 4}); err == nil {
+				t.Fatal("the first run did not fail")
 			}
-			h.parts = parts[:2]
-			h.run(t, pipeline(attrs), etl.RunOptions{Save: save, BatchSize: 4})
-			if saved == nil || len(stageState(t, saved, "transform.dedupe_latest.d")) == 0 {
-				t.Fatalf("no dedupe state saved: %+v", saved)
+			h.failAfter = 0
+			cp, err := etl.ReadCheckpoint(st)
+			if err != nil || cp == nil || len(cp.Sources["source.list.in"]) != 2 {
+				t.Fatalf("the first run committed %+v (%v), want 2 partitions", cp, err)
+			}
+			usage, err := etl.Usage(st)
+			if err != nil || usage["transform.dedupe_latest.d"].Keys != 5 {
+				t.Fatalf("dedupe state saved: %+v (%v), want its 5 keys", usage, err)
 			}
 			h.parts = parts
-			resumed, res := h.run(t, pipeline(attrs), etl.RunOptions{Resume: saved})
+			resumed, res := h.run(t, pipeline(attrs), etl.RunOptions{State: st})
 			if src := block(res, "list"); src.Out != 12 {
 				t.Errorf("resumed source emitted %d records, want the last 2 partitions' 12", src.Out)
 			}
@@ -439,16 +454,6 @@ func TestDedupeLatestFingerprint(t *testing.T) {
 	if got := fp("key = lower(record.phone)\norder_by = record.created_at\nemit = \"updates\""); fmt.Sprint(got) != fmt.Sprint(base) {
 		t.Errorf("emit changed the fingerprint: %v vs %v", got, base)
 	}
-}
-
-// stageState returns a saved checkpoint's state of addr.
-func stageState(t *testing.T, cp *etl.Checkpoint, addr string) []byte {
-	t.Helper()
-	b, err := cp.StageState(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // discardSink reads no field of what it is given.

@@ -1,9 +1,11 @@
 package dedupe
 
 import (
-	"encoding/json"
+	"encoding/binary"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,23 +14,65 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// jsonRoundTrip passes a checkpoint through JSON as a saved file would.
-func jsonRoundTrip(cp *etl.Checkpoint) (*etl.Checkpoint, error) {
-	b, err := json.Marshal(cp)
-	if err != nil {
-		return nil, err
-	}
-	var out etl.Checkpoint
-	return &out, json.Unmarshal(b, &out)
+// memTable is an etl.Table in a map, for driving the stage directly.
+type memTable map[string][]byte
+
+func (m memTable) Get(k []byte) ([]byte, bool, error) {
+	v, ok := m[string(k)]
+	return slices.Clone(v), ok, nil
 }
 
-// TestSnapshotRoundTrip: records of every kind of value come back from a
-// snapshot exactly (the codec itself is tested in package etl).
-func TestSnapshotRoundTrip(t *testing.T) {
+func (m memTable) Set(k, v []byte) error {
+	m[string(k)] = slices.Clone(v)
+	return nil
+}
+
+func (m memTable) Delete(k []byte) error {
+	delete(m, string(k))
+	return nil
+}
+
+func (m memTable) Scan(fn func(k, v []byte) error) error {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if err := fn([]byte(k), m[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newWithTable returns a stage that took t as its state, as the engine
+// gives it.
+func newWithTable(t *testing.T, cfg *Config, table etl.Table) *Dedupe {
+	t.Helper()
+	d := New(cfg, etl.Env{})
+	if err := d.UseState(table); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// collectOut is an etl.Output that keeps what is emitted.
+type collectOut struct {
+	discardOut
+	recs []etl.Record
+}
+
+func (c *collectOut) Emit(r etl.Record) error {
+	c.recs = append(c.recs, r)
+	return nil
+}
+
+// TestStateRoundTrip: records of every kind of value, kept in the table
+// by one stage, come back exactly in a stage that takes the same table
+// (a resumed run's), which then goes on ranking against them (the codec
+// itself is tested in package etl).
+func TestStateRoundTrip(t *testing.T) {
 	h := newHarness()
 	p := h.load(t, pipeline("key = record.phone\norder_by = record.n"))
 	cfg := p.Blocks[1].Config.(*Config)
-	d := New(cfg, etl.Env{})
+	table := memTable{}
+	d := newWithTable(t, cfg, table)
 	recs := []etl.Record{
 		{"phone": cty.StringVal("5615550001"), "n": cty.NumberIntVal(1), "call_id": cty.StringVal("a"),
 			"meta": cty.ObjectVal(map[string]cty.Value{"x": cty.ListVal([]cty.Value{cty.True})}), "none": cty.NullVal(cty.String)},
@@ -41,31 +85,36 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	snap, err := d.Snapshot()
-	if err != nil {
+	d2 := newWithTable(t, cfg, table)
+	if !maps.Equal(d2.kept, d.kept) {
+		t.Errorf("restored orders %v, want %v", d2.kept, d.kept)
+	}
+	var got collectOut
+	if err := d2.Finish(nil, &got); err != nil {
 		t.Fatal(err)
 	}
-	if !json.Valid(snap) {
-		t.Fatalf("snapshot is not JSON: %s", snap)
+	if len(got.recs) != len(recs) {
+		t.Fatalf("restored %d records, want %d", len(got.recs), len(recs))
 	}
-	d2 := New(cfg, etl.Env{})
-	if err := d2.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
-	again, _ := d2.Snapshot()
-	if string(again) != string(snap) {
-		t.Errorf("snapshot of the restored state differs:\n%s\n%s", again, snap)
-	}
-	for i, e := range d2.sorted() {
-		rec, err := d2.record(e)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i, rec := range got.recs {
 		for k, v := range recs[i] {
 			if !rec[k].RawEquals(v) {
 				t.Errorf("record %d field %s: %#v, want %#v", i, k, rec[k], v)
 			}
 		}
+	}
+	// The restored ranks decide: an older record of a restored key is
+	// dropped, a later one replaces it.
+	older, later := maps.Clone(recs[1]), maps.Clone(recs[0])
+	older["n"], later["n"] = cty.NumberFloatVal(0.05), cty.NumberIntVal(2)
+	var counts countOut
+	for _, r := range []etl.Record{older, later} {
+		if err := d2.Process(nil, r, &counts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if counts.dropped["not latest"] != 1 || counts.counts["replaced"] != 1 {
+		t.Errorf("after restoring: dropped %v, counted %v; want the older record dropped and the later kept", counts.dropped, counts.counts)
 	}
 }
 
@@ -77,19 +126,72 @@ func (discardOut) Drop(string)                  {}
 func (discardOut) Count(string, int64)          {}
 func (discardOut) EndPartition(*etl.Mark) error { return nil }
 
-func TestRestoreRejectsBadState(t *testing.T) {
-	for name, data := range map[string]string{
-		"not json":      `{`,
-		"wrong version": `{"version": 99, "records": []}`,
-		"bad field":     `{"version": 2, "records": [{"key": {"$cty": 1}}]}`,
-		"not a record":  `{"version": 2, "records": [3]}`,
+// countOut is an etl.Output that keeps the drops and counts.
+type countOut struct {
+	discardOut
+	dropped, counts map[string]int64
+}
+
+func (c *countOut) Drop(reason string) {
+	if c.dropped == nil {
+		c.dropped = map[string]int64{}
+	}
+	c.dropped[reason]++
+}
+
+func (c *countOut) Count(name string, n int64) {
+	if c.counts == nil {
+		c.counts = map[string]int64{}
+	}
+	c.counts[name] += n
+}
+
+// TestUseStateRejectsBadState: a kept record whose rank cannot be read is
+// refused when the stage takes its table; one whose record cannot be
+// decoded, when it is emitted.
+func TestUseStateRejectsBadState(t *testing.T) {
+	value := func(rank, rec []byte) []byte {
+		return append(append(binary.AppendUvarint(nil, uint64(len(rank))), rank...), rec...)
+	}
+	rank, err := appendRank(nil, cty.NumberIntVal(1), cty.NullVal(cty.DynamicPseudoType))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := etl.AppendRecord(nil, etl.Record{"key": cty.StringVal("a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string][]byte{
+		"empty value":          {},
+		"rank beyond value":    append(binary.AppendUvarint(nil, 50), 1, 2, 3),
+		"rank length too long": value(append(binary.AppendUvarint(nil, 40), '1'), rec),
+		"order not a value":    value(append(binary.AppendUvarint(nil, 3), "{{{null"...), rec),
+		"tie not a value":      value(append(binary.AppendUvarint(nil, 1), "1]"...), rec),
 	} {
 		t.Run(name, func(t *testing.T) {
 			d := New(&Config{Emit: EmitEnd}, etl.Env{})
-			if err := d.Restore([]byte(data)); err == nil {
-				t.Errorf("Restore(%s) succeeded", data)
+			if err := d.UseState(memTable{"sa": v}); err == nil || !strings.Contains(err.Error(), `key "sa"`) {
+				t.Errorf("UseState(%q) = %v, want an error naming the key", v, err)
 			}
 		})
+	}
+	for name, rec := range map[string]string{
+		"bad field":    `{"key": {"$cty": 1}}`,
+		"not a record": `3`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := New(&Config{Emit: EmitEnd}, etl.Env{})
+			if err := d.UseState(memTable{"sa": value(rank, []byte(rec))}); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Finish(nil, discardOut{}); err == nil {
+				t.Errorf("record %s was emitted", rec)
+			}
+		})
+	}
+	d := New(&Config{Emit: EmitEnd}, etl.Env{})
+	if err := d.UseState(memTable{"sa": value(rank, rec)}); err != nil {
+		t.Errorf("a sound kept record was refused: %v", err)
 	}
 }
 
@@ -130,8 +232,7 @@ func TestKeepsLatestLikeCompare(t *testing.T) {
 			h := newHarness()
 			p := h.load(t, pipeline("key = record.phone\norder_by = record.at\ntie_breaker = record.call_id"))
 			cfg := p.Blocks[1].Config.(*Config)
-			d := New(cfg, etl.Env{ScratchDir: t.TempDir()})
-			defer d.Close()
+			d := newWithTable(t, cfg, memTable{})
 			r := rand.New(rand.NewPCG(3, 4))
 			order := func() cty.Value {
 				tm := time.Unix(int64(1764547200+r.IntN(50)), int64(r.IntN(3))*1e8)
@@ -170,17 +271,26 @@ func TestKeepsLatestLikeCompare(t *testing.T) {
 	}
 }
 
-// checkKept compares every kept record's id with want's.
+// checkKept compares every kept record's id with want's, reading the
+// records back from the stage's table.
 func checkKept(t *testing.T, d *Dedupe, want func(phone string) int) {
 	t.Helper()
-	for _, e := range d.sorted() {
-		rec, err := d.record(e)
+	err := d.state.Scan(func(_, v []byte) error {
+		_, _, data, err := splitValue(v)
 		if err != nil {
-			t.Fatal(err)
+			return err
+		}
+		rec, err := etl.DecodeRecord(data)
+		if err != nil {
+			return err
 		}
 		ph := rec["phone"].AsString()
 		if got, _ := rec["id"].AsBigFloat().Int64(); int(got) != want(ph) {
 			t.Fatalf("phone %s: kept record %d, want %d", ph, got, want(ph))
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
