@@ -647,11 +647,8 @@ sink "collect" "c" {
 func TestSinkBehindReplayingStageDoesNotHoldCheckpoint(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	reg, c := testRegistry(t)
-	reg.Register(etl.Plugin{
-		Kind: etl.KindTransform, Type: "replay", Summary: "A stateful stage that replays.", Replays: true,
-		Config: func() any { return &struct{}{} },
-		New:    func(any, etl.Env) (any, error) { return &countingState{}, nil },
-	})
+	etl.RegisterProcessor(reg, etl.KindTransform, etl.Spec[struct{}]{Type: "replay", Summary: "A stateful stage that replays.", Replays: true},
+		func(*struct{}, etl.Env) (etl.Processor, error) { return &countingState{}, nil })
 	c.Block = make(chan struct{})
 	p := load(t, reg, `
 source "gen" "g" {

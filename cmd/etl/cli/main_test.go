@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/etltest"
+	"github.com/etlhq/etl/etl/store"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -92,7 +94,7 @@ func TestInterruptExits130(t *testing.T) {
 	if err := os.WriteFile(pipeline, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	statePath := filepath.Join(dir, "state.json")
+	statePath := filepath.Join(dir, "state")
 	// testscript.Main put an "etl" copy of this test binary on PATH.
 	cmd := exec.Command("etl", "run", "--state", statePath, pipeline)
 	var stdout syncBuffer
@@ -115,8 +117,13 @@ func TestInterruptExits130(t *testing.T) {
 	if !strings.Contains(stdout.String(), "interrupted") {
 		t.Errorf("output does not say it was interrupted:\n%s", stdout.String())
 	}
-	cp, err := etl.LoadCheckpoint(statePath)
+	st, err := store.Open(statePath, store.Options{ReadOnly: true})
 	if err != nil {
+		t.Fatalf("no state after SIGINT: %v", err)
+	}
+	defer st.Close()
+	cp, err := etl.ReadCheckpoint(st)
+	if err != nil || cp == nil {
 		t.Fatalf("no checkpoint after SIGINT: %v", err)
 	}
 	if n := len(cp.Sources["source.gen.g"]); n == 0 || n >= 1000 {
@@ -140,4 +147,35 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// A second run on a state in use fails at once, naming the state and the
+// process that holds it; so does `etl state rm`. Here this test process
+// holds the state, as a run would.
+func TestStateInUseRefused(t *testing.T) {
+	dir := t.TempDir()
+	pipeline := filepath.Join(dir, "p.hcl")
+	if err := os.WriteFile(pipeline, []byte("source \"gen\" \"g\" {}\nsink \"collect\" \"c\" {\n  input = source.gen.g\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	statePath := filepath.Join(dir, "state")
+	st, err := store.Open(statePath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	want := fmt.Sprintf("the state %s is in use by process %d, started ", statePath, os.Getpid())
+	for _, args := range [][]string{
+		{"run", "--state", statePath, pipeline},
+		{"run", "--fresh", "--state", statePath, pipeline},
+		{"state", "rm", statePath},
+	} {
+		out, err := exec.Command("etl", args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("etl %s: %v\n%s\nwant it to say %q", strings.Join(args, " "), err, out, want)
+		}
+	}
+	if !store.IsStore(statePath) {
+		t.Error("the state in use was deleted")
+	}
 }

@@ -18,8 +18,9 @@ type stateArgs struct {
 	State string `placeholder:"PATH" help:"Checkpoint: a state directory (default .etl/state/<pipeline file name>.db in the working directory)."`
 	Fresh bool   `help:"Ignore an existing checkpoint and start over (run replaces it)."`
 
-	path  string       // resolved checkpoint path
-	store *store.Store // open during the run; closed by close
+	path    string       // resolved checkpoint path
+	store   *store.Store // open during the run; closed by close
+	created bool         // this run created the state directory
 }
 
 // defaultStatePath is where a pipeline's checkpoint lives unless --state
@@ -46,11 +47,16 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 	if err := sa.handleLegacy(legacy, opts); err != nil {
 		return err
 	}
+	_, statErr := os.Stat(sa.path)
+	sa.created = errors.Is(statErr, fs.ErrNotExist)
 	st, err := store.Open(sa.path, store.Options{ReadOnly: opts.Plan})
 	switch {
 	case opts.Plan && errors.Is(err, fs.ErrNotExist):
 		// Nothing to resume: the plan runs in memory.
 	case err != nil:
+		if info, serr := os.Stat(sa.path); serr == nil && !info.IsDir() {
+			return fmt.Errorf("%w (run with --state naming another path, or delete it with `etl state rm --force %s` if it is a damaged checkpoint)", err, sa.path)
+		}
 		return err
 	default:
 		sa.store = st
@@ -108,14 +114,27 @@ func (sa *stateArgs) handleLegacy(path string, opts *etl.RunOptions) error {
 	return nil
 }
 
-// close releases the state.
+// close releases the state. A state this run created and left empty (a
+// run stopped before its first partition, with no answers to keep) is
+// removed: a run that did nothing leaves nothing behind.
 func (sa *stateArgs) close(a *app) {
 	if sa.store == nil {
 		return
+	}
+	empty := false
+	if sa.created {
+		cp, err := etl.ReadCheckpoint(sa.store)
+		usage, uerr := etl.Usage(sa.store)
+		empty = err == nil && uerr == nil && cp == nil && len(usage) == 0
 	}
 	if err := sa.store.Close(); err != nil {
 		a.logger.Error("closing the state", "path", sa.path, "err", err)
 	}
 	sa.store = nil
+	if empty {
+		if err := store.Remove(sa.path); err != nil {
+			a.logger.Warn("removing the empty state", "path", sa.path, "err", err)
+		}
+	}
 }
 

@@ -1,0 +1,101 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// One process at a time: a second Open of a store in use is an
+// InUseError naming the holder; once closed, it opens.
+func TestOpenLocks(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "st")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(dir, Options{})
+	var inUse *InUseError
+	if !errors.As(err, &inUse) || !strings.Contains(err.Error(), fmt.Sprintf("process %d, started ", os.Getpid())) {
+		t.Fatalf("second Open: %v", err)
+	}
+	if _, err := Open(dir, Options{ReadOnly: true}); !errors.As(err, &inUse) {
+		t.Fatalf("read-only Open of a store in use: %v", err)
+	}
+	if err := Remove(dir); !errors.As(err, &inUse) {
+		t.Fatalf("Remove of a store in use: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	s2.Close()
+}
+
+// What a committed batch holds survives the store's close; Remove deletes
+// only a store directory.
+func TestCommitReopenRemove(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "st")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.NewBatch()
+	b.Set([]byte("a/1"), []byte("x"))
+	b.Set([]byte("a/2"), []byte("y"))
+	b.Set([]byte("b/1"), []byte("z"))
+	if err := b.Commit(true); err != nil {
+		t.Fatal(err)
+	}
+	b = s.NewBatch()
+	b.DeletePrefix([]byte("b/"))
+	if err := b.Commit(true); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	r, err := Open(dir, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	r.Scan([]byte(""), func(k, v []byte) error { got = append(got, string(k)+"="+string(v)); return nil })
+	if strings.Join(got, " ") != "a/1=x a/2=y" {
+		t.Errorf("after reopening: %v", got)
+	}
+	r.Close()
+
+	other := t.TempDir()
+	if err := Remove(other); err == nil || !strings.Contains(err.Error(), "not an etl state directory") {
+		t.Errorf("Remove of a plain directory: %v", err)
+	}
+	if err := Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("store still there: %v", err)
+	}
+	if _, err := Open(dir, Options{ReadOnly: true}); !os.IsNotExist(err) {
+		t.Errorf("read-only Open of no store: %v", err)
+	}
+}
+
+func TestPrefixEnd(t *testing.T) {
+	for _, c := range []struct{ in, want []byte }{
+		{[]byte("a"), []byte("b")},
+		{[]byte("a\xff"), []byte("b")},
+		{[]byte("state/x\x00"), []byte("state/x\x01")},
+		{[]byte("\xff\xff"), nil},
+	} {
+		if got := PrefixEnd(c.in); !bytes.Equal(got, c.want) {
+			t.Errorf("PrefixEnd(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package etl
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/etlhq/etl/etl/store"
+)
+
+// scanAll returns a table's keys and values as Scan gives them.
+func scanAll(t *testing.T, tb Table) []string {
+	t.Helper()
+	var got []string
+	if err := tb.Scan(func(k, v []byte) error {
+		got = append(got, string(k)+"="+string(v))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// A table's reads merge its uncommitted changes over the store, whatever
+// mix of sealed, committed and open deltas it holds: checked against a
+// map under random changes, commits at random points, and a reopened
+// table reading only what was committed.
+func TestTableAgainstMap(t *testing.T) {
+	st := store.OpenMem()
+	defer st.Close()
+	prefix := addrPrefix(statePrefix, "transform.x.y")
+	tb := newTable(st, prefix, false)
+	rng := rand.New(rand.NewPCG(7, 9))
+	model := map[string]string{}     // what reads must see
+	committed := map[string]string{} // what the store must hold
+	var sealed []*delta
+	var sealedModels []map[string]string
+	for step := range 3000 {
+		k := fmt.Sprintf("k%02d", rng.IntN(40))
+		switch r := rng.IntN(10); {
+		case r < 6:
+			v := fmt.Sprint(step)
+			tb.Set([]byte(k), []byte(v))
+			model[k] = v
+		case r < 8:
+			tb.Delete([]byte(k))
+			delete(model, k)
+		case r < 9:
+			if d := tb.seal(); d != nil {
+				sealed = append(sealed, d)
+				sealedModels = append(sealedModels, cloneMap(model))
+			}
+		default:
+			if len(sealed) == 0 {
+				continue
+			}
+			b := st.NewBatch()
+			if err := sealed[0].write(b); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Commit(false); err != nil {
+				t.Fatal(err)
+			}
+			sealed[0].committed()
+			committed = sealedModels[0]
+			sealed, sealedModels = sealed[1:], sealedModels[1:]
+		}
+		v, ok, err := tb.Get([]byte(k))
+		if err != nil || ok != hasKey(model, k) || string(v) != model[k] {
+			t.Fatalf("step %d: Get(%s) = %q, %v, %v; want %q", step, k, v, ok, err, model[k])
+		}
+		if step%100 == 0 {
+			if got, want := scanAll(t, tb), mapLines(model); !slices.Equal(got, want) {
+				t.Fatalf("step %d: Scan = %v, want %v", step, got, want)
+			}
+		}
+	}
+	// A new table over the store sees exactly what was committed.
+	if got, want := scanAll(t, newTable(st, prefix, false)), mapLines(committed); !slices.Equal(got, want) {
+		t.Fatalf("reopened: %v, want %v", got, want)
+	}
+	// Committed changes no later change replaced leave memory.
+	if n := len(tb.pending); n > 40 {
+		t.Errorf("%d changes pending for 40 keys", n)
+	}
+}
+
+// A table that keeps everything (a plan) never seals a delta: nothing can
+// reach the store.
+func TestTableKeepAllNeverSeals(t *testing.T) {
+	tb := newTable(nil, []byte("p"), true)
+	tb.Set([]byte("a"), []byte("1"))
+	if d := tb.seal(); d != nil {
+		t.Fatal("a plan's table sealed a delta")
+	}
+	if got := scanAll(t, tb); !slices.Equal(got, []string{"a=1"}) {
+		t.Errorf("Scan = %v", got)
+	}
+}
+
+func cloneMap(m map[string]string) map[string]string { return maps.Clone(m) }
+
+func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
+
+func mapLines(m map[string]string) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, k+"="+m[k])
+	}
+	return out
+}
