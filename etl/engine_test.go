@@ -415,7 +415,7 @@ sink "hold" "h" {
 			}
 			var opts etl.RunOptions
 			saves := recordSaves(t, &opts)
-	defer opts.State.Close() // before goleak's check
+			defer opts.State.Close() // before goleak's check
 			if _, err := p.Run(context.Background(), opts); err != nil {
 				t.Fatal(err)
 			}
@@ -612,7 +612,7 @@ sink "collect" "c" {
 `
 			opts := etl.RunOptions{BatchSize: 3}
 			saves := recordSaves(t, &opts)
-	defer opts.State.Close() // before goleak's check
+			defer opts.State.Close() // before goleak's check
 			_, err := load(t, reg, fmt.Sprintf(src, failAfter)).Run(context.Background(), opts)
 			if (err != nil) != (failAfter > 0) {
 				t.Fatalf("err = %v", err)

@@ -137,4 +137,3 @@ func (sa *stateArgs) close(a *app) {
 		}
 	}
 }
-
