@@ -1,10 +1,8 @@
 package convoso
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/store"
 	"github.com/etlhq/etl/filters/convoso/convosotest"
 )
 
@@ -62,17 +61,13 @@ func partsOf(phones []string, size int) [][]etl.Record {
 	return parts
 }
 
-// checkpointed saves to a checkpoint file and resumes from it, as etl run.
-func checkpointed(t *testing.T, path string) etl.RunOptions {
+// newState returns the state the runs of a test share: running again
+// with it resumes, as etl run does with its state directory.
+func newState(t *testing.T) *store.Store {
 	t.Helper()
-	opts := etl.RunOptions{
-		Save:       func(cp *etl.Checkpoint) error { return etl.SaveCheckpoint(path, cp) },
-		SaveCaches: func(c map[string]json.RawMessage, fresh *etl.Checkpoint) error { return etl.SaveCaches(path, c, fresh) },
-	}
-	if cp, err := etl.LoadCheckpoint(path); err == nil {
-		opts.Resume = cp
-	}
-	return opts
+	st := store.OpenMem()
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // answeredIn returns the phones whose lead search was answered with
@@ -91,30 +86,27 @@ func answeredIn(reqs []convosotest.Request) (answered, searched map[string]bool)
 	return answered, searched
 }
 
-// savedPhones returns the phones whose answers the checkpoint file holds.
-func savedPhones(t *testing.T, path string) map[string]bool {
-	t.Helper()
-	cp, err := etl.LoadCheckpoint(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return phonesIn(t, cp.Caches["filter.convoso_status.f"])
-}
+// cacheKeys is the prefix of the filter's cache in the state: the
+// layout etl documents (cache/STAGE NUL KEY, see etl/state.go).
+var cacheKeys = []byte("cache/filter.convoso_status.f\x00")
 
-func phonesIn(t *testing.T, raw json.RawMessage) map[string]bool {
+// savedPhones returns the phones whose answers the state holds.
+func savedPhones(t *testing.T, st *store.Store) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
-	if raw == nil {
-		return out
-	}
-	var saved savedAnswers
-	if err := json.Unmarshal(raw, &saved); err != nil {
-		t.Fatalf("saved answers %s: %v", raw, err)
-	}
-	for _, a := range saved.Answers {
-		var row []any
-		json.Unmarshal(a, &row)
-		out[row[0].(string)] = true
+	err := st.Scan(cacheKeys, func(k, v []byte) error {
+		key := string(k[len(cacheKeys):])
+		if key == string(settingsKey) {
+			return nil
+		}
+		if _, err := decodeAnswer(v); err != nil {
+			t.Errorf("saved answer for %s: %v", key, err)
+		}
+		out[key] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -148,9 +140,9 @@ func TestConvosoResumeReusesAnswers(t *testing.T) {
 	var broken atomic.Bool
 	broken.Store(true)
 	fake, phones, victim := flakyFake(t, 60, 40, &broken)
-	path := filepath.Join(t.TempDir(), "state.json")
+	st := newState(t)
 
-	_, _, err := runFilter(t, fake, flakyAttrs, checkpointed(t, path), partsOf(phones, 20)...)
+	_, _, err := runFilter(t, fake, flakyAttrs, etl.RunOptions{State: st}, partsOf(phones, 20)...)
 	if err == nil || !strings.Contains(err.Error(), "******"+(*victim)[6:]) || !strings.Contains(err.Error(), "500") {
 		t.Fatalf("run 1: %v; want the victim phone's failure", err)
 	}
@@ -159,7 +151,7 @@ func TestConvosoResumeReusesAnswers(t *testing.T) {
 	if len(answered) < 39 || answered[*victim] {
 		t.Fatalf("run 1 was answered for %d phones (victim %v), want the 39 before the victim at least", len(answered), answered[*victim])
 	}
-	saved := savedPhones(t, path)
+	saved := savedPhones(t, st)
 	for ph := range saved {
 		if !answered[ph] {
 			t.Errorf("the checkpoint holds an answer for %s, which the fake never gave", ph)
@@ -170,7 +162,7 @@ func TestConvosoResumeReusesAnswers(t *testing.T) {
 	}
 
 	broken.Store(false)
-	sink, res, err := runFilter(t, fake, flakyAttrs, checkpointed(t, path), partsOf(phones, 20)...)
+	sink, res, err := runFilter(t, fake, flakyAttrs, etl.RunOptions{State: st}, partsOf(phones, 20)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,11 +179,19 @@ func TestConvosoResumeReusesAnswers(t *testing.T) {
 		t.Errorf("lookups resumed = %d, want %d", n, len(saved))
 	}
 	checkKept(t, fake, phones, sink)
-	if saved := savedPhones(t, path); len(saved) != 0 {
+	if saved := savedPhones(t, st); len(saved) != 0 {
 		t.Errorf("the completed run left %d answers in the checkpoint", len(saved))
 	}
-	if state, _ := etl.LoadCheckpoint(path); state == nil {
-		t.Fatal("no checkpoint")
+	// The list source reads every partition again, done or not: the
+	// checkpoint names each at least once.
+	cp, err := etl.ReadCheckpoint(st)
+	if err != nil || cp == nil {
+		t.Fatalf("no checkpoint (%v)", err)
+	}
+	for _, p := range []string{"p0", "p1", "p2"} {
+		if !cp.Done("source.list.in", p) {
+			t.Errorf("the checkpoint lacks %s: %+v", p, cp.Sources)
+		}
 	}
 }
 
@@ -214,10 +214,10 @@ func checkKept(t *testing.T, fake *convosotest.Server, phones []string, sink *se
 func TestConvosoCompletedRunLooksUpAfresh(t *testing.T) {
 	var broken atomic.Bool
 	fake, phones, _ := flakyFake(t, 30, 0, &broken)
-	path := filepath.Join(t.TempDir(), "state.json")
+	st := newState(t)
 	for run := 1; run <= 2; run++ {
 		before := len(fake.Requests())
-		if _, _, err := runFilter(t, fake, flakyAttrs, checkpointed(t, path), partsOf(phones, 10)...); err != nil {
+		if _, _, err := runFilter(t, fake, flakyAttrs, etl.RunOptions{State: st}, partsOf(phones, 10)...); err != nil {
 			t.Fatal(err)
 		}
 		if _, searched := answeredIn(fake.Requests()[before:]); len(searched) != len(phones) {
@@ -232,15 +232,17 @@ func TestConvosoAnswersWithOtherSettingsNotReused(t *testing.T) {
 	var broken atomic.Bool
 	broken.Store(true)
 	fake, phones, _ := flakyFake(t, 30, 20, &broken)
-	path := filepath.Join(t.TempDir(), "state.json")
-	if _, _, err := runFilter(t, fake, flakyAttrs, checkpointed(t, path), partsOf(phones, 10)...); err == nil {
+	st := newState(t)
+	if _, _, err := runFilter(t, fake, flakyAttrs, etl.RunOptions{State: st}, partsOf(phones, 10)...); err == nil {
 		t.Fatal("run 1 succeeded")
+	}
+	if saved := savedPhones(t, st); len(saved) == 0 {
+		t.Fatal("run 1 saved no answer: nothing to drop")
 	}
 	broken.Store(false)
 	before := len(fake.Requests())
-	opts := checkpointed(t, path)
 	said := &messages{}
-	opts.Events = said
+	opts := etl.RunOptions{State: st, Events: said}
 	edited := strings.Replace(flakyAttrs, `"SALE", "DNC"`, `"SALE", "DNC", "NI"`, 1)
 	if _, _, err := runFilter(t, fake, edited, opts, partsOf(phones, 10)...); err != nil {
 		t.Fatal(err)
@@ -262,13 +264,18 @@ func TestConvosoSkipFailedLookup(t *testing.T) {
 	seed(fake)
 	fake.SetError(phThree, convosotest.APIError{Code: 7007, Text: "Search temporarily unavailable"})
 	said := &messages{}
-	var savedCache json.RawMessage
+	// The answers the state holds when the partition is committed (a
+	// completed run empties them at its end).
+	st := newState(t)
+	var savedCache map[string]bool
 	opts := etl.RunOptions{
-		Events: said,
-		Save: func(cp *etl.Checkpoint) error {
-			savedCache = cp.Caches["filter.convoso_status.f"]
-			return nil
-		},
+		State: st,
+		Events: etl.ReporterFunc(func(e etl.Event) {
+			said.Report(e)
+			if e.Type == etl.EventPartition && e.Data["checkpoint"] == true {
+				savedCache = savedPhones(t, st)
+			}
+		}),
 	}
 	sink, res, err := runFilter(t, fake, "max_retries = 1\non_lookup_error = \"skip\"", opts, allPhones())
 	if err != nil {
@@ -287,7 +294,7 @@ func TestConvosoSkipFailedLookup(t *testing.T) {
 	if !said.has("| lookup failed 1 |") {
 		t.Errorf("the summary line does not count the phone: %q", said.list)
 	}
-	if saved := phonesIn(t, savedCache); len(saved) != 6 || saved[phThree] {
+	if saved := savedCache; len(saved) != 6 || saved[phThree] {
 		t.Errorf("the checkpoint holds answers for %v; want the 6 other phones", slices.Sorted(maps.Keys(saved)))
 	}
 	// A plan with --unmask shows the phone whole.
