@@ -149,11 +149,12 @@ func (t *partitionTracker) commit(pp *pendingPartition) error {
 		return nil
 	}
 	done := PartitionDone{Name: m.Partition, Incomplete: m.Incomplete, Info: m.Info}
+	again := t.cp.Done(src, m.Partition) // a source that read a done partition again
 	now := time.Now().UTC()
 	if t.store != nil {
 		b := t.store.NewBatch()
 		cacheDeltas, err := t.writeChanges(b, pp.deltas)
-		if err == nil {
+		if err == nil && !again {
 			err = t.writeDone(b, src, done, now)
 		}
 		if err == nil {
@@ -170,7 +171,9 @@ func (t *partitionTracker) commit(pp *pendingPartition) error {
 		t.saved++
 		t.lastSaved = m.Partition
 	}
-	t.cp.Sources[src] = append(t.cp.Sources[src], done)
+	if !again {
+		t.cp.Sources[src] = append(t.cp.Sources[src], done)
+	}
 	t.cp.Updated = now
 	msg := ""
 	if pl, ok := t.opts.Events.(*partitionLines); !ok || !pl.described(m.Partition) {

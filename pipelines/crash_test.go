@@ -14,6 +14,7 @@ import (
 
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/etltest"
+	"github.com/etlhq/etl/etl/store"
 	"github.com/etlhq/etl/sources/bland/blandtest"
 )
 
@@ -84,14 +85,29 @@ func subprocess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 func doneDates(t *testing.T, path string) map[string]bool {
 	t.Helper()
 	done := map[string]bool{}
-	cp, err := etl.LoadCheckpoint(path)
-	if err != nil {
-		return done
-	}
-	for _, p := range cp.Sources["source.bland_calls.calls"] {
-		done[p.Name] = true
+	for _, name := range checkpointDates(path, false) {
+		done[name] = true
 	}
 	return done
+}
+
+// checkpointDates lists the dates the state at path holds (none when it
+// cannot be read); peek reads it while another process writes it.
+func checkpointDates(path string, peek bool) []string {
+	st, err := store.Open(path, store.Options{ReadOnly: true, Peek: peek})
+	if err != nil {
+		return nil
+	}
+	defer st.Close()
+	cp, err := etl.ReadCheckpoint(st)
+	if err != nil || cp == nil {
+		return nil
+	}
+	var names []string
+	for _, p := range cp.Sources["source.bland_calls.calls"] {
+		names = append(names, p.Name)
+	}
+	return names
 }
 
 // TestBackfillSurvivesSIGKILL kills `etl run` at random points, runs it
@@ -108,7 +124,7 @@ func TestBackfillSurvivesSIGKILL(t *testing.T) {
 	seed := time.Now().UnixNano()
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	t.Logf("kill points seeded with %d", seed)
-	state := filepath.Join(dir, "state.json")
+	state := filepath.Join(dir, "state")
 	args := append([]string{"run"}, f.crashArgs(dir)...)
 	kills := 0
 	for attempt := 0; attempt < 8; attempt++ {
@@ -182,7 +198,7 @@ func TestBackfillSIGINT(t *testing.T) {
 	// Interrupt once the run has checkpointed a date (so its signal handler
 	// is installed and it has a place to report), however slowly the
 	// machine starts the process.
-	<-afterProgress(filepath.Join(dir, "state.json"), 0, 50*time.Millisecond)
+	<-afterProgress(filepath.Join(dir, "state"), 0, 50*time.Millisecond)
 	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
@@ -198,7 +214,7 @@ func TestBackfillSIGINT(t *testing.T) {
 	if _, err := os.Stat(queuePath(dir)); err == nil {
 		t.Error("an interrupted run wrote the queue")
 	}
-	done := doneDates(t, filepath.Join(dir, "state.json"))
+	done := doneDates(t, filepath.Join(dir, "state"))
 	seen := len(f.bland.Requests())
 	if status, o, e := etlRun(t, args...); status != 0 {
 		t.Fatalf("resume: exit %d\n%s\n%s", status, o, e)
@@ -270,7 +286,7 @@ func TestBackfillPersistentFault(t *testing.T) {
 	if n := f.bland.RequestsFor("2025-12-04"); n != 5 {
 		t.Errorf("2025-12-04 requested %d times, want 5 (1 + max_retries 4)", n)
 	}
-	done := doneDates(t, filepath.Join(dir, "state.json"))
+	done := doneDates(t, filepath.Join(dir, "state"))
 	for _, d := range []string{"2025-12-01", "2025-12-02", "2025-12-03"} {
 		if !done[d] {
 			t.Errorf("%s is not in the checkpoint after the failure: %v", d, done)
@@ -350,8 +366,7 @@ func afterProgress(path string, done int, extra time.Duration) <-chan time.Time 
 	ch := make(chan time.Time, 1)
 	go func() {
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-			cp, err := etl.LoadCheckpoint(path)
-			if err == nil && len(cp.Sources["source.bland_calls.calls"]) > done {
+			if len(checkpointDates(path, true)) > done {
 				break
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,6 +37,10 @@ type Options struct {
 	// ReadOnly opens an existing store for reading (etl plan, state
 	// show): nothing is written, and a missing store is fs.ErrNotExist.
 	ReadOnly bool
+	// Peek opens for reading without taking the lock: for tests that
+	// watch a store another process is writing. What it reads may lag
+	// behind, and the open may fail while the writer is mid-commit.
+	Peek bool
 }
 
 // Store is an open store. Its methods are safe for concurrent use.
@@ -80,13 +85,26 @@ func Open(dir string, opts Options) (*Store, error) {
 	} else if !IsStore(dir) {
 		return nil, fmt.Errorf("%s is not an etl state directory", dir)
 	}
-	lk, err := acquire(dir, opts.ReadOnly)
-	if err != nil {
-		return nil, err
+	var lk *flock.Flock
+	if opts.Peek {
+		opts.ReadOnly = true
+	} else {
+		var err error
+		if lk, err = acquire(dir, opts.ReadOnly); err != nil {
+			return nil, err
+		}
+	}
+	fsys := vfs.Default
+	if opts.ReadOnly {
+		// Our lock already keeps writers out; pebble's own lock would
+		// touch its LOCK file, and a plan leaves every file as it was.
+		fsys = noLockFS{vfs.Default}
 	}
 	s := &Store{dir: dir, lock: lk, ro: opts.ReadOnly}
-	if err := s.open(vfs.Default); err != nil {
-		lk.Unlock()
+	if err := s.open(fsys); err != nil {
+		if lk != nil {
+			lk.Unlock()
+		}
 		return nil, err
 	}
 	if !opts.ReadOnly {
@@ -157,6 +175,12 @@ func (s *Store) Close() error {
 	}
 	return err
 }
+
+// noLockFS is a file system on which pebble's directory lock is a no-op
+// (see Open).
+type noLockFS struct{ vfs.FS }
+
+func (noLockFS) Lock(string) (io.Closer, error) { return io.NopCloser(nil), nil }
 
 // Get returns the value of key; ok is false when there is none. The value
 // is a copy, the caller's to keep.
