@@ -81,7 +81,7 @@ func (c *demoCmd) run(a *app) int {
 	fmt.Fprintf(a.stdout, "\nBland requests: %d for the plan, %d for the run (one per date); Convoso requests: %d\n",
 		planRequests, runRequests, len(convoso.Requests()))
 	fmt.Fprintln(a.stdout, "Outputs:")
-	for _, pattern := range []string{"redial-queue/*.json", "backfill-stats.json", "state/*.json"} {
+	for _, pattern := range []string{"redial-queue/*.json", "backfill-stats.json", "state/*.db"} {
 		matches, _ := filepath.Glob(filepath.Join(c.Dir, pattern))
 		for _, m := range matches {
 			fmt.Fprintf(a.stdout, "  %s\n", m)
