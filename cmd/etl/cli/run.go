@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -103,7 +104,7 @@ func execute(a *app, pa *pipelineArgs, sa *stateArgs, opts etl.RunOptions) int {
 	}
 	rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventSummary, Message: summary, Data: map[string]any{
 		"status": "ok", "mode": mode, "elapsed_seconds": res.Elapsed.Seconds(), "changed": res.Changed(), "resumed_partitions": res.Resumed,
-		"skipped": skipped,
+		"skipped": skipped, "saved_partitions": res.Saved, "state_bytes_per_partition": median(res.CommitBytes),
 	}})
 	switch {
 	case skipped > 0:
@@ -229,6 +230,16 @@ func reportResult(rep etl.Reporter, res *etl.Result, plan bool) {
 			"changed": ch.Changed, "summary": ch.Summary, "details": ch.Details, "plan": plan,
 		}})
 	}
+}
+
+// median is the middle of xs (0 when empty): the state bytes a typical
+// partition's commit wrote.
+func median(xs []int) int {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	return s[len(s)/2]
 }
 
 // nonNil makes an empty count map encode as {} rather than null, so that
