@@ -87,4 +87,3 @@ sink "collect" "c" {
 		})
 	}
 }
-
