@@ -466,7 +466,7 @@ func TestBackfillFreshRunStoppedEarlyKeepsCheckpoint(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", status, out, errOut)
 	}
 	state := filepath.Join(dir, "state")
-	before := checkpointDates(state, false)
+	before := checkpointDates(state)
 	if len(before) == 0 {
 		t.Fatal("no checkpoint")
 	}
@@ -474,7 +474,7 @@ func TestBackfillFreshRunStoppedEarlyKeepsCheckpoint(t *testing.T) {
 	if status, _, errOut := etlRun(t, append([]string{"run", "--fresh"}, f.args(dir)...)...); status != 1 || !strings.Contains(errOut, "Auth token is invalid") {
 		t.Fatalf("exit %d\n%s", status, errOut)
 	}
-	if after := checkpointDates(state, false); !slices.Equal(after, before) {
+	if after := checkpointDates(state); !slices.Equal(after, before) {
 		t.Fatalf("the checkpoint did not survive a fresh run refused at its start: %v, was %v", after, before)
 	}
 }

@@ -2,6 +2,7 @@ package pipelines_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -85,16 +86,16 @@ func subprocess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 func doneDates(t *testing.T, path string) map[string]bool {
 	t.Helper()
 	done := map[string]bool{}
-	for _, name := range checkpointDates(path, false) {
+	for _, name := range checkpointDates(path) {
 		done[name] = true
 	}
 	return done
 }
 
 // checkpointDates lists the dates the state at path holds (none when it
-// cannot be read); peek reads it while another process writes it.
-func checkpointDates(path string, peek bool) []string {
-	st, err := store.Open(path, store.Options{ReadOnly: true, Peek: peek})
+// cannot be read).
+func checkpointDates(path string) []string {
+	st, err := store.Open(path, store.Options{ReadOnly: true})
 	if err != nil {
 		return nil
 	}
@@ -143,7 +144,7 @@ func TestBackfillSurvivesSIGKILL(t *testing.T) {
 			if attempt == 0 {
 				killAt = time.After(time.Duration(50+rng.IntN(150)) * time.Millisecond)
 			} else {
-				killAt = afterProgress(state, len(doneBefore), time.Duration(rng.IntN(250))*time.Millisecond)
+				killAt = afterProgress(dir, len(doneBefore), time.Duration(rng.IntN(250))*time.Millisecond)
 			}
 			select {
 			case err = <-finished:
@@ -198,7 +199,7 @@ func TestBackfillSIGINT(t *testing.T) {
 	// Interrupt once the run has checkpointed a date (so its signal handler
 	// is installed and it has a place to report), however slowly the
 	// machine starts the process.
-	<-afterProgress(filepath.Join(dir, "state"), 0, 50*time.Millisecond)
+	<-afterProgress(dir, 0, 50*time.Millisecond)
 	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
@@ -360,13 +361,17 @@ func TestBackfillDiskFull(t *testing.T) {
 	}
 }
 
-// afterProgress fires extra after the checkpoint at path holds more than
-// done dates.
-func afterProgress(path string, done int, extra time.Duration) <-chan time.Time {
+// afterProgress fires extra after the stats file under dir holds more
+// than done dates. The stats sink rewrites it (atomically) after each
+// date, and a date is committed as soon as the stats sink and dedupe have
+// it: the file is how far the run has got, readable while the run holds
+// its state's lock.
+func afterProgress(dir string, done int, extra time.Duration) <-chan time.Time {
 	ch := make(chan time.Time, 1)
 	go func() {
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-			if len(checkpointDates(path, true)) > done {
+			var rows []json.RawMessage
+			if data, err := os.ReadFile(statsPath(dir)); err == nil && json.Unmarshal(data, &rows) == nil && len(rows) > done {
 				break
 			}
 		}

@@ -250,7 +250,7 @@ func TestBackfillSkipFailedLookup(t *testing.T) {
 	if len(q) != len(queued)-1 {
 		t.Errorf("queue holds %d entries, want the clean run's %d but the skipped phone", len(q), len(queued)-1)
 	}
-	if dates, n := checkpointDates(filepath.Join(dir, "state"), false), cachedAnswers(t, filepath.Join(dir, "state")); len(dates) != days || n != 0 {
+	if dates, n := checkpointDates(filepath.Join(dir, "state")), cachedAnswers(t, filepath.Join(dir, "state")); len(dates) != days || n != 0 {
 		t.Fatalf("checkpoint after a run with a phone skipped: %d dates, %d answers cached", len(dates), n)
 	}
 

@@ -52,7 +52,7 @@ func TestBackfillKillRefetchesOnlyDatesInFlight(t *testing.T) {
 		for _, r := range f.bland.Requests() {
 			requested[r.Date] = true
 		}
-		doneBefore := len(checkpointDates(state, false))
+		doneBefore := len(checkpointDates(state))
 		cmd, out := subprocess(t, args...)
 		finished := make(chan error, 1)
 		go func() { finished <- cmd.Wait() }()
@@ -63,7 +63,7 @@ func TestBackfillKillRefetchesOnlyDatesInFlight(t *testing.T) {
 				if err != nil {
 					t.Fatalf("attempt %d failed: %v\n%s", attempt, err, out)
 				}
-			case <-afterProgress(state, doneBefore, time.Duration(200+rng.IntN(600))*time.Millisecond):
+			case <-afterProgress(dir, doneBefore, time.Duration(200+rng.IntN(600))*time.Millisecond):
 				cmd.Process.Signal(syscall.SIGKILL)
 				<-finished
 				killed = true

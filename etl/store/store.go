@@ -37,10 +37,6 @@ type Options struct {
 	// ReadOnly opens an existing store for reading (etl plan, state
 	// show): nothing is written, and a missing store is fs.ErrNotExist.
 	ReadOnly bool
-	// Peek opens for reading without taking the lock: for tests that
-	// watch a store another process is writing. What it reads may lag
-	// behind, and the open may fail while the writer is mid-commit.
-	Peek bool
 }
 
 // Store is an open store. Its methods are safe for concurrent use.
@@ -85,14 +81,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	} else if !IsStore(dir) {
 		return nil, fmt.Errorf("%s is not an etl state directory", dir)
 	}
-	var lk *flock.Flock
-	if opts.Peek {
-		opts.ReadOnly = true
-	} else {
-		var err error
-		if lk, err = acquire(dir, opts.ReadOnly); err != nil {
-			return nil, err
-		}
+	lk, err := acquire(dir, opts.ReadOnly)
+	if err != nil {
+		return nil, err
 	}
 	fsys := vfs.Default
 	if opts.ReadOnly {

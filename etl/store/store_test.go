@@ -99,27 +99,3 @@ func TestPrefixEnd(t *testing.T) {
 		}
 	}
 }
-
-// A peek reads what a store in use has committed, without its lock.
-func TestPeekWhileInUse(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "st")
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	b := s.NewBatch()
-	b.Set([]byte("k"), []byte("v"))
-	if err := b.Commit(true); err != nil {
-		t.Fatal(err)
-	}
-	p, err := Open(dir, Options{Peek: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, ok, err := p.Get([]byte("k"))
-	p.Close()
-	if string(v) != "v" || !ok || err != nil {
-		t.Errorf("peek read %q, %v, %v", v, ok, err)
-	}
-}
