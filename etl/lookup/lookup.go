@@ -34,8 +34,10 @@ type Options struct {
 }
 
 // DefaultWaiting is the default of Options.Waiting: at a few hundred bytes
-// a record, a few MB held so that the source is not slowed by lookups.
-const DefaultWaiting = 16384
+// a record, about 2 MB held so that the source is not slowed by lookups.
+// (16,384 cost 15-18 MB of peak RSS in the backfill at 50,000 phones, and
+// the latency benchmarks, scripts/bench_flow.sh, are no faster with it.)
+const DefaultWaiting = 4096
 
 // Counters the Lookup adds to the stage's report.
 const (

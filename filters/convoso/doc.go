@@ -36,7 +36,7 @@
 // phone. Records leave as their phone is answered, not in input order (a
 // phone's records keep theirs), and each partition mark after every record
 // of its partition. Input is read ahead of the lookups while fewer than
-// 16,384 records wait for their phone, so the source fetches at its own
+// 4,096 records wait for their phone, so the source fetches at its own
 // speed in a bounded amount of memory.
 //
 // Requests are POSTed form-encoded so that auth_token is never part of a
