@@ -15,6 +15,7 @@ import (
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/etltest"
 	"github.com/etlhq/etl/etl/store"
+	"github.com/zclconf/go-cty/cty"
 	"go.uber.org/goleak"
 )
 
@@ -767,5 +768,43 @@ sink "collect" "cb" {
 	}
 	if len(*saves) != 10 || countIn(t, opts.State, "transform.count.c") != "50" {
 		t.Errorf("%d saves, state %q; want 10 and 50", len(*saves), countIn(t, opts.State, "transform.count.c"))
+	}
+}
+
+// opener emits two partitions of 3 records; the second is Open (not over).
+type opener struct{}
+
+func (opener) Read(_ context.Context, out etl.Output) error {
+	for i, name := range []string{"p0", "p1"} {
+		for j := range 3 {
+			if err := out.Emit(etl.Record{"key": cty.StringVal(fmt.Sprint(i*3 + j))}); err != nil {
+				return err
+			}
+		}
+		if err := out.EndPartition(&etl.Mark{Partition: name, Open: i == 1}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// An Open partition goes through every stage but is not committed: the
+// checkpoint holds neither it nor the state it changed.
+func TestOpenPartitionNotCommitted(t *testing.T) {
+	reg, c := testRegistry(t)
+	registerCount(reg, nil)
+	etl.RegisterSource(reg, etl.Spec[struct{}]{Type: "opener", Summary: "Ends its last partition open."},
+		func(*struct{}, etl.Env) (etl.Source, error) { return opener{}, nil })
+	p := load(t, reg, "source \"opener\" \"o\" {}\ntransform \"count\" \"c\" {\n  input = source.opener.o\n}\nsink \"collect\" \"s\" {\n  input = transform.count.c\n}\n")
+	var opts etl.RunOptions
+	saves := recordSaves(t, &opts)
+	if _, err := p.Run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(*saves, []string{"p0"}) || len(c.Records["default"]) != 6 {
+		t.Errorf("saved %v with %d records through; want p0 and 6", *saves, len(c.Records["default"]))
+	}
+	if got := countIn(t, opts.State, "transform.count.c"); got != "3" {
+		t.Errorf("committed state %q, want p0's 3", got)
 	}
 }

@@ -77,6 +77,11 @@ type Mark struct {
 	// Incomplete is set by a source that could not read the whole partition
 	// but was told to carry on (on_incomplete = "warn").
 	Incomplete bool
+	// Open is set by a source whose partition is not over yet (today's
+	// date, still filling up): its records go through every stage, but the
+	// checkpoint records neither the partition nor the state it changed,
+	// so that the next run reads it again, whole.
+	Open bool
 	// Info carries counts about the partition for downstream stages, the
 	// report and the checkpoint, by InfoKey name. Set and read it through
 	// InfoKeys (InfoBytes, InfoInvalidPhones): a stage then needs no other

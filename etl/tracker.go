@@ -141,11 +141,12 @@ func (t *partitionTracker) ack(a ack) error {
 func (t *partitionTracker) commit(pp *pendingPartition) error {
 	m := pp.mark
 	src := m.Source.String()
-	if t.unsafe[m.Source] {
-		// Not durable (see checkResumable): report it, do not save it.
+	if t.unsafe[m.Source] || m.Open {
+		// Not durable (see checkResumable), or not over (Mark.Open):
+		// report it, do not save it. Its changes stay pending in their
+		// tables (this run reads them) and are never committed.
 		t.opts.Events.Report(Event{Time: time.Now().UTC(), Type: EventPartition, Block: src, Partition: m.Partition,
-			Data: map[string]any{"incomplete": m.Incomplete, "info": m.Info, "checkpoint": false}})
-		t.markCommitted(pp.deltas)
+			Data: map[string]any{"incomplete": m.Incomplete, "open": m.Open, "info": m.Info, "checkpoint": false}})
 		return nil
 	}
 	done := PartitionDone{Name: m.Partition, Incomplete: m.Incomplete, Info: m.Info}

@@ -170,7 +170,10 @@ func (s *Source) markDate(date string, day *Day, err error, invalid int, out etl
 	out.Count("requests", int64(day.Requests))
 	out.Count("bytes", day.Bytes)
 	out.Count("invalid phones", int64(invalid))
-	mark := &etl.Mark{Source: s.env.Addr, Partition: date, Incomplete: incomplete}
+	// Today's calls are still being made: the date goes through, but is
+	// not checkpointed, so that the next run lists it again, whole.
+	open := date == today().String()
+	mark := &etl.Mark{Source: s.env.Addr, Partition: date, Incomplete: incomplete, Open: open}
 	etl.InfoBytes.Set(mark, day.Bytes)
 	etl.InfoInvalidPhones.Set(mark, int64(invalid))
 	infoCalls.Set(mark, int64(calls))
@@ -182,7 +185,10 @@ func (s *Source) markDate(date string, day *Day, err error, invalid int, out etl
 	if incomplete {
 		msg += fmt.Sprintf(", INCOMPLETE: %d of %d listed", calls, day.TotalCount)
 	}
-	data := map[string]any{"date": date, "incomplete": incomplete}
+	if open {
+		msg += "; today (UTC), not over: not checkpointed, the next run lists it again"
+	}
+	data := map[string]any{"date": date, "incomplete": incomplete, "open": open}
 	for k, v := range mark.Info {
 		data[k] = v
 	}

@@ -533,3 +533,36 @@ func TestMarkStatesCountsUnderEtlKeys(t *testing.T) {
 		t.Errorf("marks state %d bytes and %d invalid phones; the block counted %d and %d", bytes, invalid, c["bytes"], c["invalid phones"])
 	}
 }
+
+// Today's date (UTC) is not over: its calls go through, but it is not
+// checkpointed, so that the next run lists it again, whole; the dates
+// before it are checkpointed as usual.
+func TestSourceTodayIsReadAgain(t *testing.T) {
+	setNow(t, time.Date(2025, 12, 2, 15, 0, 0, 0, time.UTC))
+	srv := blandtest.NewServer(blandtest.Config{Seed: 3, CallsPerDay: 20, PhonePool: 30})
+	defer srv.Close()
+	st := store.OpenMem()
+	defer st.Close()
+	r := runPipeline(t, context.Background(), srv, st, dateVars("2025-12-01", "2025-12-02")...)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	wantRecords(t, srv, r, "2025-12-01", "2025-12-02")
+	if done := r.saved.Sources[addr]; len(done) != 1 || done[0].Name != "2025-12-01" {
+		t.Fatalf("checkpoint holds %+v, want 2025-12-01 only", done)
+	}
+	var open bool
+	for _, e := range r.eventsOf(etl.EventProgress) {
+		if e.Partition == "2025-12-02" && strings.Contains(e.Message, "not over: not checkpointed") {
+			open = true
+		}
+	}
+	if !open {
+		t.Error("the report does not say today is not checkpointed")
+	}
+	before := srv.RequestsFor("2025-12-02")
+	r = runPipeline(t, context.Background(), srv, st, dateVars("2025-12-01", "2025-12-02")...)
+	if r.err != nil || srv.RequestsFor("2025-12-02") != before+1 || srv.RequestsFor("2025-12-01") != 1 {
+		t.Errorf("second run: %v; requests for today %d (was %d), for yesterday %d", r.err, srv.RequestsFor("2025-12-02"), before, srv.RequestsFor("2025-12-01"))
+	}
+}
