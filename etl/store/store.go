@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -75,6 +76,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if !opts.ReadOnly {
+		// Never take over a directory that holds something else (--state
+		// pointed at a data directory by mistake): `etl state rm` would
+		// later delete it.
+		if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 && !IsStore(dir) {
+			return nil, fmt.Errorf("%s is a directory that is not an etl state (it holds other files, such as %s); give --state a new or empty directory", dir, entries[0].Name())
+		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
@@ -339,15 +346,24 @@ func Remove(dir string) error {
 		return err
 	}
 	defer lk.Unlock()
-	// Everything but the lock file first, so that a crash midway leaves
-	// a directory without its marker, never a half store with one.
+	// The marker first, so that a crash midway leaves a directory that is
+	// no longer taken for a store; then only what a store holds, and the
+	// directory itself only if that leaves it empty: a file someone put
+	// there is not ours to delete.
 	if err := os.Remove(filepath.Join(dir, marker)); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(filepath.Join(dir, "db")); err != nil {
 		return err
 	}
-	return os.RemoveAll(dir)
+	lk.Unlock()
+	if err := os.Remove(filepath.Join(dir, lockName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.Remove(dir); err != nil {
+		return fmt.Errorf("removed the state from %s, but the directory holds other files, left as they are: %w", dir, err)
+	}
+	return nil
 }
 
 func writeMarker(dir string) error {
@@ -375,8 +391,7 @@ func acquire(dir string, shared bool) (*flock.Flock, error) {
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
 	if !ok {
-		holder, _ := os.ReadFile(path)
-		return nil, &InUseError{Dir: dir, Holder: strings.TrimSpace(string(holder))}
+		return nil, &InUseError{Dir: dir, Holder: holder(path)}
 	}
 	if !shared {
 		who := fmt.Sprintf("process %d, started %s", os.Getpid(), processStart().UTC().Format("2006-01-02 15:04:05 UTC"))
@@ -386,6 +401,29 @@ func acquire(dir string, shared bool) (*flock.Flock, error) {
 		}
 	}
 	return lk, nil
+}
+
+// holder describes who holds the lock at path: the writer the lock file
+// names, when that process is alive; otherwise readers, which share the
+// lock without writing the file (a plan, state show), and the file names
+// a writer long gone or nobody.
+func holder(path string) string {
+	data, _ := os.ReadFile(path)
+	who := strings.TrimSpace(string(data))
+	var pid int
+	if _, err := fmt.Sscanf(who, "process %d,", &pid); err == nil && pid > 0 && processAlive(pid) {
+		return who
+	}
+	return "another etl reading it (etl plan or etl state show)"
+}
+
+// processAlive reports whether a process with this id exists.
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	return p.Signal(syscall.Signal(0)) == nil
 }
 
 // started is when this process started (close enough: when the package

@@ -99,3 +99,57 @@ func TestPrefixEnd(t *testing.T) {
 		}
 	}
 }
+
+// An existing directory that holds other files is never taken over as a
+// store, and Remove leaves files a store does not hold.
+func TestOpenRefusesForeignDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "queue.json"), []byte("important"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, Options{}); err == nil || !strings.Contains(err.Error(), "is a directory that is not an etl state") {
+		t.Fatalf("Open of a data directory: %v", err)
+	}
+	if IsStore(dir) {
+		t.Fatal("the data directory was marked as a store")
+	}
+	// A store someone put a file into: Remove deletes the store, not it.
+	st := filepath.Join(t.TempDir(), "st")
+	s, err := Open(st, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	os.WriteFile(filepath.Join(st, "notes.txt"), []byte("mine"), 0o644)
+	if err := Remove(st); err == nil || !strings.Contains(err.Error(), "holds other files") {
+		t.Fatalf("Remove: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(st, "notes.txt")); err != nil || string(b) != "mine" {
+		t.Fatalf("the other file: %q, %v", b, err)
+	}
+	if IsStore(st) {
+		t.Error("still a store after Remove")
+	}
+}
+
+// A reader holds the lock shared without naming itself: a writer refused
+// by it is not told the name of the last writer, long gone.
+func TestInUseByReaderNamesNoDeadWriter(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "st")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// What a SIGKILLed writer leaves: its line in the lock file.
+	os.WriteFile(filepath.Join(dir, lockName), []byte("process 999999999, started 2026-01-01 00:00:00 UTC\n"), 0o600)
+	r, err := Open(dir, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	_, err = Open(dir, Options{})
+	if err == nil || strings.Contains(err.Error(), "999999999") || !strings.Contains(err.Error(), "etl plan or etl state show") {
+		t.Fatalf("writer refused by a reader: %v", err)
+	}
+}

@@ -54,10 +54,26 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 	case opts.Plan && errors.Is(err, fs.ErrNotExist):
 		// Nothing to resume: the plan runs in memory.
 	case err != nil:
+		var inUse *store.InUseError
 		if info, serr := os.Stat(sa.path); serr == nil && !info.IsDir() {
 			return fmt.Errorf("%w (run with --state naming another path, or delete it with `etl state rm --force %s` if it is a damaged checkpoint)", err, sa.path)
 		}
-		return err
+		if errors.As(err, &inUse) || !store.IsStore(sa.path) {
+			return err
+		}
+		// A damaged state: --fresh starts over, as it would from a
+		// readable one (there is nothing left to keep).
+		if !sa.Fresh || opts.Plan {
+			return fmt.Errorf("%w\n  (the state cannot be read: run with --fresh to start over, or delete it with `etl state rm %s`)", err, sa.path)
+		}
+		if rerr := store.Remove(sa.path); rerr != nil {
+			return fmt.Errorf("%w; removing it for --fresh: %v", err, rerr)
+		}
+		a.reporter().Report(etl.Event{Type: etl.EventWarning, Message: fmt.Sprintf("the state %s could not be read (%v); --fresh removed it and starts over", sa.path, err)})
+		if st, err = store.Open(sa.path, store.Options{}); err != nil {
+			return err
+		}
+		sa.store = st
 	default:
 		sa.store = st
 	}
