@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/store"
@@ -247,5 +248,39 @@ func TestCacheSavedOnInterrupt(t *testing.T) {
 	}
 	if got := savedAnswers(t, opts.State); len(got) != 15 {
 		t.Fatalf("the checkpoint holds %d answers after the interruption, want the 15 obtained", len(got))
+	}
+}
+
+// Between partitions the caches' new answers are committed on a timer, so
+// that a process killed while a partition is still held (here: its sink is
+// stuck) keeps them.
+func TestCacheFlushedBetweenPartitions(t *testing.T) {
+	reg, c := testRegistry(t)
+	var loaded *[]int64
+	registerAnswerer(reg, &loaded)
+	c.Block = make(chan struct{})
+	opts := stateOptions(t)
+	defer opts.State.Close()
+	opts.CacheFlush = 10 * time.Millisecond
+	src := strings.Replace(fmt.Sprintf(cachePipeline, -1), "partitions    = 4", "partitions    = 1", 1)
+	done := make(chan error, 1)
+	go func() {
+		_, err := load(t, reg, src).Run(context.Background(), opts)
+		done <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(savedAnswers(t, opts.State)) < 10 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	got := len(savedAnswers(t, opts.State))
+	close(c.Block)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got != 10 {
+		t.Fatalf("%d answers committed while the partition was held, want the 10 obtained", got)
+	}
+	if n := partitionsDone(t, opts.State); n != 1 {
+		t.Errorf("%d partitions done", n)
 	}
 }

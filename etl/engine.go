@@ -47,6 +47,9 @@ type RunOptions struct {
 	// DrainTimeout bounds how long a run that lost a source keeps going to
 	// checkpoint the partitions already read (default 30 s).
 	DrainTimeout time.Duration
+	// CacheFlush is how often the caches' new answers are committed
+	// between partitions (default 5 s; see Cacher).
+	CacheFlush time.Duration
 }
 
 // Result sums up a run.
@@ -205,6 +208,9 @@ func withDefaults(opts RunOptions) RunOptions {
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 30 * time.Second
 	}
+	if opts.CacheFlush <= 0 {
+		opts.CacheFlush = 5 * time.Second
+	}
 	opts.Events = &partitionLines{Reporter: opts.Events, reported: map[string]bool{}}
 	return opts
 }
@@ -325,8 +331,14 @@ func (p *Pipeline) stream(ctx context.Context, stages []*stage, tracker *partiti
 				err = fmt.Errorf("panic in the partition tracker: %v\n%s", r, debug.Stack())
 			}
 		}()
+		flush := time.NewTicker(opts.CacheFlush)
+		defer flush.Stop()
 		for finished := 0; finished < ackers; {
 			select {
+			case <-flush.C:
+				if err := tracker.flushCaches(); err != nil {
+					return err
+				}
 			case a := <-acks:
 				if err := tracker.ack(a); err != nil {
 					return err
@@ -477,6 +489,12 @@ func (s *stage) useTables(opts RunOptions, unsafe bool) error {
 	keepAll := opts.Plan || opts.State == nil
 	addr := s.block.Addr.String()
 	if st, ok := s.impl.(Stateful); ok {
+		if up := s.block.replayer(); up != nil {
+			// On resume the replaying stage emits its restored records
+			// into this stage, whose restored state already counts them.
+			return fmt.Errorf("a stateful stage cannot follow %s, which replays its restored records on resume: they would be counted twice. Feed it from %s instead (as the backfill's stats sink is fed from the source)",
+				up.Addr, s.block.source().Addr)
+		}
 		s.state = newTable(base, addrPrefix(statePrefix, addr), keepAll || unsafe)
 		s.out.state = s.state
 		if err := st.UseState(s.state); err != nil {

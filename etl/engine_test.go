@@ -808,3 +808,17 @@ func TestOpenPartitionNotCommitted(t *testing.T) {
 		t.Errorf("committed state %q, want p0's 3", got)
 	}
 }
+
+// A stateful stage behind a replaying one would count the replayed
+// records twice on resume: the run refuses it before anything is read.
+func TestStatefulBehindReplayingStageRefused(t *testing.T) {
+	reg, _ := testRegistry(t)
+	registerCount(reg, nil)
+	etl.RegisterProcessor(reg, etl.KindTransform, etl.Spec[struct{}]{Type: "replay", Summary: "Replays.", Replays: true},
+		func(*struct{}, etl.Env) (etl.Processor, error) { return &countingState{}, nil })
+	p := load(t, reg, "source \"gen\" \"g\" {}\ntransform \"replay\" \"r\" {\n  input = source.gen.g\n}\ntransform \"count\" \"c\" {\n  input = transform.replay.r\n}\nsink \"collect\" \"s\" {\n  input = transform.count.c\n}\n")
+	_, err := p.Run(context.Background(), etl.RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), "cannot follow transform.replay.r") || !strings.Contains(err.Error(), "Feed it from source.gen.g") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -101,13 +101,16 @@ func (s *stage) acks() bool {
 }
 
 // behindReplay reports whether a stage upstream of b Replays.
-func (b *Block) behindReplay() bool {
+func (b *Block) behindReplay() bool { return b.replayer() != nil }
+
+// replayer returns the nearest stage upstream of b that Replays, or nil.
+func (b *Block) replayer() *Block {
 	for up := b.Input; up != nil; up = up.Input {
 		if up.Plugin != nil && up.Plugin.Replays {
-			return true
+			return up
 		}
 	}
-	return false
+	return nil
 }
 
 func (t *partitionTracker) ack(a ack) error {
@@ -236,24 +239,35 @@ func (t *partitionTracker) markCommitted(deltas []*delta) {
 
 // finish brings the caches up to date when the run ends: a completed run
 // empties them (running it again asks afresh); a failed or interrupted one
-// commits the answers obtained since the last checkpoint, so that a
-// resumed run reuses them.
+// commits the answers obtained since the last commit, so that a resumed
+// run reuses them.
 func (t *partitionTracker) finish(completed bool, addrs []Addr) error {
+	if !completed {
+		return t.flushCaches()
+	}
 	if t.store == nil || len(t.caches) == 0 {
 		return nil
 	}
 	b := t.store.NewBatch()
-	var deltas []*delta
-	var err error
-	if completed {
-		for _, a := range addrs {
-			if err = b.DeletePrefix(addrPrefix(cachePrefix, a.String())); err != nil {
-				break
-			}
+	for _, a := range addrs {
+		if err := b.DeletePrefix(addrPrefix(cachePrefix, a.String())); err != nil {
+			b.Close()
+			return err
 		}
-	} else {
-		deltas, err = t.writeChanges(b, nil)
 	}
+	return b.Commit(true)
+}
+
+// flushCaches commits the caches' changes made since the last commit. The
+// tracker calls it on a timer too (RunOptions.CacheFlush), so that a
+// process killed while lookups go on after the last partition loses at
+// most that interval's answers.
+func (t *partitionTracker) flushCaches() error {
+	if t.store == nil || len(t.caches) == 0 {
+		return nil
+	}
+	b := t.store.NewBatch()
+	deltas, err := t.writeChanges(b, nil)
 	if err != nil || b.Empty() {
 		b.Close()
 		return err
