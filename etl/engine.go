@@ -169,7 +169,8 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		return nil, err
 	}
 	resumed := len(cp.doneCount())
-	stages, err := p.build(opts, cp)
+	signals := &doneSignals{done: map[string]chan struct{}{}}
+	stages, err := p.build(opts, cp, signals)
 	defer closeStages(stages, opts.Logger)
 	if err != nil {
 		return nil, err
@@ -180,7 +181,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if err := started(opts, stages); err != nil {
 		return nil, err
 	}
-	tracker := newPartitionTracker(p, stages, cp, opts.State, opts)
+	tracker := newPartitionTracker(p, stages, cp, opts.State, signals, opts)
 	completed, err := p.stream(ctx, stages, tracker, opts)
 	if cerr := tracker.finish(completed, cacheAddrs(stages)); cerr != nil {
 		if err != nil {
@@ -437,7 +438,7 @@ func cacheAddrs(stages []*stage) []Addr {
 
 // build constructs every stage and its channels, and gives each stateful
 // stage and Cacher its table.
-func (p *Pipeline) build(opts RunOptions, cp *Checkpoint) ([]*stage, error) {
+func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, signals *doneSignals) ([]*stage, error) {
 	byBlock := map[*Block]*stage{}
 	var stages []*stage
 	unsafe := p.unsafeSources()
@@ -453,6 +454,7 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint) ([]*stage, error) {
 			ScratchDir:  opts.ScratchDir,
 			Fields:      sourceFields(p, b),
 			Done:        cp.doneFunc(b.Addr),
+			AwaitDone:   signals.await(b.Addr),
 		}
 		impl, err := b.Plugin.build(b.Config, env)
 		if err != nil {

@@ -181,6 +181,12 @@ type Env struct {
 	// Done reports whether a source's partition is already finished in the
 	// checkpoint being resumed; a source skips such partitions.
 	Done func(partition string) bool
+	// AwaitDone, for a source, blocks until one of its partitions is done
+	// in this run (committed, or in a plan acknowledged by every stage that
+	// holds it), or ctx ends. A source that reads ahead waits on it before
+	// starting more partitions, so that a crash costs no more than the
+	// partitions it keeps in flight.
+	AwaitDone func(ctx context.Context, partition string) error
 }
 
 // Output is where a stage sends what it produces. Emit blocks while

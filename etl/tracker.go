@@ -1,8 +1,10 @@
 package etl
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/etlhq/etl/etl/store"
@@ -43,6 +45,8 @@ type partitionTracker struct {
 	unsafe  map[Addr]bool
 	pending map[Addr]map[string]*pendingPartition
 	caches  []*table
+	// signals tells sources their partitions are done (Env.AwaitDone).
+	signals *doneSignals
 	// saved and lastSaved count what this run checkpointed; commitBytes
 	// are the sizes of its commits, for the benchmarks.
 	saved       int
@@ -56,8 +60,8 @@ type pendingPartition struct {
 	deltas []*delta
 }
 
-func newPartitionTracker(p *Pipeline, stages []*stage, cp *Checkpoint, st *store.Store, opts RunOptions) *partitionTracker {
-	t := &partitionTracker{cp: cp, store: st, opts: opts, expected: map[Addr]map[Addr]bool{}, unsafe: map[Addr]bool{},
+func newPartitionTracker(p *Pipeline, stages []*stage, cp *Checkpoint, st *store.Store, signals *doneSignals, opts RunOptions) *partitionTracker {
+	t := &partitionTracker{cp: cp, store: st, opts: opts, signals: signals, expected: map[Addr]map[Addr]bool{}, unsafe: map[Addr]bool{},
 		pending: map[Addr]map[string]*pendingPartition{}}
 	if opts.Plan {
 		t.store = nil
@@ -136,7 +140,52 @@ func (t *partitionTracker) ack(a ack) error {
 	// A stage has one input, so its marks, and its deltas, come from one
 	// source in that source's order: committing partitions as they are
 	// done commits each table's changes in the order they were made.
-	return t.commit(pp)
+	if err := t.commit(pp); err != nil {
+		return err
+	}
+	t.signals.signal(m.Source, m.Partition)
+	return nil
+}
+
+// doneSignals tells sources when their partitions are done: a channel per
+// partition, closed by the tracker.
+type doneSignals struct {
+	mu   sync.Mutex
+	done map[string]chan struct{}
+}
+
+func (d *doneSignals) ch(src Addr, partition string) chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := src.String() + "\x00" + partition
+	c, ok := d.done[key]
+	if !ok {
+		c = make(chan struct{})
+		d.done[key] = c
+	}
+	return c
+}
+
+// signal closes the partition's channel, once.
+func (d *doneSignals) signal(src Addr, partition string) {
+	c := d.ch(src, partition)
+	select {
+	case <-c:
+	default:
+		close(c)
+	}
+}
+
+// await is Env.AwaitDone for the source src.
+func (d *doneSignals) await(src Addr) func(ctx context.Context, partition string) error {
+	return func(ctx context.Context, partition string) error {
+		select {
+		case <-d.ch(src, partition):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // commit makes pp's partition done: its stages' changes, the caches'

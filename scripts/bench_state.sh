@@ -75,5 +75,5 @@ printf '  whole-state   %6.2f s  %9s bytes/partition\n' "$whole" "$wholeb"
 awk -v i="$inc" -v w="$whole" 'BEGIN {r = i/w; printf "  ratio         %6.3f    (target <= 0.333: %s)\n", r, (r <= 1/3) ? "met" : "MISSED"}'
 
 echo
-echo "dates fetched again per SIGKILL (30 dates, 300 ms a request; target <= 4, the source's concurrency; the test allows one more: the date on its way to its commit)"
+echo "dates fetched again per SIGKILL (30 dates, 300 ms a request; target <= 4, the source's concurrency)"
 go test -count 1 -run TestBackfillKillRefetchesOnlyDatesInFlight -v ./pipelines 2>&1 | grep -E 'requested again|fetched again per kill|^(--- |ok|FAIL)' | sed 's/^ */  /'

@@ -76,10 +76,12 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// slots bounds the dates fetched or waiting to be emitted: a slot is
-	// freed once its date is emitted. And a date is not started while the
-	// calls of dates waiting their turn fill the budget: when downstream is
-	// slower than Bland, fetching further ahead would only hold memory.
+	// slots bounds the dates fetched, waiting to be emitted, or emitted
+	// and not yet done (checkpointed): a slot is freed once its date is
+	// done, so that a crash costs at most Concurrency dates. And a date is
+	// not started while the calls of dates waiting their turn fill the
+	// budget: when downstream is slower than Bland, fetching further ahead
+	// would only hold memory.
 	slots := make(chan struct{}, max(s.cfg.Concurrency, 1))
 	wg.Add(1)
 	go func() {
@@ -125,7 +127,17 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 		if err := s.markDate(date, st.day, st.err, invalid, out); err != nil {
 			return err
 		}
-		<-slots
+		if s.env.AwaitDone == nil {
+			<-slots
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s.env.AwaitDone(ctx, date) == nil {
+				<-slots
+			}
+		}()
 	}
 	return nil
 }
