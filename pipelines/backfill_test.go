@@ -54,13 +54,15 @@ type fakes struct {
 
 func startFakes(t testing.TB, faults []blandtest.Fault) *fakes {
 	t.Helper()
-	f := &fakes{
-		bland: blandtest.NewServer(blandtest.Config{
-			Seed: 7, CallsPerDay: 40, PhonePool: phones, PayloadBytes: 100, Faults: faults,
-		}),
-		convoso: convosotest.NewServer(convosotest.Config{}),
-	}
-	pool := make([]string, phones)
+	return startFakesWith(t, blandtest.Config{Seed: 7, CallsPerDay: 40, PhonePool: phones, PayloadBytes: 100, Faults: faults}, convosotest.Config{})
+}
+
+// startFakesWith starts fakes of both APIs as configured, seeds Convoso
+// with every phone of Bland's pool, and points the keys at them.
+func startFakesWith(t testing.TB, bc blandtest.Config, cc convosotest.Config) *fakes {
+	t.Helper()
+	f := &fakes{bland: blandtest.NewServer(bc), convoso: convosotest.NewServer(cc)}
+	pool := make([]string, bc.PhonePool)
 	for k := range pool {
 		pool[k] = blandtest.Phone(k)
 	}

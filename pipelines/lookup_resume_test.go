@@ -68,20 +68,7 @@ func (f *flaky) victimPhone() string {
 func startFlakyFakes(t *testing.T, fl *flaky) *fakes {
 	t.Helper()
 	fl.seen = map[string]bool{}
-	f := &fakes{
-		bland:   blandtest.NewServer(blandtest.Config{Seed: 7, CallsPerDay: 40, PhonePool: phones, PayloadBytes: 100}),
-		convoso: convosotest.NewServer(convosotest.Config{Fail500: fl.fail}),
-	}
-	pool := make([]string, phones)
-	for k := range pool {
-		pool[k] = blandtest.Phone(k)
-	}
-	f.convoso.Seed(pool)
-	t.Cleanup(f.bland.Close)
-	t.Cleanup(f.convoso.Close)
-	t.Setenv("BLAND_API_KEY", f.bland.Key())
-	t.Setenv("CONVOSO_AUTH_TOKEN", f.convoso.Token())
-	return f
+	return startFakesWith(t, blandtest.Config{Seed: 7, CallsPerDay: 40, PhonePool: phones, PayloadBytes: 100}, convosotest.Config{Fail500: fl.fail})
 }
 
 // editConvoso sets attributes of the copied pipeline's Convoso block: a

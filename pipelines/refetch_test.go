@@ -25,19 +25,9 @@ func TestBackfillKillRefetchesOnlyDatesInFlight(t *testing.T) {
 	}
 	const concurrency, nDates, nPhones = 4, 30, 1000
 	dir := setup(t)
-	f := &fakes{
-		bland:   blandtest.NewServer(blandtest.Config{Seed: 11, CallsPerDay: 200, PhonePool: nPhones, PayloadBytes: 100, Latency: 300 * time.Millisecond}),
-		convoso: convosotest.NewServer(convosotest.Config{Latency: 300 * time.Millisecond}),
-	}
-	pool := make([]string, nPhones)
-	for k := range pool {
-		pool[k] = blandtest.Phone(k)
-	}
-	f.convoso.Seed(pool)
-	t.Cleanup(f.bland.Close)
-	t.Cleanup(f.convoso.Close)
-	t.Setenv("BLAND_API_KEY", f.bland.Key())
-	t.Setenv("CONVOSO_AUTH_TOKEN", f.convoso.Token())
+	f := startFakesWith(t,
+		blandtest.Config{Seed: 11, CallsPerDay: 200, PhonePool: nPhones, PayloadBytes: 100, Latency: 300 * time.Millisecond},
+		convosotest.Config{Latency: 300 * time.Millisecond})
 	args := append([]string{"run"}, f.args(dir)...)
 	for i, a := range args {
 		if a == "end_date="+endDate {
