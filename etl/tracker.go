@@ -61,7 +61,7 @@ type pendingPartition struct {
 }
 
 func newPartitionTracker(p *Pipeline, stages []*stage, cp *Checkpoint, st *store.Store, signals *doneSignals, opts RunOptions) *partitionTracker {
-	t := &partitionTracker{cp: cp, store: st, opts: opts, signals: signals, expected: map[Addr]map[Addr]bool{}, unsafe: map[Addr]bool{},
+	t := &partitionTracker{cp: cp, store: st, opts: opts, signals: signals, expected: map[Addr]map[Addr]bool{}, unsafe: p.unsafeSources(),
 		pending: map[Addr]map[string]*pendingPartition{}}
 	if opts.Plan {
 		t.store = nil
@@ -70,9 +70,6 @@ func newPartitionTracker(p *Pipeline, stages []*stage, cp *Checkpoint, st *store
 		b := s.block
 		if s.caches != nil {
 			t.caches = append(t.caches, s.caches)
-		}
-		if b.Addr.Kind == KindSink && b.Plugin.Buffers && !b.resumable() {
-			t.unsafe[b.source().Addr] = true
 		}
 		if !s.acks() {
 			continue
