@@ -74,7 +74,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	if err := preflight(ctx, stages); err != nil {
 		return nil, err
 	}
-	if err := started(opts, stages); err != nil {
+	if err := started(opts); err != nil {
 		return nil, err
 	}
 	tracker := newPartitionTracker(p, stages, cp, opts.State, signals, opts)
@@ -150,26 +150,12 @@ func preflight(ctx context.Context, stages []*stage) error {
 	return nil
 }
 
-// started calls opts.Started and, for a fresh run, wipes the old state:
-// only now, so that a run stopped by its preflight keeps it.
-func started(opts RunOptions, stages []*stage) error {
+// started calls opts.Started. A fresh run deletes the old state with its
+// first commit (see partitionTracker.newBatch), not here: a run stopped at
+// its first request keeps it.
+func started(opts RunOptions) error {
 	if opts.Started != nil {
-		if err := opts.Started(); err != nil {
-			return err
-		}
-	}
-	if !opts.Fresh || opts.Plan || opts.State == nil {
-		return nil
-	}
-	if err := wipe(opts.State); err != nil {
-		return fmt.Errorf("removing the old checkpoint: %w", err)
-	}
-	for _, s := range stages {
-		for _, t := range []*table{s.state, s.caches} {
-			if t != nil {
-				t.setBase(opts.State)
-			}
-		}
+		return opts.Started()
 	}
 	return nil
 }

@@ -822,3 +822,53 @@ func TestStatefulBehindReplayingStageRefused(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A fresh run deletes the old checkpoint with its own first commit: one
+// that fails before it has anything to checkpoint keeps the old one; one
+// that commits replaces it whole.
+func TestFreshRunReplacesCheckpointAtFirstCommit(t *testing.T) {
+	reg, _ := testRegistry(t)
+	registerCount(reg, nil)
+	src := `
+source "gen" "nums" {
+  partitions    = %d
+  per_partition = 10
+  fail_after    = %d
+}
+transform "count" "c" {
+  input = source.gen.nums
+}
+sink "collect" "out" {
+  input = transform.count.c
+}
+`
+	var opts etl.RunOptions
+	recordSaves(t, &opts)
+	defer opts.State.Close()
+	if _, err := load(t, reg, fmt.Sprintf(src, 3, 0)).Run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	fresh := opts
+	fresh.Fresh = true
+	if _, err := load(t, reg, fmt.Sprintf(src, 2, 5)).Run(context.Background(), fresh); err == nil {
+		t.Fatal("the failing fresh run did not fail")
+	}
+	if n := len(mustCheckpoint(t, opts.State).Sources["source.gen.nums"]); n != 3 || countIn(t, opts.State, "transform.count.c") != "30" {
+		t.Fatalf("a fresh run that failed before its first commit left %d partitions, state %q; want the old 3 and 30", n, countIn(t, opts.State, "transform.count.c"))
+	}
+	if _, err := load(t, reg, fmt.Sprintf(src, 2, 0)).Run(context.Background(), fresh); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(mustCheckpoint(t, opts.State).Sources["source.gen.nums"]); n != 2 || countIn(t, opts.State, "transform.count.c") != "20" {
+		t.Fatalf("after a fresh run: %d partitions, state %q; want 2 and 20", n, countIn(t, opts.State, "transform.count.c"))
+	}
+}
+
+func mustCheckpoint(t *testing.T, st *store.Store) *etl.Checkpoint {
+	t.Helper()
+	cp, err := etl.ReadCheckpoint(st)
+	if err != nil || cp == nil {
+		t.Fatalf("checkpoint: %v, %v", cp, err)
+	}
+	return cp
+}

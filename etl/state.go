@@ -100,19 +100,6 @@ func Usage(s *store.Store) (map[string]StageUsage, error) {
 	return u, nil
 }
 
-// wipe deletes everything a checkpoint keeps in s (a fresh run, once it
-// has started).
-func wipe(s *store.Store) error {
-	b := s.NewBatch()
-	for _, p := range [][]byte{metaKey, donePrefix, statePrefix, cachePrefix} {
-		if err := b.DeletePrefix(p); err != nil {
-			b.Close()
-			return err
-		}
-	}
-	return b.Commit(true)
-}
-
 // IsLegacyCheckpoint reports whether path is a checkpoint file of the
 // JSON format earlier versions of etl wrote (a file, not a directory).
 func IsLegacyCheckpoint(path string) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,6 +46,10 @@ type partitionTracker struct {
 	unsafe  map[Addr]bool
 	pending map[Addr]map[string]*pendingPartition
 	caches  []*table
+	// tables are every stage's tables; wipe says the first commit deletes
+	// the old state (a fresh run).
+	tables []*table
+	wipe   bool
 	// signals tells sources their partitions are done (Env.AwaitDone).
 	signals *doneSignals
 	// saved and lastSaved count what this run checkpointed; commitBytes
@@ -66,10 +71,16 @@ func newPartitionTracker(p *Pipeline, stages []*stage, cp *Checkpoint, st *store
 	if opts.Plan {
 		t.store = nil
 	}
+	t.wipe = opts.Fresh && t.store != nil
 	for _, s := range stages {
 		b := s.block
 		if s.caches != nil {
 			t.caches = append(t.caches, s.caches)
+		}
+		for _, tb := range []*table{s.state, s.caches} {
+			if tb != nil {
+				t.tables = append(t.tables, tb)
+			}
 		}
 		if !s.acks() {
 			continue
@@ -202,7 +213,10 @@ func (t *partitionTracker) commit(pp *pendingPartition) error {
 	again := t.cp.Done(src, m.Partition) // a source that read a done partition again
 	now := time.Now().UTC()
 	if t.store != nil {
-		b := t.store.NewBatch()
+		b, err := t.newBatch()
+		if err != nil {
+			return err
+		}
 		cacheDeltas, err := t.writeChanges(b, pp.deltas)
 		if err == nil && !again {
 			err = t.writeDone(b, src, done, now)
@@ -216,8 +230,7 @@ func (t *partitionTracker) commit(pp *pendingPartition) error {
 		if err != nil {
 			return fmt.Errorf("saving checkpoint after %s %s: %w", src, m.Partition, err)
 		}
-		t.markCommitted(pp.deltas)
-		t.markCommitted(cacheDeltas)
+		t.markCommitted(append(pp.deltas, cacheDeltas...))
 		t.saved++
 		t.lastSaved = m.Partition
 	}
@@ -278,9 +291,35 @@ func (t *partitionTracker) writeDone(b *store.Batch, src string, done PartitionD
 }
 
 func (t *partitionTracker) markCommitted(deltas []*delta) {
+	if t.wipe {
+		// The old state is gone with this commit: the tables read the
+		// store again, before their pending changes are dropped.
+		t.wipe = false
+		for _, tb := range t.tables {
+			tb.setBase(t.store)
+		}
+	}
 	for _, d := range deltas {
 		d.committed()
 	}
+}
+
+// newBatch starts a commit. The first commit of a fresh run starts by
+// deleting the old state, in the same transaction: until this run has
+// something to checkpoint, the old checkpoint stays (a fresh run stopped
+// by a wrong key at its first request keeps it).
+func (t *partitionTracker) newBatch() (*store.Batch, error) {
+	b := t.store.NewBatch()
+	if !t.wipe {
+		return b, nil
+	}
+	for _, p := range [][]byte{metaKey, donePrefix, statePrefix, cachePrefix} {
+		if err := b.DeletePrefix(p); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // finish brings the caches up to date when the run ends: a completed run
@@ -291,17 +330,24 @@ func (t *partitionTracker) finish(completed bool, addrs []Addr) error {
 	if !completed {
 		return t.flushCaches()
 	}
-	if t.store == nil || len(t.caches) == 0 {
+	if t.store == nil || (len(t.caches) == 0 && !t.wipe) {
 		return nil
 	}
-	b := t.store.NewBatch()
+	b, err := t.newBatch()
+	if err != nil {
+		return err
+	}
 	for _, a := range addrs {
 		if err := b.DeletePrefix(addrPrefix(cachePrefix, a.String())); err != nil {
 			b.Close()
 			return err
 		}
 	}
-	return b.Commit(true)
+	if err := b.Commit(true); err != nil {
+		return err
+	}
+	t.markCommitted(nil)
+	return nil
 }
 
 // flushCaches commits the caches' changes made since the last commit. The
@@ -309,12 +355,15 @@ func (t *partitionTracker) finish(completed bool, addrs []Addr) error {
 // process killed while lookups go on after the last partition loses at
 // most that interval's answers.
 func (t *partitionTracker) flushCaches() error {
-	if t.store == nil || len(t.caches) == 0 {
+	if t.store == nil || !slices.ContainsFunc(t.caches, (*table).changed) {
 		return nil
 	}
-	b := t.store.NewBatch()
+	b, err := t.newBatch()
+	if err != nil {
+		return err
+	}
 	deltas, err := t.writeChanges(b, nil)
-	if err != nil || b.Empty() {
+	if err != nil {
 		b.Close()
 		return err
 	}

@@ -31,6 +31,10 @@ var variableSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "type"}, {Name: "default"}, {Name: "description"}, {Name: "sensitive"},
 }}
 
+// FromUnset is Variable.From for a required variable given no value,
+// which `etl validate` checks as an unknown value.
+const FromUnset = "no value (required; unknown while validating)"
+
 // EnvVarPrefix prefixes environment variables that set pipeline variables:
 // ETL_VAR_start_date=2025-12-01.
 const EnvVarPrefix = "ETL_VAR_"
@@ -139,7 +143,7 @@ func resolveVariables(blocks []*hcl.Block, opts LoadOptions) ([]*Variable, map[s
 		if v.Value == cty.NilVal && opts.AllowUnknown {
 			// Validate without a value: check everything that does not
 			// depend on it, as env() of an unset variable is checked.
-			v.Value, v.From = cty.UnknownVal(v.Type), "no value (required; unknown while validating)"
+			v.Value, v.From = cty.UnknownVal(v.Type), FromUnset
 		}
 		if v.Value == cty.NilVal {
 			diags = append(diags, &hcl.Diagnostic{

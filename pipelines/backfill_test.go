@@ -472,11 +472,18 @@ func TestBackfillFreshRunStoppedEarlyKeepsCheckpoint(t *testing.T) {
 	if len(before) == 0 {
 		t.Fatal("no checkpoint")
 	}
-	t.Setenv("CONVOSO_AUTH_TOKEN", "wrong-token")
-	if status, _, errOut := etlRun(t, append([]string{"run", "--fresh"}, f.args(dir)...)...); status != 1 || !strings.Contains(errOut, "Auth token is invalid") {
-		t.Fatalf("exit %d\n%s", status, errOut)
-	}
-	if after := checkpointDates(state); !slices.Equal(after, before) {
-		t.Fatalf("the checkpoint did not survive a fresh run refused at its start: %v, was %v", after, before)
+	// A wrong Convoso token is refused by the preflight; a wrong Bland key
+	// by the first request, once the run has started: neither run has
+	// anything to checkpoint, so neither deletes the old checkpoint.
+	for _, c := range []struct{ env, want string }{{"CONVOSO_AUTH_TOKEN", "Auth token is invalid"}, {"BLAND_API_KEY", "401"}} {
+		good := os.Getenv(c.env)
+		t.Setenv(c.env, "wrong-key")
+		if status, _, errOut := etlRun(t, append([]string{"run", "--fresh"}, f.args(dir)...)...); status != 1 || !strings.Contains(errOut, c.want) {
+			t.Fatalf("%s wrong: exit %d\n%s", c.env, status, errOut)
+		}
+		if after := checkpointDates(state); !slices.Equal(after, before) {
+			t.Fatalf("%s wrong: the checkpoint did not survive a fresh run stopped at its start: %v, was %v", c.env, after, before)
+		}
+		t.Setenv(c.env, good)
 	}
 }

@@ -68,8 +68,9 @@ func (f *Filter) UseCache(t etl.Table) error {
 		ok = false
 	}
 	if !ok {
-		return t.Set(settingsKey, []byte(current))
+		return nil // written with the first answer (see remember)
 	}
+	f.settingsKept = true
 	return t.Scan(func(k, v []byte) error {
 		if string(k) == string(settingsKey) {
 			return nil
@@ -112,6 +113,14 @@ func (f *Filter) remember(num phone.Number, v verdict) error {
 		}
 	}
 	b.WriteByte(']')
+	f.settingsOnce.Do(func() {
+		if !f.settingsKept {
+			f.settingsErr = f.cache.Set(settingsKey, []byte(f.settings()))
+		}
+	})
+	if f.settingsErr != nil {
+		return f.settingsErr
+	}
 	return f.cache.Set([]byte(num.String()), b.Bytes())
 }
 

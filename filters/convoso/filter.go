@@ -26,10 +26,15 @@ type Filter struct {
 	env     etl.Env
 	client  *Client
 	lookups *lookup.Lookup[phone.Number, verdict]
-	// cache holds the answers for a resumed run (see cache.go).
-	cache     etl.Table
-	catalogue []Status        // read by Preflight
-	excluded  map[string]bool // set by Stream
+	// cache holds the answers for a resumed run (see cache.go); the
+	// settings they depend on are written with the first answer, once, so
+	// that a run with no answer changes nothing in it.
+	cache        etl.Table
+	settingsKept bool
+	settingsOnce sync.Once
+	settingsErr  error
+	catalogue    []Status        // read by Preflight
+	excluded     map[string]bool // set by Stream
 
 	out      etl.Output   // set by Stream, for counts
 	checked  atomic.Int64 // phones whose lookup finished in this run
@@ -153,7 +158,9 @@ const reasonLookupFailed = "lookup failed"
 
 // skip records ph as skipped and returns its verdict: dropped.
 func (f *Filter) skip(ph string, err error) verdict {
-	f.env.Logger.Warn("skipping a phone whose Convoso lookup failed (on_lookup_error = \"skip\")", "phone", phone.Mask(ph), "err", err)
+	// Debug, not Warn: the run lists every skipped phone in one warning at
+	// its end, and a flaky API can skip hundreds.
+	f.env.Logger.Debug("skipping a phone whose Convoso lookup failed (on_lookup_error = \"skip\")", "phone", phone.Mask(ph), "err", err)
 	f.skipMu.Lock()
 	defer f.skipMu.Unlock()
 	f.skipped = append(f.skipped, skippedPhone{phone: ph, err: err})

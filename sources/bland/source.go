@@ -199,6 +199,7 @@ func (s *Source) markDate(date string, day *Day, err error, invalid int, out etl
 	}
 	if open {
 		msg += "; today (UTC), not over: not checkpointed, the next run lists it again"
+		s.env.Report(etl.EventInfo, date, fmt.Sprintf("%s is today (UTC) and not over: its calls so far go through, but it is not checkpointed, so the next run lists it again, whole", date), map[string]any{"date": date, "open": true})
 	}
 	data := map[string]any{"date": date, "incomplete": incomplete, "open": open}
 	for k, v := range mark.Info {

@@ -44,7 +44,13 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 	if sa.path == "" {
 		sa.path, legacy = defaultStatePath(p.Path), legacyStatePath(p.Path)
 	}
-	if err := sa.handleLegacy(legacy, opts); err != nil {
+	if legacy != sa.path && store.IsStore(sa.path) {
+		// The state has moved on already: an old JSON file left beside it
+		// is only reported.
+		if etl.IsLegacyCheckpoint(legacy) {
+			a.reporter().Report(etl.Event{Type: etl.EventWarning, Message: fmt.Sprintf("%s is a checkpoint of an earlier etl, no longer used (the checkpoint is %s); delete it with `etl state rm %s`", legacy, sa.path, legacy)})
+		}
+	} else if err := sa.handleLegacy(legacy, opts); err != nil {
 		return err
 	}
 	_, statErr := os.Stat(sa.path)

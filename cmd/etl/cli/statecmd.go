@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,7 +23,7 @@ type stateCmd struct {
 }
 
 type stateShowCmd struct {
-	File string `arg:"" help:"Checkpoint (.etl/state/backfill.hcl.db), or the pipeline file whose default checkpoint to show."`
+	File string `arg:"" help:"Checkpoint (a state directory such as .etl/state/backfill.hcl.db, the --state of run), or the pipeline file whose default checkpoint to show."`
 }
 
 // checkpointPath maps a pipeline file (*.hcl) to its default checkpoint,
@@ -95,6 +97,19 @@ func (c *stateShowCmd) run(a *app) int {
 	return exitOK
 }
 
+// looksDamaged reports whether the file at path could be a checkpoint cut
+// short: empty, or JSON that starts as an object and does not parse.
+// Anything else (valid JSON, text, a queue or stats file) is somebody's
+// data, which even --force does not delete.
+func looksDamaged(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	data = bytes.TrimSpace(data)
+	return len(data) == 0 || (data[0] == '{' && !json.Valid(data))
+}
+
 // humanBytes renders n as "812 B", "4.1 KB", "8.0 MB".
 func humanBytes(n int64) string {
 	switch {
@@ -110,7 +125,7 @@ func humanBytes(n int64) string {
 
 type stateRmCmd struct {
 	File  string `arg:"" help:"Checkpoint to delete, or the pipeline file whose default checkpoint to delete."`
-	Force bool   `help:"Also delete a file that is not recognised as a checkpoint (empty, or cut off before its header). A pipeline file given as FILE is still never deleted: it names its checkpoint."`
+	Force bool   `help:"Also delete a checkpoint file damaged beyond recognition: empty, or JSON cut off before its header. A file of valid JSON or of anything else, or a pipeline file given as FILE, is never deleted."`
 }
 
 func (c *stateRmCmd) run(a *app) int {
@@ -132,9 +147,16 @@ func (c *stateRmCmd) run(a *app) int {
 	default:
 		// A file: an old JSON checkpoint, or (with --force) a damaged
 		// one; never a pipeline or data file by mistake.
-		if !etl.IsLegacyCheckpoint(c.File) && !c.Force {
-			fmt.Fprintf(a.stderr, "etl state rm: %s is not an etl checkpoint; not deleting it (if it is a damaged checkpoint, `etl state rm --force %s` deletes it)\n", c.File, c.File)
-			return exitError
+		if !etl.IsLegacyCheckpoint(c.File) {
+			damaged := looksDamaged(c.File)
+			if !c.Force || !damaged {
+				hint := ""
+				if damaged {
+					hint = fmt.Sprintf(" (if it is a damaged checkpoint, `etl state rm --force %s` deletes it)", c.File)
+				}
+				fmt.Fprintf(a.stderr, "etl state rm: %s is not an etl checkpoint; not deleting it%s\n", c.File, hint)
+				return exitError
+			}
 		}
 		if err := os.Remove(c.File); err != nil {
 			fmt.Fprintf(a.stderr, "etl state rm: %v\n", err)

@@ -34,6 +34,11 @@ func (c *validateCmd) run(a *app) int {
 	}
 	if !a.globals.Quiet {
 		fmt.Fprintf(a.stdout, "%s is valid: %s.\n", c.File, strings.Join(parts, ", "))
+		for _, v := range p.Variables {
+			if v.From == etl.FromUnset {
+				fmt.Fprintf(a.stdout, "  var.%s has no value: checked as unknown; run and plan need it (--var %s=VALUE).\n", v.Name, v.Name)
+			}
+		}
 	}
 	return exitOK
 }
