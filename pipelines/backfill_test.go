@@ -475,7 +475,7 @@ func TestBackfillFreshRunStoppedEarlyKeepsCheckpoint(t *testing.T) {
 	// A wrong Convoso token is refused by the preflight; a wrong Bland key
 	// by the first request, once the run has started: neither run has
 	// anything to checkpoint, so neither deletes the old checkpoint.
-	for _, c := range []struct{ env, want string }{{"CONVOSO_AUTH_TOKEN", "Auth token is invalid"}, {"BLAND_API_KEY", "401"}} {
+	for _, c := range []struct{ env, want string }{{"CONVOSO_AUTH_TOKEN", "Auth token is invalid"}, {"BLAND_API_KEY", "401 Unauthorized: Invalid API key (the credentials were refused: check the API key"}} {
 		good := os.Getenv(c.env)
 		t.Setenv(c.env, "wrong-key")
 		if status, _, errOut := etlRun(t, append([]string{"run", "--fresh"}, f.args(dir)...)...); status != 1 || !strings.Contains(errOut, c.want) {

@@ -126,7 +126,8 @@ func TestBackfillResumeReusesConvosoAnswers(t *testing.T) {
 	// default on_lookup_error = "fail").
 	status, out, errOut := etlRun(t, append([]string{"run"}, f.args(dir)...)...)
 	victim := fl.victimPhone()
-	if status != 1 || victim == "" || !strings.Contains(errOut, "******"+victim[6:]) || strings.Contains(out+errOut, victim) {
+	if status != 1 || victim == "" || !strings.Contains(errOut, "******"+victim[6:]) || strings.Contains(out+errOut, victim) ||
+		!strings.Contains(errOut, "run again to resume: the answers obtained so far are kept") {
 		t.Fatalf("run 1: exit %d, want 1 naming the masked victim (%s)\n%s\n%s", status, victim, out, errOut)
 	}
 	first := f.convoso.Requests()

@@ -28,6 +28,9 @@ func (e *StatusError) Error() string {
 	if e.Message != "" {
 		s += ": " + e.Message
 	}
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		s += " (the credentials were refused: check the API key or token the block is given, e.g. its api_key)"
+	}
 	return s
 }
 

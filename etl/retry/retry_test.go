@@ -86,7 +86,7 @@ func TestDoSequences(t *testing.T) {
 		{name: "retries exhausted", steps: []step{{status: 500}, {status: 500}, {status: 500}, {status: 500}, {status: 500}},
 			wantReqs: 4, wantErr: "500 Internal Server Error: boom (gave up after 4 attempts)", retryable: true},
 		{name: "401 fails at once", steps: []step{{status: 401, body: `{"status":"error","message":"invalid key"}`}},
-			wantReqs: 1, wantErr: "GET /v1/calls: 401 Unauthorized: invalid key"},
+			wantReqs: 1, wantErr: "GET /v1/calls: 401 Unauthorized: invalid key (the credentials were refused: check the API key or token the block is given"},
 		{name: "404 fails at once", steps: []step{{status: 404, body: "no such thing"}}, wantReqs: 1, wantErr: "404 Not Found: no such thing"},
 		{name: "400 after a 500", steps: []step{{status: 500}, {status: 400, body: `{"error":"bad"}`}}, wantReqs: 2, wantErr: "400 Bad Request: bad"},
 	}

@@ -142,8 +142,11 @@ func (f *Filter) call(ctx context.Context, num phone.Number) (verdict, error) {
 		var auth *AuthError
 		// Never skip a refused token (every lookup would fail) or a
 		// run that is stopping.
-		if f.cfg.OnLookupError != LookupErrorSkip || ctx.Err() != nil || errors.As(err, &auth) {
+		if ctx.Err() != nil || errors.As(err, &auth) {
 			return verdict{}, err
+		}
+		if f.cfg.OnLookupError != LookupErrorSkip {
+			return verdict{}, fmt.Errorf("%w (run again to resume: the answers obtained so far are kept; raise max_retries, or set on_lookup_error = \"skip\" to finish without such a phone)", err)
 		}
 		v = f.skip(ph, err)
 	}

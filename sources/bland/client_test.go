@@ -151,7 +151,7 @@ func TestFetchDateUnauthorized(t *testing.T) {
 	if n := srv.RequestsFor(day1); n != 1 {
 		t.Errorf("%d requests; a 401 must not be retried", n)
 	}
-	for _, w := range []string{"date 2025-12-01", "GET /v1/calls", "401 Unauthorized", "Invalid API key"} {
+	for _, w := range []string{"date 2025-12-01", "GET /v1/calls", "401 Unauthorized", "Invalid API key", "check the API key"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q lacks %q", err, w)
 		}

@@ -91,8 +91,14 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 		}
 		if cp != nil {
 			if diffs := cp.Compare(p); len(diffs) > 0 {
-				return fmt.Errorf("the checkpoint %s was written by a pipeline whose settings differ:\n  %s\n  Its saved state would be wrong for this pipeline. Run with --fresh to start over (or `etl state rm %s`), or restore the settings to resume",
-					sa.path, strings.Join(diffs, "\n  "), sa.path)
+				by := "a pipeline"
+				if cp.Pipeline != "" && cp.Pipeline != p.Path {
+					// Pipelines of the same file name share a default
+					// checkpoint: say which one wrote it.
+					by = fmt.Sprintf("the pipeline %s (this is %s; give one of them its own --state)", cp.Pipeline, p.Path)
+				}
+				return fmt.Errorf("the checkpoint %s was written by %s whose settings differ:\n  %s\n  Its saved state would be wrong for this pipeline. Run with --fresh to start over (or `etl state rm %s`), or restore the settings to resume",
+					sa.path, by, strings.Join(diffs, "\n  "), sa.path)
 			}
 			if s := cp.Summary(); s != "" {
 				a.reporter().Report(etl.Event{Type: etl.EventInfo, Message: "resuming from " + sa.path + ": " + s})
