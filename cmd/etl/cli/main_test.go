@@ -102,7 +102,12 @@ func TestInterruptExits130(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Interrupt once a partition is done: the run has installed its signal
+	// handler and has a checkpoint to keep, however slowly the machine
+	// started the process.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stdout.String(), "p001  done") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	sent := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
