@@ -96,6 +96,9 @@ func (f *Filter) Preflight(ctx context.Context) error {
 // Stream looks up each record's phone and emits the kept records.
 func (f *Filter) Stream(ctx context.Context, in <-chan etl.Batch, out etl.Output) error {
 	f.out = out
+	f.progress.Lock()
+	f.lastSent = time.Now() // the first progress line after 500 ms, not at the first phone
+	f.progress.Unlock()
 	f.client.HTTP.OnAttempt = func(a retry.Attempt) {
 		out.Count("requests", 1)
 		if a.Retry {
