@@ -30,31 +30,11 @@ CONVOSO_LATENCY=${BACKFILL_CONVOSO_LATENCY:-2ms}
 RSS_TARGET_MB=64
 DAYS=38 # the pipeline's default start_date..end_date, inclusive
 
-work=$(mktemp -d)
-fakes_pid=""
-cleanup() {
-	if [ -n "$fakes_pid" ]; then kill -TERM "$fakes_pid" 2>/dev/null || true; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o bin/etl ./cmd/etl # cheap when up to date; a stale binary would measure old code
-go build -o "$work/fakeapis" ./pipelines/internal/fakeapis
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 failed=0 # a run failed
 missed=0 # a target was missed
-
-# peak_rss_mb PID: polls the process's VmHWM (the kernel's own high-water
-# mark, so a short peak between polls is not missed) until it exits, and
-# prints the last value read, in MB. Used when GNU time is missing.
-peak_rss_mb() {
-	local pid=$1 kb=0 v
-	while v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null) && [ -n "$v" ]; do
-		kb=$v
-		sleep 0.05
-	done
-	awk -v kb="$kb" 'BEGIN {printf "%.1f", kb/1024}'
-}
 
 # run_backfill LABEL CALLS PHONES: one fresh run with its own fakes.
 run_backfill() {

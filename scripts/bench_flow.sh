@@ -25,18 +25,9 @@ CALLS=${FLOW_CALLS:-400}
 PHONES=${FLOW_PHONES:-2000}
 CONCURRENCY=50 # pipelines/backfill.hcl's convoso_status concurrency
 
-work=$(mktemp -d)
-fakes_pid=""
-cleanup() {
-	if [ -n "$fakes_pid" ]; then kill -TERM "$fakes_pid" 2>/dev/null || true; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
-go build -o bin/etl ./cmd/etl
-go build -o "$work/fakeapis" ./pipelines/internal/fakeapis
-
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 failed=0
 missed=0
 

@@ -11,25 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-work=$(mktemp -d)
-fakes_pid=""
-cleanup() {
-	if [ -n "$fakes_pid" ]; then kill -TERM "$fakes_pid" 2>/dev/null || true; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o bin/etl ./cmd/etl
-go build -o "$work/fakeapis" ./pipelines/internal/fakeapis
-
-peak_rss_mb() {
-	local pid=$1 kb=0 v
-	while v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null) && [ -n "$v" ]; do
-		kb=$v
-		sleep 0.05
-	done
-	awk -v kb="$kb" 'BEGIN {printf "%.1f", kb/1024}'
-}
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 "$work/fakeapis" -calls-per-day 500 -phones 50000 -bland-latency 0 -convoso-latency 0 >"$work/fakes.env" 2>"$work/fakes.err" &
 fakes_pid=$!
@@ -40,7 +23,6 @@ set -a
 set +a
 
 RUNS=${STATE_BENCH_RUNS:-3}
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "year: 365 dates x 500 calls, 50,000 phones, no latency (bin/etl, fakes in their own process), $RUNS fresh runs, medians"
 : >"$work/walls"; : >"$work/rss"
