@@ -395,7 +395,7 @@ func TestBufferingSinkNeedsReplayingStage(t *testing.T) {
 			etl.RegisterSink(reg, etl.Spec[struct{}]{Type: "hold", Summary: "Buffers until the end.", Buffers: true},
 				func(*struct{}, etl.Env) (etl.Sink, error) { return discardSink{}, nil })
 			etl.RegisterProcessor(reg, etl.KindTransform, etl.Spec[struct{}]{Type: "pass", Summary: "Passes records through.", Replays: replays},
-				func(*struct{}, etl.Env) (etl.Processor, error) { return passThrough{}, nil })
+				func(*struct{}, etl.Env) (etl.Processor, error) { return &countingState{}, nil })
 			p, diags := etl.Load(writePipeline(t, `
 source "gen" "g" {
   partitions = 3
@@ -871,4 +871,16 @@ func mustCheckpoint(t *testing.T, st *store.Store) *etl.Checkpoint {
 		t.Fatalf("checkpoint: %v, %v", cp, err)
 	}
 	return cp
+}
+
+// A plugin that says it Replays but keeps no state is a bug the run names
+// at its start: nothing would replay what the stages after it held.
+func TestReplaysWithoutStateRefused(t *testing.T) {
+	reg, _ := testRegistry(t)
+	etl.RegisterProcessor(reg, etl.KindTransform, etl.Spec[struct{}]{Type: "pass", Summary: "Passes.", Replays: true},
+		func(*struct{}, etl.Env) (etl.Processor, error) { return passThrough{}, nil })
+	p := load(t, reg, "source \"gen\" \"g\" {}\ntransform \"pass\" \"p\" {\n  input = source.gen.g\n}\nsink \"collect\" \"s\" {\n  input = transform.pass.p\n}\n")
+	if _, err := p.Run(context.Background(), etl.RunOptions{}); err == nil || !strings.Contains(err.Error(), "plugin bug: pass says it Replays but keeps no state") {
+		t.Fatalf("err = %v", err)
+	}
 }

@@ -83,7 +83,13 @@ func (s *stage) useTables(opts RunOptions, unsafe bool) error {
 	}
 	keepAll := opts.Plan || opts.State == nil
 	addr := s.block.Addr.String()
-	if st, ok := s.impl.(Stateful); ok {
+	st, stateful := s.impl.(Stateful)
+	if s.block.Plugin.Replays && !stateful {
+		// A plugin bug: what follows it would not hold the checkpoint
+		// back, with nothing to replay on resume.
+		return fmt.Errorf("plugin bug: %s says it Replays but keeps no state (etl.Stateful)", s.block.Addr.Type)
+	}
+	if stateful {
 		if up := s.block.replayer(); up != nil {
 			// On resume the replaying stage emits its restored records
 			// into this stage, whose restored state already counts them.

@@ -5,41 +5,14 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/etltest"
 	"github.com/zclconf/go-cty/cty"
 )
-
-// memTable is an etl.Table in a map, for driving the stage directly.
-type memTable map[string][]byte
-
-func (m memTable) Get(k []byte) ([]byte, bool, error) {
-	v, ok := m[string(k)]
-	return slices.Clone(v), ok, nil
-}
-
-func (m memTable) Set(k, v []byte) error {
-	m[string(k)] = slices.Clone(v)
-	return nil
-}
-
-func (m memTable) Delete(k []byte) error {
-	delete(m, string(k))
-	return nil
-}
-
-func (m memTable) Scan(fn func(k, v []byte) error) error {
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if err := fn([]byte(k), m[k]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // newWithTable returns a stage that took t as its state, as the engine
 // gives it.
@@ -71,7 +44,7 @@ func TestStateRoundTrip(t *testing.T) {
 	h := newHarness()
 	p := h.load(t, pipeline("key = record.phone\norder_by = record.n"))
 	cfg := p.Blocks[1].Config.(*Config)
-	table := memTable{}
+	table := etltest.MemTable{}
 	d := newWithTable(t, cfg, table)
 	recs := []etl.Record{
 		{"phone": cty.StringVal("5615550001"), "n": cty.NumberIntVal(1), "call_id": cty.StringVal("a"),
@@ -170,7 +143,7 @@ func TestUseStateRejectsBadState(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			d := New(&Config{Emit: EmitEnd}, etl.Env{})
-			if err := d.UseState(memTable{"sa": v}); err == nil || !strings.Contains(err.Error(), `key "sa"`) {
+			if err := d.UseState(etltest.MemTable{"sa": v}); err == nil || !strings.Contains(err.Error(), `key "sa"`) {
 				t.Errorf("UseState(%q) = %v, want an error naming the key", v, err)
 			}
 		})
@@ -181,7 +154,7 @@ func TestUseStateRejectsBadState(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			d := New(&Config{Emit: EmitEnd}, etl.Env{})
-			if err := d.UseState(memTable{"sa": value(rank, []byte(rec))}); err != nil {
+			if err := d.UseState(etltest.MemTable{"sa": value(rank, []byte(rec))}); err != nil {
 				t.Fatal(err)
 			}
 			if err := d.Finish(nil, discardOut{}); err == nil {
@@ -190,7 +163,7 @@ func TestUseStateRejectsBadState(t *testing.T) {
 		})
 	}
 	d := New(&Config{Emit: EmitEnd}, etl.Env{})
-	if err := d.UseState(memTable{"sa": value(rank, rec)}); err != nil {
+	if err := d.UseState(etltest.MemTable{"sa": value(rank, rec)}); err != nil {
 		t.Errorf("a sound kept record was refused: %v", err)
 	}
 }
@@ -232,7 +205,7 @@ func TestKeepsLatestLikeCompare(t *testing.T) {
 			h := newHarness()
 			p := h.load(t, pipeline("key = record.phone\norder_by = record.at\ntie_breaker = record.call_id"))
 			cfg := p.Blocks[1].Config.(*Config)
-			d := newWithTable(t, cfg, memTable{})
+			d := newWithTable(t, cfg, etltest.MemTable{})
 			r := rand.New(rand.NewPCG(3, 4))
 			order := func() cty.Value {
 				tm := time.Unix(int64(1764547200+r.IntN(50)), int64(r.IntN(3))*1e8)

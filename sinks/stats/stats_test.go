@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -238,7 +236,7 @@ func TestFileAfterEveryPartition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UseState(memTable{}); err != nil { // as the engine does
+	if err := s.UseState(etltest.MemTable{}); err != nil { // as the engine does
 		t.Fatal(err)
 	}
 	file := filepath.Join(dir, "out", "backfill-stats.json")
@@ -340,9 +338,9 @@ func TestPlanWritesNothing(t *testing.T) {
 // more unique keys than it holds is refused, and a consistent one is
 // taken, rows and keys alike.
 func TestUseStateRejectsInconsistentState(t *testing.T) {
-	table := func(unique int64, keys ...string) *memTable {
+	table := func(unique int64, keys ...string) *etltest.MemTable {
 		t.Helper()
-		m := memTable{}
+		m := etltest.MemTable{}
 		row, err := json.Marshal(storedRow{Row: Row{Date: "2025-12-01", CumulativeUniquePhones: unique}})
 		if err != nil {
 			t.Fatal(err)
@@ -363,24 +361,9 @@ func TestUseStateRejectsInconsistentState(t *testing.T) {
 	if len(s.rows) != 1 || s.rows[0].Date != "2025-12-01" || s.seen.len() != 1 {
 		t.Errorf("restored %+v and %d keys, want the row of 2025-12-01 and key a", s.rows, s.seen.len())
 	}
-	bad := memTable{}
+	bad := etltest.MemTable{}
 	bad.Set([]byte("x"), nil)
 	if err := s.UseState(&bad); err == nil {
 		t.Error("state with an unknown key was accepted")
 	}
-}
-
-// memTable is an etl.Table in a map, for driving UseState directly.
-type memTable map[string][]byte
-
-func (m memTable) Get(k []byte) ([]byte, bool, error) { v, ok := m[string(k)]; return v, ok, nil }
-func (m memTable) Set(k, v []byte) error              { m[string(k)] = slices.Clone(v); return nil }
-func (m memTable) Delete(k []byte) error              { delete(m, string(k)); return nil }
-func (m memTable) Scan(fn func(k, v []byte) error) error {
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if err := fn([]byte(k), m[k]); err != nil {
-			return err
-		}
-	}
-	return nil
 }
