@@ -114,14 +114,24 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// OpenMem returns a store held in memory: for tests, and for a plan that
-// has no checkpoint to read.
+// OpenMem returns a store held in memory, for tests.
 func OpenMem() *Store {
-	s := &Store{}
-	if err := s.open(vfs.NewMem()); err != nil {
+	s, err := OpenFS(vfs.NewMem())
+	if err != nil {
 		panic(err) // an in-memory store cannot fail to open
 	}
 	return s
+}
+
+// OpenFS opens a store on a pebble file system, unlocked: for tests that
+// simulate a crash (vfs.NewCrashableMem, then CrashClone at any moment, and
+// OpenFS on the clone).
+func OpenFS(fsys vfs.FS) (*Store, error) {
+	s := &Store{}
+	if err := s.open(fsys); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // open opens pebble with settings sized for a pipeline's state: a small
