@@ -48,7 +48,8 @@
 //
 // Safety: the existing file is read and validated when the sink is built, so
 // a broken file stops the run before any API request. At the end the sink
-// takes <file>.lock, re-reads the file, writes the merge to a temp file in
+// takes <file>.lock (an OS file lock, github.com/gofrs/flock, released
+// when the process ends however it ends; the empty file stays), re-reads the file, writes the merge to a temp file in
 // the same directory, fsyncs, keeps the previous file as <file>.bak and
 // renames (package etl/atomicfile). If the file changed on disk after it was
 // read (the queue processor writes it too; size, mtime and SHA-256 are

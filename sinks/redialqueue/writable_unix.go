@@ -1,0 +1,13 @@
+//go:build unix
+
+package redialqueue
+
+import (
+	"syscall"
+)
+
+// writable reports whether the process may create files in dir, without
+// creating one (access(2) with W_OK).
+func writable(dir string) error {
+	return syscall.Access(dir, 0x2)
+}
