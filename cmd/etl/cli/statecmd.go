@@ -23,7 +23,24 @@ type stateCmd struct {
 }
 
 type stateShowCmd struct {
-	File string `arg:"" help:"Checkpoint (a state directory such as .etl/state/backfill.hcl.db, the --state of run), or the pipeline file whose default checkpoint to show."`
+	File  string `arg:"" optional:"" help:"Checkpoint (a state directory such as .etl/state/backfill.hcl.db, the --state of run), or the pipeline file whose default checkpoint to show."`
+	State string `placeholder:"PATH" help:"The checkpoint, as run's --state names it (instead of FILE)."`
+}
+
+// stateTarget is the checkpoint a state command acts on: --state as run
+// takes it, or FILE; exactly one of them.
+func stateTarget(a *app, cmd, file, state string) (string, bool) {
+	switch {
+	case state != "" && file != "":
+		fmt.Fprintf(a.stderr, "etl state %s: give either FILE or --state, not both\n", cmd)
+		return "", false
+	case state != "":
+		return state, true
+	case file != "":
+		return checkpointPath(file), true
+	}
+	fmt.Fprintf(a.stderr, "etl state %s: which checkpoint? Give the pipeline file (its default checkpoint) or --state PATH\n", cmd)
+	return "", false
 }
 
 // checkpointPath maps a pipeline file (*.hcl) to its default checkpoint,
@@ -40,7 +57,10 @@ func checkpointPath(arg string) string {
 }
 
 func (c *stateShowCmd) run(a *app) int {
-	c.File = checkpointPath(c.File)
+	var ok bool
+	if c.File, ok = stateTarget(a, "show", c.File, c.State); !ok {
+		return exitUsage
+	}
 	if etl.IsLegacyCheckpoint(c.File) {
 		fmt.Fprintf(a.stderr, "etl state show: %v\n", &etl.LegacyCheckpointError{Path: c.File})
 		return exitError
@@ -124,12 +144,16 @@ func humanBytes(n int64) string {
 }
 
 type stateRmCmd struct {
-	File  string `arg:"" help:"Checkpoint to delete, or the pipeline file whose default checkpoint to delete."`
+	File  string `arg:"" optional:"" help:"Checkpoint to delete, or the pipeline file whose default checkpoint to delete."`
+	State string `placeholder:"PATH" help:"The checkpoint, as run's --state names it (instead of FILE)."`
 	Force bool   `help:"Also delete a checkpoint file damaged beyond recognition: empty, or JSON cut off before its header. A file of valid JSON or of anything else, or a pipeline file given as FILE, is never deleted."`
 }
 
 func (c *stateRmCmd) run(a *app) int {
-	c.File = checkpointPath(c.File)
+	var ok bool
+	if c.File, ok = stateTarget(a, "rm", c.File, c.State); !ok {
+		return exitUsage
+	}
 	info, err := os.Stat(c.File)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
