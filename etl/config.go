@@ -276,16 +276,6 @@ func (b *Block) resumable() bool {
 	return false
 }
 
-// feedsSink reports whether some sink is downstream of b.
-func (b *Block) feedsSink() bool {
-	for _, c := range b.Consumers {
-		if c.Addr.Kind == KindSink || c.feedsSink() {
-			return true
-		}
-	}
-	return false
-}
-
 // source returns the source at the head of b's chain.
 func (b *Block) source() *Block {
 	for b.Input != nil {

@@ -79,7 +79,7 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	}
 	tracker := newPartitionTracker(p, stages, cp, opts.State, signals, opts)
 	completed, err := p.stream(ctx, stages, tracker, opts)
-	if cerr := tracker.finish(completed, cacheAddrs(stages)); cerr != nil {
+	if cerr := tracker.finish(completed); cerr != nil {
 		if err != nil {
 			opts.Logger.Error("saving the answers obtained with the checkpoint", "err", cerr)
 		} else {
@@ -287,16 +287,6 @@ func allSinksFinished(stages []*stage) bool {
 		}
 	}
 	return true
-}
-
-func cacheAddrs(stages []*stage) []Addr {
-	var out []Addr
-	for _, s := range stages {
-		if s.caches != nil {
-			out = append(out, s.block.Addr)
-		}
-	}
-	return out
 }
 
 // partitionLines wraps the run's reporter to note which partitions a stage

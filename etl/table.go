@@ -59,7 +59,7 @@ type table struct {
 }
 
 type pendingChange struct {
-	value   []byte // nil: deleted
+	value   []byte
 	deleted bool
 	seq     uint64
 }

@@ -93,9 +93,9 @@ func newPartitionTracker(p *Pipeline, stages []*stage, cp *Checkpoint, st *store
 	}
 	for _, s := range stages {
 		if src := s.block.Addr; s.in == nil && len(t.expected[src]) == 0 {
-			// Nothing after the source holds its partitions (its sinks
-			// are all behind a stage that replays without state): a
-			// partition is done once the source has ended it.
+			// Nothing after the source holds its partitions (no sink
+			// reads it: an unused source): a partition is done once the
+			// source has ended it.
 			s.ackSelf = true
 			t.expected[src] = map[Addr]bool{src: true}
 		}
@@ -326,7 +326,7 @@ func (t *partitionTracker) newBatch() (*store.Batch, error) {
 // empties them (running it again asks afresh); a failed or interrupted one
 // commits the answers obtained since the last commit, so that a resumed
 // run reuses them.
-func (t *partitionTracker) finish(completed bool, addrs []Addr) error {
+func (t *partitionTracker) finish(completed bool) error {
 	if !completed {
 		return t.flushCaches()
 	}
@@ -337,8 +337,8 @@ func (t *partitionTracker) finish(completed bool, addrs []Addr) error {
 	if err != nil {
 		return err
 	}
-	for _, a := range addrs {
-		if err := b.DeletePrefix(addrPrefix(cachePrefix, a.String())); err != nil {
+	for _, c := range t.caches {
+		if err := b.DeletePrefix(c.prefix); err != nil {
 			b.Close()
 			return err
 		}

@@ -162,9 +162,6 @@ func (s *Store) open(fsys vfs.FS) error {
 // Dir is the store's directory ("" in memory).
 func (s *Store) Dir() string { return s.dir }
 
-// ReadOnly reports whether the store was opened for reading only.
-func (s *Store) ReadOnly() bool { return s.ro }
-
 // Close closes the store and releases its lock.
 func (s *Store) Close() error {
 	var err error
@@ -290,9 +287,6 @@ func (b *Batch) DeletePrefix(prefix []byte) error {
 // Len is the size of the batch's changes in bytes, as written to the log.
 func (b *Batch) Len() int { return b.b.Len() }
 
-// Empty reports whether the batch holds no change.
-func (b *Batch) Empty() bool { return b.b.Empty() }
-
 // Commit applies the batch atomically; with sync, it is on disk when
 // Commit returns (a crash afterwards keeps it).
 func (b *Batch) Commit(sync bool) error {
@@ -404,7 +398,7 @@ func acquire(dir string, shared bool) (*flock.Flock, error) {
 		return nil, &InUseError{Dir: dir, Holder: holder(path)}
 	}
 	if !shared {
-		who := fmt.Sprintf("process %d, started %s", os.Getpid(), processStart().UTC().Format("2006-01-02 15:04:05 UTC"))
+		who := fmt.Sprintf("process %d, started %s", os.Getpid(), started.UTC().Format("2006-01-02 15:04:05 UTC"))
 		if err := os.WriteFile(path, []byte(who+"\n"), 0o600); err != nil {
 			lk.Unlock()
 			return nil, err
@@ -439,8 +433,6 @@ func processAlive(pid int) bool {
 // started is when this process started (close enough: when the package
 // was initialised).
 var started = time.Now()
-
-func processStart() time.Time { return started }
 
 // quietLogger keeps pebble's informational lines ("Found 0 WALs") out of
 // the user's output; errors still come back as errors.

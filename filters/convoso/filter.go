@@ -181,7 +181,8 @@ func (f *Filter) Skipped() []string {
 	defer f.skipMu.Unlock()
 	lines := make([]string, 0, len(f.skipped))
 	for _, s := range f.skipped {
-		masked, shown := phone.Mask(s.phone), phone.Mask(s.phone)
+		masked := phone.Mask(s.phone)
+		shown := masked
 		if f.env.Unmask {
 			shown = s.phone
 		}

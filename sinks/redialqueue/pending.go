@@ -75,8 +75,6 @@ func (p *pendingSet) phones() []string {
 	return keys
 }
 
-func (p *pendingSet) len() int { return len(p.where) }
-
 // close lets the spill file go.
 func (p *pendingSet) close() error {
 	if p.file == nil {

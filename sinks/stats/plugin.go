@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/etlhq/etl/etl"
@@ -52,8 +51,3 @@ var (
 )
 
 func init() { Register(etl.Default) }
-
-// errorf names the file in errors about it.
-func errorf(path, format string, args ...any) error {
-	return fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...))
-}

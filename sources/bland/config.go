@@ -149,14 +149,6 @@ func (c *Config) validateRange(b *etl.Block) hcl.Diagnostics {
 	return diags
 }
 
-// daysInRange counts the dates from start_date to end_date inclusive.
-func (c *Config) daysInRange() int {
-	if c.StartDate.IsZero() || c.EndDate.IsZero() || c.StartDate.t.After(c.EndDate.t) {
-		return 0
-	}
-	return daysBetween(c.StartDate, c.EndDate)
-}
-
 // Fingerprint is what gives a checkpoint its meaning: the API, the first
 // date and the filters. end_date is left out so that widening the range
 // continues a backfill; the key is never part of it.

@@ -57,14 +57,15 @@ func skipFor(fields map[string]bool) Skip {
 // Later dates are fetched meanwhile and wait their turn, their calls packed
 // in memory or, past a budget, in a spill file (see dateStream).
 func (s *Source) Read(ctx context.Context, out etl.Output) error {
+	all := datesBetween(s.cfg.StartDate, s.cfg.EndDate)
 	var dates []string
-	for _, d := range datesBetween(s.cfg.StartDate, s.cfg.EndDate) {
+	for _, d := range all {
 		if s.env.Done != nil && s.env.Done(d) {
 			continue
 		}
 		dates = append(dates, d)
 	}
-	s.reportDates(len(dates), s.cfg.daysInRange()-len(dates))
+	s.reportDates(len(dates), len(all)-len(dates))
 	waiting := newWaitBudget(waitingBudget, s.env.ScratchDir)
 	defer waiting.close() // last: after the fetches have ended
 	streams := make([]*dateStream, len(dates))
