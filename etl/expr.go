@@ -75,6 +75,12 @@ func recordRefs(expr hcl.Expression) []hcl.Traversal {
 	return refs
 }
 
+// Constant returns the expression's value when it does not read the
+// record (it was evaluated at load time); ok is false otherwise.
+func (e Expr) Constant() (v cty.Value, ok bool) {
+	return e.value, e.expr != nil && e.constant
+}
+
 // IsSet reports whether the attribute was given.
 func (e Expr) IsSet() bool { return e.expr != nil }
 

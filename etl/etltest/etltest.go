@@ -202,6 +202,24 @@ func (s *collect) Change() etl.Change {
 // Plugins are the test plugins. Gen records are counted into emitted when
 // it is non-nil; collect sinks write into c.
 func Register(r *etl.Registry, c *Collector, emitted *int64) {
+	RegisterEnds(r, c, emitted)
+	RegisterMap(r)
+	etl.RegisterProcessor(r, etl.KindFilter, etl.Spec[WhereConfig]{
+		Type: "where", Summary: "Keeps records for which a condition holds.", ReadsDeclaredFields: true,
+	}, func(cfg *WhereConfig, _ etl.Env) (etl.Processor, error) { return &Where{cfg: *cfg}, nil })
+}
+
+// RegisterMap registers only the map transform.
+func RegisterMap(r *etl.Registry) {
+	etl.RegisterProcessor(r, etl.KindTransform, etl.Spec[MapConfig]{
+		Type: "map", Summary: "Sets a field from a per-record expression.", ReadsDeclaredFields: true,
+	}, func(cfg *MapConfig, _ etl.Env) (etl.Processor, error) { return &Map{cfg: *cfg}, nil })
+}
+
+// RegisterEnds registers only the gen source and the collect sink, for
+// tests of the shipped transforms and filters, whose types (map, where)
+// the test ones would take.
+func RegisterEnds(r *etl.Registry, c *Collector, emitted *int64) {
 	if c.Records == nil {
 		c.Records = map[string][]etl.Record{}
 		c.Marks = map[string][]string{}
@@ -213,12 +231,6 @@ func Register(r *etl.Registry, c *Collector, emitted *int64) {
 	}, func(cfg *GenConfig, env etl.Env) (etl.Source, error) {
 		return &Gen{cfg: *cfg, env: env, Emitted: emitted, mu: &genMu}, nil
 	})
-	etl.RegisterProcessor(r, etl.KindTransform, etl.Spec[MapConfig]{
-		Type: "map", Summary: "Sets a field from a per-record expression.", ReadsDeclaredFields: true,
-	}, func(cfg *MapConfig, _ etl.Env) (etl.Processor, error) { return &Map{cfg: *cfg}, nil })
-	etl.RegisterProcessor(r, etl.KindFilter, etl.Spec[WhereConfig]{
-		Type: "where", Summary: "Keeps records for which a condition holds.", ReadsDeclaredFields: true,
-	}, func(cfg *WhereConfig, _ etl.Env) (etl.Processor, error) { return &Where{cfg: *cfg}, nil })
 	etl.RegisterSink(r, etl.Spec[CollectConfig]{
 		Type: "collect", Summary: "Keeps records in memory.",
 		Config: func() *CollectConfig { return &CollectConfig{Name: "default"} },

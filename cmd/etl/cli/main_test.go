@@ -19,10 +19,12 @@ import (
 )
 
 // testRegistry is etl.Default plus the in-memory etltest plugins, so that
-// scripts can run pipelines without any API.
+// scripts can run pipelines without any API; the shipped where filter
+// stands in for etltest's.
 func testRegistry() *etl.Registry {
 	reg := etl.Default.Clone()
-	etltest.Register(reg, &etltest.Collector{}, nil)
+	etltest.RegisterEnds(reg, &etltest.Collector{}, nil)
+	etltest.RegisterMap(reg)
 	return reg
 }
 
