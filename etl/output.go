@@ -6,12 +6,18 @@ import (
 	"maps"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // blockStats are the counts of one block, updated from its goroutine and
 // read by the report.
 type blockStats struct {
 	in, out atomic.Int64
+	// waitIn and waitOut are nanoseconds spent waiting for input and for
+	// consumers to take output; start and end (Unix nanoseconds) bound
+	// the block's goroutine.
+	waitIn, waitOut atomic.Int64
+	start, end      atomic.Int64
 
 	mu      sync.Mutex
 	dropped map[string]int64
@@ -35,6 +41,26 @@ func (s *blockStats) count(name string, n int64) {
 	s.counts[name] += n
 	s.mu.Unlock()
 }
+
+// began and ended record the block's goroutine's start and end.
+func (s *blockStats) began() { s.start.Store(time.Now().UnixNano()) }
+func (s *blockStats) ended() { s.end.Store(time.Now().UnixNano()) }
+
+// elapsed is how long the block ran: until now when it has not ended.
+func (s *blockStats) elapsed() time.Duration {
+	start, end := s.start.Load(), s.end.Load()
+	if start == 0 {
+		return 0
+	}
+	if end == 0 {
+		end = time.Now().UnixNano()
+	}
+	return time.Duration(end - start)
+}
+
+// waited adds the time since t to *w: a wait for input or output, timed
+// per batch (not per record), so the clock costs nothing measurable.
+func waited(w *atomic.Int64, t time.Time) { w.Add(int64(time.Since(t))) }
 
 func (s *blockStats) snapshot() (dropped, counts map[string]int64) {
 	s.mu.Lock()
@@ -120,6 +146,8 @@ func (o *output) flush(m *Mark) error {
 	if len(o.buf) == 0 && m == nil {
 		return nil
 	}
+	t := time.Now()
+	defer waited(&o.stats.waitOut, t)
 	for _, ch := range o.consumers {
 		select {
 		case ch <- Batch{Records: o.buf, Mark: m}:

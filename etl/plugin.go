@@ -129,6 +129,7 @@ type Spec[C any] struct {
 //     held; a sink writes (run) or computes its change (plan). A sink's
 //     Output has no consumer: only its Drop and Count are of use.
 //  8. Report, after every stage stopped: Skipper.Skipped, and on success
+//     Outcomer.Outcomes (what became of the items a stage decided on) and
 //     Changer.Change, the change a sink made or would make.
 //  9. Close: Closer.Close once the run ends, whatever happened: release
 //     locks, remove temp files, roll back what Finish did not commit.

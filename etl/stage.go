@@ -149,6 +149,8 @@ func sourceFields(p *Pipeline, b *Block) map[string]bool {
 // closes its output only on success, so that consumers never mistake a
 // failure upstream for the end of input.
 func (s *stage) run(ctx context.Context) error {
+	s.stats.began()
+	defer s.stats.ended()
 	out := s.out
 	if r, ok := s.impl.(Restorer); ok {
 		if err := r.Restored(ctx, out); err != nil {
@@ -243,11 +245,13 @@ func (s *stage) loop(ctx context.Context) error {
 	for {
 		var b Batch
 		var ok bool
+		t := time.Now()
 		select {
 		case b, ok = <-s.in:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		waited(&s.stats.waitIn, t)
 		if !ok {
 			// End of input; a cancelled run is not an end of input.
 			return ctx.Err()
@@ -283,8 +287,12 @@ func (s *stage) counted(ctx context.Context) (<-chan Batch, *atomic.Bool) {
 	ended := &atomic.Bool{}
 	go func() {
 		for {
+			// The relay waits here once the streamer has taken the last
+			// batch: the streamer's wait for input.
+			t := time.Now()
 			select {
 			case b, ok := <-s.in:
+				waited(&s.stats.waitIn, t)
 				if !ok {
 					ended.Store(true)
 					close(ch)

@@ -99,6 +99,26 @@ type Attempt struct {
 	Wait  time.Duration
 }
 
+// Names of the counts an API client's stage keeps of its attempts, which
+// the run report charts per API.
+const (
+	CountRequests = "requests" // attempts sent, retries included
+	CountRetries  = "retries"  // attempts followed by another
+	Count429s     = "429s"     // attempts answered 429 Too Many Requests
+)
+
+// Count adds the attempt to a stage's retries and 429s (count is the
+// stage's Output.Count). Requests are the caller's to count: it may count
+// them per partition instead.
+func (a Attempt) Count(count func(name string, n int64)) {
+	if a.Retry {
+		count(CountRetries, 1)
+	}
+	if a.Status == http.StatusTooManyRequests {
+		count(Count429s, 1)
+	}
+}
+
 // PerMinute returns a limiter allowing n requests a minute with no bursts
 // beyond one, or nil when n <= 0 (no limit).
 func PerMinute(n int) *rate.Limiter {

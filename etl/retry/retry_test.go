@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -474,5 +475,18 @@ func TestDebugLogOffAtInfo(t *testing.T) {
 	}
 	if buf.Len() != 0 {
 		t.Errorf("info-level logger got %q", buf.String())
+	}
+}
+
+// Attempt.Count counts retries and 429s under the names the report reads.
+func TestAttemptCount(t *testing.T) {
+	got := map[string]int64{}
+	count := func(name string, n int64) { got[name] += n }
+	Attempt{Status: 200}.Count(count)
+	Attempt{Status: 429, Retry: true}.Count(count)
+	Attempt{Status: 503, Retry: true}.Count(count)
+	Attempt{Status: 429}.Count(count) // out of retries
+	if want := map[string]int64{CountRetries: 2, Count429s: 2}; !maps.Equal(got, want) {
+		t.Errorf("counts %v, want %v", got, want)
 	}
 }

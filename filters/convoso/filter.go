@@ -100,9 +100,9 @@ func (f *Filter) Stream(ctx context.Context, in <-chan etl.Batch, out etl.Output
 	f.lastSent = time.Now() // the first progress line after 500 ms, not at the first phone
 	f.progress.Unlock()
 	f.client.HTTP.OnAttempt = func(a retry.Attempt) {
-		out.Count("requests", 1)
+		out.Count(retry.CountRequests, 1)
+		a.Count(out.Count)
 		if a.Retry {
-			out.Count("retries", 1)
 			f.env.Logger.Warn("retrying a Convoso request", "path", a.Path, "status", a.Status, "attempt", a.N, "wait", a.Wait.String(), "err", a.Err)
 		}
 	}

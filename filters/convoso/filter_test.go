@@ -1,9 +1,11 @@
 package convoso
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -218,8 +220,31 @@ func TestConvosoStatusRules(t *testing.T) {
 			if b.Counts["phones checked"] != 7 {
 				t.Errorf("phones checked %d, want 7", b.Counts["phones checked"])
 			}
+			// Outcomes count phones (one record each here): kept
+			// first, then exclusions, the DNC list, not found.
+			want := []etl.Count{{Name: "kept", N: int64(len(kept))}}
+			for _, k := range slices.SortedFunc(maps.Keys(tt.dropped), func(a, b string) int {
+				return cmp.Or(cmp.Compare(outcomeRank(a), outcomeRank(b)), cmp.Compare(a, b))
+			}) {
+				want = append(want, etl.Count{Name: k, N: tt.dropped[k]})
+			}
+			if b.Outcomes == nil || b.Outcomes.Of != "phones" || !slices.Equal(b.Outcomes.Counts, want) {
+				t.Errorf("outcomes %+v, want %v", b.Outcomes, want)
+			}
 		})
 	}
+}
+
+// outcomeRank orders the test's drop reasons as the report shows them
+// (excluded statuses then by name).
+func outcomeRank(k string) int {
+	switch {
+	case strings.HasPrefix(k, "excluded: "):
+		return 1
+	case k == "on dnc list":
+		return 2
+	}
+	return 3
 }
 
 func TestConvosoStatusLeadFields(t *testing.T) {

@@ -40,4 +40,5 @@ var (
 	_ etl.Preflighter = (*Filter)(nil)
 	_ etl.Cacher      = (*Filter)(nil)
 	_ etl.Skipper     = (*Filter)(nil)
+	_ etl.Outcomer    = (*Filter)(nil)
 )

@@ -16,7 +16,11 @@ import (
 // queued under other keys, entries that are not queue entries) is counted
 // in the summary and listed in the details whatever ShowEntries says.
 func (s *sink) describe(r mergeResult) etl.Change {
-	c := etl.Change{Changed: len(r.added) > 0}
+	c := etl.Change{
+		Changed: len(r.added) > 0,
+		Counts:  []etl.Count{{Name: "added", N: int64(len(r.added))}, {Name: "already queued", N: int64(r.already)}},
+		Size:    &etl.Size{Unit: "entries", Before: int64(r.total - len(r.added)), After: int64(r.total)},
+	}
 	verb, create := "added", "created"
 	if s.env.Plan {
 		verb, create = "would add", "would create it"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -204,6 +205,13 @@ func TestMergeKeepsExistingEntries(t *testing.T) {
 	}
 	if b.Counts["added"] != 2 || b.Counts["already queued"] != 1 {
 		t.Errorf("counts %v", b.Counts)
+	}
+	// The change's parts and the queue's size, for the report's chart.
+	if want := []etl.Count{{Name: "added", N: 2}, {Name: "already queued", N: 1}}; !slices.Equal(c.Counts, want) {
+		t.Errorf("change counts %v, want %v", c.Counts, want)
+	}
+	if want := (etl.Size{Unit: "entries", Before: 2, After: 4}); c.Size == nil || *c.Size != want {
+		t.Errorf("change size %+v, want %+v", c.Size, want)
 	}
 
 	// A second run has nothing to add and touches nothing.

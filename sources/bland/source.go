@@ -25,15 +25,9 @@ func newSource(cfg *Config, env etl.Env) (*Source, error) {
 	transport.MaxIdleConnsPerHost = max(cfg.Concurrency, 2)
 	rc := cfg.Settings.Client(&http.Client{Transport: transport}, retry.PerMinute(cfg.RequestsPerMinute), cfg.APIKey)
 	if env.Logger != nil {
-		log := env.Logger
 		// A debug line per request; Bland's query holds the date and the
 		// paging, the key travels in a header.
-		rc.Logger, rc.LogQuery = log, true
-		rc.OnAttempt = func(a retry.Attempt) {
-			if a.Retry {
-				log.Warn("retrying request", "path", a.Path, "attempt", a.N, "status", a.Status, "wait", a.Wait, "err", a.Err)
-			}
-		}
+		rc.Logger, rc.LogQuery = env.Logger, true
 	}
 	return &Source{cfg: *cfg, env: env, client: &Client{
 		BaseURL: cfg.BaseURL, Key: cfg.APIKey, Limit: cfg.Limit, MaxPages: cfg.MaxPages, Query: cfg.Query, HTTP: rc,
@@ -57,6 +51,12 @@ func skipFor(fields map[string]bool) Skip {
 // Later dates are fetched meanwhile and wait their turn, their calls packed
 // in memory or, past a budget, in a spill file (see dateStream).
 func (s *Source) Read(ctx context.Context, out etl.Output) error {
+	s.client.HTTP.OnAttempt = func(a retry.Attempt) {
+		a.Count(out.Count) // requests are counted per date, in markDate
+		if a.Retry && s.env.Logger != nil {
+			s.env.Logger.Warn("retrying request", "path", a.Path, "attempt", a.N, "status", a.Status, "wait", a.Wait, "err", a.Err)
+		}
+	}
 	all := datesBetween(s.cfg.StartDate, s.cfg.EndDate)
 	var dates []string
 	for _, d := range all {
@@ -180,7 +180,7 @@ func (s *Source) markDate(date string, day *Day, err error, invalid int, out etl
 	for i := 0; i < day.Duplicates; i++ {
 		out.Drop("duplicate call_id")
 	}
-	out.Count("requests", int64(day.Requests))
+	out.Count(retry.CountRequests, int64(day.Requests))
 	out.Count("bytes", day.Bytes)
 	out.Count("invalid phones", int64(invalid))
 	// Today's calls are still being made: the date goes through, but is

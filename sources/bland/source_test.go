@@ -281,6 +281,15 @@ func TestSourceFaults(t *testing.T) {
 				if got := r.block().Counts["requests"]; got != int64(tt.wantReqs+2) {
 					t.Errorf("requests counter %d, want %d", got, tt.wantReqs+2)
 				}
+				retries, n429 := int64(tt.wantReqs-1), int64(0)
+				for _, f := range tt.faults {
+					if f.Status == 429 {
+						n429++
+					}
+				}
+				if c := r.block().Counts; c["retries"] != retries || c["429s"] != n429 {
+					t.Errorf("retries %d, 429s %d; want %d, %d", c["retries"], c["429s"], retries, n429)
+				}
 				return
 			}
 			if r.err == nil {

@@ -195,9 +195,14 @@ func reportResult(rep etl.Reporter, res *etl.Result, plan bool) {
 			out = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", br.Addr, in, out, describeCounts(br.Dropped, true))
-		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventBlock, Block: br.Addr.String(), Data: map[string]any{
+		data := map[string]any{
 			"in": br.In, "out": br.Out, "dropped": nonNil(br.Dropped), "counts": nonNil(br.Counts),
-		}})
+			"elapsed_seconds": br.Elapsed.Seconds(), "input_wait_seconds": br.WaitIn.Seconds(), "output_wait_seconds": br.WaitOut.Seconds(),
+		}
+		if br.Outcomes != nil {
+			data["outcomes"] = br.Outcomes
+		}
+		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventBlock, Block: br.Addr.String(), Data: data})
 	}
 	tw.Flush()
 	var extra []string
@@ -226,9 +231,14 @@ func reportResult(rep etl.Reporter, res *etl.Result, plan bool) {
 		for _, d := range ch.Details {
 			lines = append(lines, "  "+d)
 		}
-		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventChange, Block: ch.Block.String(), Message: strings.Join(lines, "\n"), Data: map[string]any{
-			"changed": ch.Changed, "summary": ch.Summary, "details": ch.Details, "plan": plan,
-		}})
+		data := map[string]any{"changed": ch.Changed, "summary": ch.Summary, "details": ch.Details, "plan": plan}
+		if len(ch.Counts) > 0 {
+			data["counts"] = ch.Counts
+		}
+		if ch.Size != nil {
+			data["size"] = ch.Size
+		}
+		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventChange, Block: ch.Block.String(), Message: strings.Join(lines, "\n"), Data: data})
 	}
 }
 
