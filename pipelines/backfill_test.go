@@ -62,11 +62,7 @@ func startFakes(t testing.TB, faults []blandtest.Fault) *fakes {
 func startFakesWith(t testing.TB, bc blandtest.Config, cc convosotest.Config) *fakes {
 	t.Helper()
 	f := &fakes{bland: blandtest.NewServer(bc), convoso: convosotest.NewServer(cc)}
-	pool := make([]string, bc.PhonePool)
-	for k := range pool {
-		pool[k] = blandtest.Phone(k)
-	}
-	f.convoso.Seed(pool)
+	f.convoso.Seed(blandtest.Pool(bc.PhonePool))
 	t.Cleanup(f.bland.Close)
 	t.Cleanup(f.convoso.Close)
 	t.Setenv("BLAND_API_KEY", f.bland.Key())

@@ -18,7 +18,7 @@ import (
 type demoCmd struct {
 	Dir         string `default:"demo-data" help:"Where the demo writes its queue, stats and checkpoint."`
 	Pipeline    string `default:"pipelines/backfill.hcl" help:"Pipeline to run; the built-in copy when this file does not exist."`
-	CallsPerDay int    `default:"300" help:"Calls the fake Bland serves per date."`
+	CallsPerDay int    `default:"300" help:"Calls the fake Bland serves on a typical weekday; dates vary around it as in a call center (fewer at weekends, none on Christmas, bursts on batch days)."`
 	Phones      int    `default:"2000" help:"Distinct phones the calls go to."`
 }
 
@@ -36,21 +36,13 @@ func (c *demoCmd) run(a *app) int {
 		}
 	}
 
-	bland := blandtest.NewServer(blandtest.Config{
-		Seed:         2025,
-		CallsPerDay:  c.CallsPerDay,
-		PhonePool:    c.Phones,
-		PayloadBytes: 2000,
-		Latency:      5 * time.Millisecond,
-	})
+	bcfg := blandtest.Demo(c.CallsPerDay, c.Phones)
+	bcfg.Latency = 5 * time.Millisecond
+	bland := blandtest.NewServer(bcfg)
 	defer bland.Close()
 	convoso := convosotest.NewServer(convosotest.Config{Latency: 2 * time.Millisecond})
 	defer convoso.Close()
-	phones := make([]string, c.Phones)
-	for k := range phones {
-		phones[k] = blandtest.Phone(k)
-	}
-	convoso.Seed(phones)
+	convoso.Seed(blandtest.Pool(c.Phones))
 
 	// The pipeline reads its keys with env(); the fakes' keys go into this
 	// process's environment only.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/etlhq/etl/sources/bland/blandtest"
 )
 
 // TestDemo runs `etl demo` (what `make demo` runs) on a small data set:
@@ -32,9 +34,27 @@ func TestDemo(t *testing.T) {
 	if err := json.Unmarshal(queue, &entries); err != nil || len(entries) == 0 {
 		t.Fatalf("queue: %v, %d entries", err, len(entries))
 	}
-	var rows []map[string]any
+	var rows []struct {
+		Date          string `json:"date"`
+		TotalCalls    int    `json:"totalCalls"`
+		InvalidPhones int    `json:"invalidPhones"`
+	}
 	stats, _ := os.ReadFile(filepath.Join(dir, "backfill-stats.json"))
 	if err := json.Unmarshal(stats, &rows); err != nil || len(rows) != 38 {
-		t.Errorf("stats: %v, %d rows, want 38 dates", err, len(rows))
+		t.Fatalf("stats: %v, %d rows, want 38 dates", err, len(rows))
+	}
+	// The demo serves blandtest.Demo's call-center data: the rows are its
+	// dates, quiet ones and the closed Christmas Day included.
+	for _, r := range rows {
+		calls, err := blandtest.Generate(blandtest.Demo(30, 60), r.Date)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := blandtest.StatsOf(calls); r.TotalCalls != st.Unique || r.InvalidPhones != st.InvalidPhones {
+			t.Errorf("%s: %d calls, %d invalid; the demo's data has %d and %d", r.Date, r.TotalCalls, r.InvalidPhones, st.Unique, st.InvalidPhones)
+		}
+		if r.Date == "2025-12-25" && r.TotalCalls != 0 {
+			t.Errorf("Christmas Day: %d calls, want the call center closed", r.TotalCalls)
+		}
 	}
 }

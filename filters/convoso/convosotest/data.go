@@ -40,7 +40,8 @@ var DefaultStatuses = []Status{
 // Profile is what Seed gives a phone.
 type Profile int
 
-// The profiles Seed deals out, by hash of the phone.
+// The profiles Seed deals out, by hash of the phone, in the shares of
+// profileWeights.
 const (
 	NotFound      Profile = iota // no lead
 	Callback                     // one lead, CALLBK
@@ -50,10 +51,20 @@ const (
 	DNCFlagged                   // one lead, DNCW: excluded only via the catalogue's dnc flag
 	OnDNCList                    // one lead, NA, and the phone is on the DNC list
 	Transferred                  // one lead, XFER: excluded only via the catalogue's success flag
+	DoNotCall                    // two leads: NA, then DNC (latest) when the lead asked not to be called again
 	numProfiles
 )
 
-var profileNames = [...]string{"not found", "callback", "no answer", "sold", "sold elsewhere", "dnc flagged", "on dnc list", "transferred"}
+var profileNames = [...]string{"not found", "callback", "no answer", "sold", "sold elsewhere", "dnc flagged", "on dnc list", "transferred", "do not call"}
+
+// profileWeights are the profiles' shares, in percent, as a call center's
+// lists hold them: half the leads still to be reached, one in five sold
+// or transferred, one in eight not found, one in six DNC (by status or on
+// the DNC list), so that the demo's outcome chart has every bar.
+var profileWeights = [numProfiles]uint32{
+	NotFound: 12, Callback: 22, NoAnswer: 30, Sold: 10, SoldElsewhere: 4,
+	DNCFlagged: 4, OnDNCList: 5, Transferred: 5, DoNotCall: 8,
+}
 
 // String names the profile.
 func (p Profile) String() string {
@@ -68,7 +79,14 @@ func (p Profile) String() string {
 func ProfileOf(phone string) Profile {
 	h := fnv.New32a()
 	h.Write([]byte(phone))
-	return Profile(h.Sum32() % uint32(numProfiles))
+	v := h.Sum32() % 100
+	for p, w := range profileWeights {
+		if v < w {
+			return Profile(p)
+		}
+		v -= w
+	}
+	return NoAnswer // unreachable while the weights sum to 100
 }
 
 // leadsFor builds the leads of a seeded phone. Lead and list ids and times
@@ -102,6 +120,8 @@ func leadsFor(phone string, p Profile) (leads []Lead, onDNC bool) {
 		return []Lead{lead(0, "NA", 8, 13)}, true
 	case Transferred:
 		return []Lead{lead(0, "XFER", 9, 14)}, false
+	case DoNotCall:
+		return []Lead{lead(0, "NA", 4, 10), lead(1, "DNC", 15, 16)}, false
 	}
 	return nil, false
 }

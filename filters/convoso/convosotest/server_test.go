@@ -187,10 +187,22 @@ func TestSeedAndExpect(t *testing.T) {
 	if len(seen) != int(numProfiles) {
 		t.Fatalf("profiles dealt: %v", seen)
 	}
+	var sum uint32
+	for _, w := range profileWeights {
+		sum += w
+	}
+	if sum != 100 {
+		t.Errorf("profile weights sum to %d, want 100", sum)
+	}
+	for p, n := range seen { // 400 phones: each share within 4 points of its weight
+		if share := n * 100 / len(phones); share+4 < int(profileWeights[p]) || share > int(profileWeights[p])+4 {
+			t.Errorf("%s: %d%% of the phones, want about %d%%", p, share, profileWeights[p])
+		}
+	}
 	rules := Rules{ExcludeStatuses: []string{"SALE", "DNC"}, ExcludeFlags: []string{"dnc"}, CheckDNCList: true}
 	want := map[Profile]string{
 		NotFound: "not found", Callback: "", NoAnswer: "", Sold: "excluded: SALE", SoldElsewhere: "excluded: SALE",
-		DNCFlagged: "excluded: DNCW", OnDNCList: "on dnc list", Transferred: "",
+		DNCFlagged: "excluded: DNCW", OnDNCList: "on dnc list", Transferred: "", DoNotCall: "excluded: DNC",
 	}
 	for _, p := range phones {
 		prof := ProfileOf(p)

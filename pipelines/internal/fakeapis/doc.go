@@ -5,6 +5,11 @@
 //
 //	go run ./pipelines/internal/fakeapis -calls-per-day 10000 -phones 50000
 //
+// With -calls-per-day, every date has that many calls (the uniform volume
+// the benchmarks are measured on, so their figures stay comparable);
+// without it, it serves the demo's data (blandtest.Demo): a call center's
+// dates, with weekends, holidays and batch days.
+//
 // It prints one line of shell-sourceable settings on stdout
 // (BLAND_URL=... CONVOSO_URL=... BLAND_API_KEY=... CONVOSO_AUTH_TOKEN=...
 // ETL_VAR_bland_url=... ETL_VAR_convoso_url=...),

@@ -17,8 +17,9 @@ import (
 )
 
 func main() {
-	calls := flag.Int("calls-per-day", 10000, "calls the Bland fake serves per date (the duplicate included)")
-	phones := flag.Int("phones", 50000, "distinct lead phones the calls go to; Convoso is seeded with all of them")
+	calls := flag.Int("calls-per-day", 0, "calls the Bland fake serves on every date alike (the duplicate included), as the benchmarks want; without it, the demo's data (see -weekday-calls)")
+	weekday := flag.Int("weekday-calls", 300, "without -calls-per-day: calls on a typical weekday of the demo's call-center data, which varies by date (weekends, holidays, batch days)")
+	phones := flag.Int("phones", 2000, "distinct lead phones the calls go to; Convoso is seeded with all of them")
 	payload := flag.Int("payload-bytes", 2000, "length of each call's summary, which clients skip")
 	blandLatency := flag.Duration("bland-latency", 5*time.Millisecond, "delay of every Bland response (the least, with -bland-latency-max)")
 	blandLatencyMax := flag.Duration("bland-latency-max", 0, "with it, each Bland response waits a uniform random time from -bland-latency to this")
@@ -29,8 +30,8 @@ func main() {
 	convosoRPS := flag.Float64("convoso-rps", 0, "requests per second above which Convoso answers 429 (0: no limit)")
 	seed := flag.Int64("seed", 2025, "seed of the generated calls")
 	flag.Parse()
-	if *calls <= 0 || *phones <= 0 {
-		fmt.Fprintln(os.Stderr, "fakeapis: -calls-per-day and -phones must be positive")
+	if *calls < 0 || *weekday <= 0 || *phones <= 0 {
+		fmt.Fprintln(os.Stderr, "fakeapis: -calls-per-day, -weekday-calls and -phones must be positive")
 		os.Exit(64)
 	}
 
@@ -39,25 +40,19 @@ func main() {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 
-	bland := blandtest.NewServer(blandtest.Config{
-		Seed:         *seed,
-		CallsPerDay:  *calls,
-		PhonePool:    *phones,
-		PayloadBytes: *payload,
-		Latency:      *blandLatency,
-		LatencyMax:   *blandLatencyMax,
-		Every500:     *every500,
-		Every429:     *every429,
-	})
+	bcfg := blandtest.Demo(*weekday, *phones)
+	if *calls > 0 { // uniform volume: bench figures stay comparable across data-set changes
+		bcfg.Traffic, bcfg.CallsPerDay = nil, *calls
+	}
+	bcfg.Seed, bcfg.PayloadBytes = *seed, *payload
+	bcfg.Latency, bcfg.LatencyMax = *blandLatency, *blandLatencyMax
+	bcfg.Every500, bcfg.Every429 = *every500, *every429
+	bland := blandtest.NewServer(bcfg)
 	defer bland.Close()
 	convoso := convosotest.NewServer(convosotest.Config{Latency: *convosoLatency, LatencyMax: *convosoLatencyMax,
 		Every500: *every500, Every429: *every429, RequestsPerSecond: *convosoRPS})
 	defer convoso.Close()
-	pool := make([]string, *phones)
-	for k := range pool {
-		pool[k] = blandtest.Phone(k)
-	}
-	convoso.Seed(pool)
+	convoso.Seed(blandtest.Pool(*phones))
 
 	// The ETL_VAR_ pair points pipelines/backfill.hcl at the fakes once
 	// the line is sourced with exports on (set -a).

@@ -74,12 +74,23 @@ func (cfg *Config) generate(date string) ([]Call, error) {
 		return nil, fmt.Errorf("date %q is not YYYY-MM-DD", date)
 	}
 	n := cfg.callsOn(date)
+	var shape dayShape
+	if cfg.Traffic != nil {
+		if shape, err = cfg.Traffic.shape(cfg.Seed, cfg.phonePool(), day); err != nil {
+			return nil, err
+		}
+		n = shape.calls
+	}
 	h := fnv.New64a()
 	h.Write([]byte(date))
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), h.Sum64()))
 	dup := -1
 	if !cfg.NoDuplicate && n >= 3 {
 		dup = n / 2 // calls[dup] repeats calls[dup-1]
+	}
+	var roles []role
+	if cfg.Traffic != nil {
+		roles = shape.roles(cfg.Seed, day, n, dup)
 	}
 	calls := make([]Call, 0, n)
 	slot := 24 * time.Hour / time.Duration(max(n, 1))
@@ -112,12 +123,23 @@ func (cfg *Config) generate(date string) ([]Call, error) {
 			c.CreatedAtRaw = t.Format("2006-01-02T15:04:05.0") + "+00:00"
 		}
 		c.CreatedAt = t
-		lead := rng.IntN(cfg.phonePool())
-		raw := formatPhone(lead, i)
-		if cfg.InvalidEvery > 0 && i%cfg.InvalidEvery == cfg.InvalidEvery-1 {
-			raw = invalidPhones[(i/cfg.InvalidEvery)%len(invalidPhones)]
+		var lead int
+		var raw string
+		if roles != nil {
+			lead, c.Inbound = roles[i].lead, roles[i].inbound
+			if lead >= 0 {
+				raw = formatPhone(lead, i)
+			} else {
+				raw = invalidPhones[i%len(invalidPhones)]
+			}
+		} else {
+			lead = rng.IntN(cfg.phonePool())
+			raw = formatPhone(lead, i)
+			if cfg.InvalidEvery > 0 && i%cfg.InvalidEvery == cfg.InvalidEvery-1 {
+				raw = invalidPhones[(i/cfg.InvalidEvery)%len(invalidPhones)]
+			}
+			c.Inbound = rng.IntN(5) == 0
 		}
-		c.Inbound = rng.IntN(5) == 0
 		if c.Inbound {
 			c.From, c.To = raw, OurNumber
 		} else {
@@ -129,7 +151,11 @@ func (cfg *Config) generate(date string) ([]Call, error) {
 		c.Status = statuses[rng.IntN(len(statuses))]
 		c.AnsweredBy = answerers[rng.IntN(len(answerers))]
 		c.CallLength = float64(rng.IntN(600)) / 100
-		c.Metadata = fmt.Sprintf(`{"lead_id":%d,"campaign":"spring","tags":["a","b"]}`, lead)
+		if lead >= 0 {
+			c.Metadata = fmt.Sprintf(`{"lead_id":%d,"campaign":"spring","tags":["a","b"]}`, lead)
+		} else { // a junk number no lead goes with
+			c.Metadata = `{"lead_id":null,"campaign":"spring","tags":["a","b"]}`
+		}
 		calls = append(calls, c)
 	}
 	return calls, nil

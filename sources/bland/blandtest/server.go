@@ -62,6 +62,11 @@ type Config struct {
 	Overcount map[string]int
 	// Faults are consumed in order by the requests they match.
 	Faults []Fault
+	// Traffic, when set, shapes the data like a call center's (see
+	// Traffic): it then decides each date's volume and invalid phones, and
+	// CallsPerDay, PerDate and InvalidEvery are not used. Nil serves the
+	// uniform CallsPerDay that tests and benchmarks count on.
+	Traffic *Traffic
 }
 
 // Fault is an injected failure.
@@ -143,6 +148,16 @@ func (cfg Config) withDefaults() Config {
 	if cfg.DefaultLimit <= 0 {
 		cfg.DefaultLimit = 1000
 	}
+	if cfg.Traffic != nil {
+		t := *cfg.Traffic
+		if t.Start == "" {
+			t.Start = DefaultStart
+		}
+		if t.WeekdayCalls <= 0 {
+			t.WeekdayCalls = 300
+		}
+		cfg.Traffic = &t
+	}
 	return cfg
 }
 
@@ -194,6 +209,10 @@ func (s *Server) Calls(date string) []Call {
 
 // Stats returns what a correct client reports for date.
 func (s *Server) Stats(date string) DayStats { return stats(s.Calls(date)) }
+
+// StatsOf returns what a correct client reports for a date's calls, as
+// Generate returns them.
+func StatsOf(calls []Call) DayStats { return stats(calls) }
 
 // Generate returns the calls a fake with cfg serves for date, without a
 // server: for benchmarks and expectations computed elsewhere.
