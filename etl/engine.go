@@ -132,6 +132,11 @@ func closeStages(stages []*stage, log *slog.Logger) {
 				log.Error("close failed", "block", s.block.Addr.String(), "err", err)
 			}
 		}
+		if s.scratch != nil {
+			if err := s.scratch.Close(); err != nil {
+				log.Error("closing the scratch table failed", "block", s.block.Addr.String(), "err", err)
+			}
+		}
 	}
 }
 

@@ -107,7 +107,8 @@ type Spec[C any] struct {
 //     Close releases them even when a later block fails to build.
 //  3. Tables (during build): Stateful.UseState with the stage's table,
 //     holding what the checkpoint committed (nothing on a fresh start),
-//     and Cacher.UseCache with the answers an unfinished run obtained.
+//     Cacher.UseCache with the answers an unfinished run obtained, and
+//     Scratcher.UseScratch with an empty table for the run alone.
 //  4. Preflight: Preflighter.Preflight of every stage, before any stage
 //     starts, in plan and run: one cheap request, so that a wrong key
 //     fails before any partition is read. It reads no partition and
@@ -281,6 +282,19 @@ type Stateful interface {
 // table holding what an interrupted run left.
 type Cacher interface {
 	UseCache(t Table) error
+}
+
+// Scratcher is implemented by stages that hold keyed values for the
+// length of one run, more of them than memory should hold (redial_queue:
+// the entry of each phone until the merge). UseScratch is called once,
+// during build, with an empty table whose values wait on disk in a file
+// that has no name (package spill), in the state's directory in a run and
+// the system's temporary directory in a plan; the engine empties it when
+// the stage closes. A scratch table is never committed: a resumed run
+// starts with it empty, and nothing of it is left behind, whatever way the
+// process ends. Values a resume must find belong in a Stateful table.
+type Scratcher interface {
+	UseScratch(t Table) error
 }
 
 // Skipper is implemented by stages that can be told to skip what they

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/etlhq/etl/etl/spill"
 )
 
 // stage is a block being run.
@@ -21,6 +23,8 @@ type stage struct {
 	// state and caches are the stage's tables when it is Stateful or a
 	// Cacher.
 	state, caches *table
+	// scratch is the table of a Scratcher, emptied when the stage closes.
+	scratch *spill.Map
 	// ackSelf makes a source acknowledge its own marks (see
 	// newPartitionTracker).
 	ackSelf bool
@@ -73,9 +77,10 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, signals *doneSignals) 
 	return stages, nil
 }
 
-// useTables gives a Stateful stage its table and a Cacher its cache. Their
-// changes are committed only in a run with state whose source is safe to
-// resume; otherwise they stay in memory (a plan, a test without state).
+// useTables gives a Stateful stage its table, a Cacher its cache and a
+// Scratcher its scratch table. The changes to the first two are committed
+// only in a run with state whose source is safe to resume; otherwise they
+// stay in memory (a plan, a test without state).
 func (s *stage) useTables(opts RunOptions, unsafe bool) error {
 	base := opts.State
 	if opts.Fresh {
@@ -106,6 +111,12 @@ func (s *stage) useTables(opts RunOptions, unsafe bool) error {
 		s.caches = newTable(base, addrPrefix(cachePrefix, addr), keepAll)
 		if err := c.UseCache(s.caches); err != nil {
 			return fmt.Errorf("restoring the answers saved in the checkpoint: %w", err)
+		}
+	}
+	if sc, ok := s.impl.(Scratcher); ok {
+		s.scratch = spill.NewMap(opts.ScratchDir)
+		if err := sc.UseScratch(s.scratch); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -1,18 +1,16 @@
 // Package spill keeps byte records in an anonymous temporary file, for
-// stages whose state would otherwise outgrow memory: dedupe_latest keeps
-// the latest record of every key here and only their offsets in memory.
+// stages whose data would otherwise outgrow memory: Map is the engine's
+// scratch table (keyed values for one run), and bland_calls spills the
+// calls of dates waiting their turn through a File directly.
 //
 // The file is unlinked as soon as it is created, so it has no name: nothing
 // is left behind however the process ends (SIGKILL included), nothing shows
 // in the directory a plan must not touch, and the disk space returns to the
 // system when the last handle goes. Records are appended through a buffer
-// and read back by offset, concurrently: a checkpoint is written from the
-// records of a snapshot while the stage goes on appending.
+// and read back by offset, concurrently with appends.
 //
-// A File is reference-counted (Retain, Release) so that a snapshot taken at
-// a partition mark can outlive the stage that took it: the engine writes it
-// into the checkpoint file once every sink has the partition, which may be
-// after the stage has finished.
+// A File is reference-counted (Retain, Release) so that a reader can keep
+// it open after its owner let it go.
 package spill
 
 import (

@@ -41,7 +41,7 @@ func (s *sink) describe(r mergeResult) etl.Change {
 	if s.env.ShowEntries {
 		for _, m := range r.added {
 			var e entry
-			if raw, err := s.pending.get(m.key); err == nil {
+			if raw, _, err := s.pending.Get([]byte(m.key)); err == nil {
 				json.Unmarshal(raw, &e)
 			}
 			lead := "null"

@@ -60,8 +60,8 @@
 // In plan mode nothing is written (no lock, temp file or backup); the change
 // says how many entries would be added and how many are already queued.
 //
-// Until the merge, the pending entries wait in a spill file (etl/spill):
-// memory holds per phone only where its entry is.
+// Until the merge, the pending entries wait in the engine's scratch table
+// (etl.Scratcher): on disk, with only where each entry is in memory.
 //
 // The sink is deliberately not stateful. On a resumed run the records of
 // finished dates come back from the stateful stage upstream (dedupe_latest

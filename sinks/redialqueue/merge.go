@@ -40,16 +40,17 @@ type queuedElsewhere struct {
 }
 
 // plan merges pending into q: the added members are the phones q lacks
-// under every spelling, with no raw entry (render and describe read it
-// from pending).
-func plan(q *queue, pending *pendingSet) mergeResult {
+// under every spelling, in phone order, with no raw entry (render and
+// describe read it from pending).
+func plan(q *queue, pending etl.Table) (mergeResult, error) {
 	r := mergeResult{created: !q.state.exists, attempts: 1}
-	for _, k := range pending.phones() {
+	err := pending.Scan(func(key, _ []byte) error {
+		k := string(key)
 		num, _ := phone.ParseNumber(k)
 		queued, others := q.queued(num)
 		if !queued {
 			r.added = append(r.added, member{key: k})
-			continue
+			return nil
 		}
 		r.already++
 		if _, own := q.own[num]; !own {
@@ -58,11 +59,15 @@ func plan(q *queue, pending *pendingSet) mergeResult {
 				r.elsewhere = append(r.elsewhere, queuedElsewhere{k, others})
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return mergeResult{}, fmt.Errorf("reading the pending entries: %w", err)
 	}
 	r.total = q.size + len(r.added)
 	r.multi = q.multiKeyed()
 	r.odd, r.oddCount = q.odd, q.oddCount
-	return r
+	return r, nil
 }
 
 // errChanged says the file changed between our read and our rename.
@@ -81,8 +86,8 @@ func (s *sink) merge() (mergeResult, error) {
 	if err != nil {
 		return mergeResult{}, err
 	}
-	if r := plan(q, s.pending); len(r.added) == 0 {
-		return r, nil
+	if r, err := plan(q, s.pending); err != nil || len(r.added) == 0 {
+		return r, err
 	}
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
 		return mergeResult{}, fmt.Errorf("creating queue directory: %w", err)
@@ -97,7 +102,10 @@ func (s *sink) merge() (mergeResult, error) {
 		if err != nil {
 			return mergeResult{}, err
 		}
-		r := plan(q, s.pending)
+		r, err := plan(q, s.pending)
+		if err != nil {
+			return mergeResult{}, err
+		}
 		r.attempts = attempt
 		if len(r.added) == 0 {
 			return r, nil
@@ -122,7 +130,7 @@ func (s *sink) merge() (mergeResult, error) {
 				}
 				return nil
 			},
-		}, func(w io.Writer) error { return render(w, q.members, r.added, s.pending.get) })
+		}, func(w io.Writer) error { return render(w, q.members, r.added, s.entry) })
 		switch {
 		case err == nil:
 			return r, nil

@@ -49,7 +49,7 @@ var (
 	_ etl.PartitionEnder = (*sink)(nil)
 	_ etl.Finisher       = (*sink)(nil)
 	_ etl.Changer        = (*sink)(nil)
-	_ etl.Closer         = (*sink)(nil)
+	_ etl.Scratcher      = (*sink)(nil)
 )
 
 func init() { Register(etl.Default) }

@@ -41,8 +41,9 @@ type sink struct {
 	path string
 	env  etl.Env
 
-	// pending holds the entry (compact JSON) of the last record per phone.
-	pending *pendingSet
+	// pending holds the entry (compact JSON) of the last record per phone,
+	// keyed by the phone's 10 digits: the engine's scratch table.
+	pending etl.Table
 	// drops counts dropped records until they are handed to an Output.
 	drops map[string]int64
 	// initial is the file as read when the sink was built, without its
@@ -61,7 +62,7 @@ var lockWait = 30 * time.Second
 const maxMerges = 5
 
 func newSink(c Config, env etl.Env) (*sink, error) {
-	s := &sink{cfg: c, path: c.Path, env: env, pending: newPendingSet(env.ScratchDir), drops: map[string]int64{}}
+	s := &sink{cfg: c, path: c.Path, env: env, drops: map[string]int64{}}
 	// Read and validate now, before any source sends a request: a broken
 	// queue file must stop the run before it costs API calls.
 	q, err := readQueue(s.path)
@@ -127,7 +128,7 @@ func (s *sink) Write(_ context.Context, rec etl.Record) error {
 		s.drops[dropInvalidPhone]++
 		return nil
 	}
-	e, err := s.entry(ph, rec)
+	e, err := s.newEntry(ph, rec)
 	if err != nil {
 		return fmt.Errorf("queue entry for phone %s: %w", phone.Mask(ph), err)
 	}
@@ -135,11 +136,26 @@ func (s *sink) Write(_ context.Context, rec etl.Record) error {
 	if err != nil {
 		return fmt.Errorf("queue entry for phone %s: %w", phone.Mask(ph), err)
 	}
-	return s.pending.set(ph, b)
+	return s.pending.Set([]byte(ph), b)
 }
 
-// entry builds the queue entry of a record.
-func (s *sink) entry(ph string, rec etl.Record) (*entry, error) {
+// entry returns the pending entry of ph.
+func (s *sink) entry(ph string) ([]byte, error) {
+	b, ok, err := s.pending.Get([]byte(ph))
+	if err == nil && !ok {
+		err = fmt.Errorf("no pending entry for %s", phone.Mask(ph))
+	}
+	return b, err
+}
+
+// UseScratch takes the table the pending entries wait in.
+func (s *sink) UseScratch(t etl.Table) error {
+	s.pending = t
+	return nil
+}
+
+// newEntry builds the queue entry of a record.
+func (s *sink) newEntry(ph string, rec etl.Record) (*entry, error) {
 	e := &entry{PhoneNumber: ph, Status: "pending", Metadata: json.RawMessage("{}")}
 	lead, ok, err := s.cfg.LeadID.EvalString(rec)
 	if err != nil {
@@ -225,13 +241,14 @@ func (s *sink) flushDrops(out etl.Output) {
 func (s *sink) Finish(_ context.Context, out etl.Output) error {
 	s.flushDrops(out)
 	var res mergeResult
+	var err error
 	if s.env.Plan {
-		res = plan(s.initial, s.pending)
+		res, err = plan(s.initial, s.pending)
 	} else {
-		var err error
-		if res, err = s.merge(); err != nil {
-			return err
-		}
+		res, err = s.merge()
+	}
+	if err != nil {
+		return err
 	}
 	if out != nil {
 		out.Count("added", int64(len(res.added)))
@@ -254,6 +271,3 @@ func (s *sink) Finish(_ context.Context, out etl.Output) error {
 
 // Change is the change the merge made, or would make in plan mode.
 func (s *sink) Change() etl.Change { return s.change }
-
-// Close lets the pending entries' spill file go.
-func (s *sink) Close() error { return s.pending.close() }

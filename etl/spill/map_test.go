@@ -1,0 +1,71 @@
+package spill
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+)
+
+func TestMapKeepsLatestValueAndScansInKeyOrder(t *testing.T) {
+	dir := t.TempDir()
+	m := NewMap(dir)
+	defer m.Close()
+	if _, ok, err := m.Get([]byte("a")); ok || err != nil {
+		t.Fatalf("Get on an empty map: %v, %v", ok, err)
+	}
+	want := map[string]string{}
+	for i := range 3000 {
+		k := fmt.Sprintf("%04d", (i*7919)%1000) // keys come back, out of order
+		v := fmt.Sprintf("value %d of %s", i, k)
+		if err := m.Set([]byte(k), []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+		want[k] = v
+	}
+	if err := m.Delete([]byte("0007")); err != nil {
+		t.Fatal(err)
+	}
+	delete(want, "0007")
+	if names, _ := os.ReadDir(dir); len(names) != 0 {
+		t.Errorf("the map left files in its directory: %v", names)
+	}
+	if got, ok, err := m.Get([]byte("0042")); err != nil || !ok || string(got) != want["0042"] {
+		t.Errorf("Get(0042) = %q, %v, %v; want %q", got, ok, err, want["0042"])
+	}
+	if _, ok, _ := m.Get([]byte("0007")); ok {
+		t.Error("a deleted key is still there")
+	}
+	var keys []string
+	err := m.Scan(func(k, v []byte) error {
+		if string(v) != want[string(k)] {
+			t.Errorf("Scan: %s = %q, want %q", k, v, want[string(k)])
+		}
+		keys = append(keys, string(k))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != len(want) || !slices.IsSorted(keys) || m.Len() != len(want) {
+		t.Errorf("Scan gave %d keys (sorted: %v), Len %d; want %d in order", len(keys), slices.IsSorted(keys), m.Len(), len(want))
+	}
+	stop := errors.New("stop")
+	if err := m.Scan(func(k, v []byte) error { return stop }); err != stop {
+		t.Errorf("Scan does not return fn's error: %v", err)
+	}
+}
+
+func TestMapGetReturnsACopy(t *testing.T) {
+	m := NewMap(t.TempDir())
+	defer m.Close()
+	m.Set([]byte("k"), []byte("value"))
+	got, _, _ := m.Get([]byte("k"))
+	copy(got, "XXXXX")
+	again, _, _ := m.Get([]byte("k"))
+	if !bytes.Equal(again, []byte("value")) {
+		t.Errorf("changing what Get returned changed the map: %q", again)
+	}
+}
