@@ -203,7 +203,9 @@ func TestBackfillSIGINT(t *testing.T) {
 	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
-	if took := time.Since(sent); took > time.Second {
+	// Promptly: well before the run would have finished (the slow fakes
+	// take several seconds), with room for a loaded machine.
+	if took := time.Since(sent); took > 3*time.Second {
 		t.Errorf("stopped %s after SIGINT", took)
 	}
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
