@@ -48,6 +48,10 @@ type RunOptions struct {
 	// CacheFlush is how often the caches' new answers are committed
 	// between partitions (default 5 s; see Cacher).
 	CacheFlush time.Duration
+	// ProgressEvery is how often the run reports its progress while its
+	// stages run: an EventProgress without a Block whose Data is a
+	// Progress (see ProgressOf), and a final one when they stop. 0: never.
+	ProgressEvery time.Duration
 }
 
 // Run runs the pipeline until its sources are exhausted, an error occurs or
@@ -78,7 +82,9 @@ func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 		return nil, err
 	}
 	tracker := newPartitionTracker(p, stages, cp, opts.State, signals, opts)
+	stopProgress := startProgress(stages, opts, start)
 	completed, err := p.stream(ctx, stages, tracker, opts)
+	stopProgress()
 	if cerr := tracker.finish(completed); cerr != nil {
 		if err != nil {
 			opts.Logger.Error("saving the answers obtained with the checkpoint", "err", cerr)

@@ -87,6 +87,8 @@ type output struct {
 	// (the tracker counts acknowledgements per partition name). Nil for
 	// stages that are not sources.
 	ended map[string]bool
+	// meter counts the partitions a source ends (see Meter).
+	meter *Meter
 }
 
 var _ Output = (*output)(nil)
@@ -118,6 +120,7 @@ func (o *output) EndPartition(m *Mark) error {
 			return fmt.Errorf("plugin bug: partition %q ended twice", m.Partition)
 		}
 		o.ended[m.Partition] = true
+		o.meter.partitionEnded()
 		c := *m
 		c.Source = o.addr // the engine, not the plugin, says whose partition it is
 		m = &c

@@ -189,6 +189,10 @@ type Env struct {
 	// starting more partitions, so that a crash costs no more than the
 	// partitions it keeps in flight.
 	AwaitDone func(ctx context.Context, partition string) error
+	// Meter counts the stage's progress for the run's progress events
+	// (partitions, keys, requests, bytes); etl/retry and etl/lookup count
+	// into it when given it. Nil-safe: an Env made by hand may leave it nil.
+	Meter *Meter
 }
 
 // Output is where a stage sends what it produces. Emit blocks while

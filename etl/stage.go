@@ -52,6 +52,7 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, signals *doneSignals) 
 			Fields:      sourceFields(p, b),
 			Done:        cp.doneFunc(b.Addr),
 			AwaitDone:   signals.await(b.Addr),
+			Meter:       NewMeter(),
 		}
 		impl, err := b.Plugin.build(b.Config, env)
 		if err != nil {
@@ -61,7 +62,7 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, signals *doneSignals) 
 		s.closer, _ = impl.(Closer)
 		stages = append(stages, s)
 		byBlock[b] = s
-		s.out = &output{addr: b.Addr, batchSize: opts.BatchSize, stats: s.stats, sink: b.Addr.Kind == KindSink}
+		s.out = &output{addr: b.Addr, batchSize: opts.BatchSize, stats: s.stats, sink: b.Addr.Kind == KindSink, meter: env.Meter}
 		if b.Input == nil {
 			s.out.ended = map[string]bool{}
 		}

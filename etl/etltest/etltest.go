@@ -43,11 +43,18 @@ type Gen struct {
 
 // Read emits the records, a mark after each partition.
 func (g *Gen) Read(ctx context.Context, out etl.Output) error {
+	todo := 0
+	for p := 0; p < g.cfg.Partitions; p++ {
+		if !g.done(p) {
+			todo++
+		}
+	}
+	g.env.Meter.ExpectPartitions(todo, "partitions")
 	id := 0
 	for p := 0; p < g.cfg.Partitions; p++ {
-		name := fmt.Sprintf("p%03d", p)
+		name := genPartition(p)
 		part := cty.StringVal(name)
-		if g.env.Done != nil && g.env.Done(name) {
+		if g.done(p) {
 			id += g.cfg.PerPartition
 			continue
 		}
@@ -83,6 +90,11 @@ func (g *Gen) Read(ctx context.Context, out etl.Output) error {
 	}
 	return nil
 }
+
+func genPartition(p int) string { return fmt.Sprintf("p%03d", p) }
+
+// done reports whether partition p is done in the checkpoint resumed.
+func (g *Gen) done(p int) bool { return g.env.Done != nil && g.env.Done(genPartition(p)) }
 
 // MapConfig configures the map transform: it sets field to the value of
 // the per-record expression value.

@@ -31,6 +31,11 @@ type Options struct {
 	// Waiting bounds the records held waiting for their key's answer
 	// (default DefaultWaiting): input is not read while that many wait.
 	Waiting int
+	// Meter, when set (the stage's Env.Meter), counts the keys known and
+	// answered for the run's progress events; Unit names the keys in the
+	// plural ("phones").
+	Meter *etl.Meter
+	Unit  string
 }
 
 // DefaultWaiting is the default of Options.Waiting: at a few hundred bytes
@@ -73,6 +78,7 @@ func New[K comparable, A any](opts Options, funcs Funcs[K, A]) *Lookup[K, A] {
 	if opts.Waiting <= 0 {
 		opts.Waiting = DefaultWaiting
 	}
+	opts.Meter.UseKeys(opts.Unit)
 	return &Lookup[K, A]{opts: opts, funcs: funcs, gate: make(chan struct{}, opts.Concurrency), answers: map[K]*answer[A]{}}
 }
 

@@ -278,3 +278,25 @@ func TestGate(t *testing.T) {
 		t.Error("a place given to a cancelled context")
 	}
 }
+
+// TestMeterCountsKeys: keys are known once each, whatever the records
+// that carry them; a seeded key used is known and done without a call.
+func TestMeterCountsKeys(t *testing.T) {
+	m := etl.NewMeter()
+	l := New(Options{Concurrency: 2, Meter: m, Unit: "phones"}, funcs(func(ctx context.Context, key string) (string, error) {
+		return "ok", nil
+	}))
+	l.Seed("old", "saved")
+	l.Seed("unused", "saved")
+	var part []etl.Record
+	for i := range 40 {
+		part = append(part, rec(fmt.Sprint(i), []string{"a", "b", "c", "old", ""}[i%5]))
+	}
+	if err := l.Stream(context.Background(), feed(context.Background(), part), &seqOut{}); err != nil {
+		t.Fatal(err)
+	}
+	got := m.Read()
+	if !got.Keyed || got.KeyUnit != "phones" || got.KeysKnown != 4 || got.KeysDone != 4 {
+		t.Errorf("meter %+v, want 4 phones known and done (a, b, c and the seeded old)", got)
+	}
+}

@@ -84,6 +84,7 @@ func (r *run[K, A]) start(ctx context.Context, key K) {
 			return err
 		}
 		r.l.settle(key, a) // kept even if the run stops before it is sent
+		r.l.opts.Meter.KeyDone()
 		r.done <- result[K, A]{key, a}
 		return nil
 	})
@@ -108,6 +109,9 @@ func (r *run[K, A]) batch(b etl.Batch) error {
 			r.out.Count(CountReused, 1)
 		} else if a, ok, resumed := r.l.use(key); ok {
 			if resumed {
+				// Answered by the run being resumed: known and done.
+				r.l.opts.Meter.KeyKnown()
+				r.l.opts.Meter.KeyDone()
 				r.out.Count(CountResumed, 1)
 			} else {
 				r.out.Count(CountReused, 1)
@@ -118,6 +122,7 @@ func (r *run[K, A]) batch(b etl.Batch) error {
 			continue
 		} else {
 			r.queue = append(r.queue, key)
+			r.l.opts.Meter.KeyKnown()
 		}
 		r.waiting[key] = append(r.waiting[key], held{rec, epoch})
 		r.held++

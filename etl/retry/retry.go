@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/etlhq/etl/etl"
 	"golang.org/x/time/rate"
 )
 
@@ -69,6 +70,10 @@ type Client struct {
 	// that every API client logs the same way with --log-level debug.
 	// Headers are never logged; the query only with LogQuery.
 	Logger *slog.Logger
+	// Meter, when set (a plugin passes its Env.Meter), counts every
+	// attempt, retry and 429, and the answers' bytes as they are read,
+	// for the run's progress events.
+	Meter *etl.Meter
 	// LogQuery adds the query string to Logger's lines (Secrets scrubbed).
 	// Set it only for an API whose query holds no secret: Bland's holds
 	// the date and paging, Convoso's would hold its token were it sent
@@ -259,7 +264,7 @@ func (c *Client) attempt(ctx context.Context, req *http.Request, handle func(*ht
 		}
 		return resp.StatusCode, 0, 0, serr
 	}
-	counted := &countingReader{r: resp.Body}
+	counted := &countingReader{r: resp.Body, meter: c.Meter}
 	resp.Body = struct {
 		io.Reader
 		io.Closer
@@ -292,19 +297,23 @@ func (c *Client) logAttempt(ctx context.Context, req *http.Request, n, status in
 	c.Logger.LogAttrs(ctx, slog.LevelDebug, "request", attrs...)
 }
 
-// countingReader counts the bytes read through it, for the debug log.
+// countingReader counts the bytes read through it, for the debug log and,
+// as they come, for the meter.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r     io.Reader
+	n     int64
+	meter *etl.Meter
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	c.meter.AddBytes(int64(n))
 	return n, err
 }
 
 func (c *Client) report(a Attempt) {
+	c.Meter.Attempt(a.Status, a.Retry)
 	if c.OnAttempt != nil {
 		c.OnAttempt(a)
 	}

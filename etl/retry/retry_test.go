@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/etlhq/etl/etl"
 )
 
 // script serves the given statuses in turn (then 200 "ok"), recording each
@@ -488,5 +490,21 @@ func TestAttemptCount(t *testing.T) {
 	Attempt{Status: 429}.Count(count) // out of retries
 	if want := map[string]int64{CountRetries: 2, Count429s: 2}; !maps.Equal(got, want) {
 		t.Errorf("counts %v, want %v", got, want)
+	}
+}
+
+// TestMeterCounts: a client given a Meter counts every attempt, the
+// retries and the 429s, and the bytes of the answers read.
+func TestMeterCounts(t *testing.T) {
+	srv := httptest.NewServer(&script{steps: []step{{status: 429}, {status: 500}, {status: 429}, {status: 200, body: "twelve bytes"}}})
+	defer srv.Close()
+	c := fastClient()
+	c.Meter = etl.NewMeter()
+	if _, _, err := get(t, c, context.Background(), srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	got := c.Meter.Read()
+	if got.Requests != 4 || got.Retries != 3 || got.RateLimited != 2 || got.Bytes != 12 {
+		t.Errorf("meter %+v, want 4 requests, 3 retries, 2 × 429, 12 bytes", got)
 	}
 }

@@ -72,8 +72,9 @@ func newFilter(cfg *Config, env etl.Env) *Filter {
 	// connections per host would reconnect for most requests.
 	transport.MaxIdleConnsPerHost = cfg.Concurrency
 	hc := cfg.Settings.Client(&http.Client{Transport: transport}, retry.PerSecond(cfg.RequestsPerSecond), cfg.AuthToken)
+	hc.Meter = env.Meter
 	f := &Filter{cfg: cfg, env: env, client: &Client{BaseURL: cfg.BaseURL, Token: cfg.AuthToken, HTTP: hc}}
-	f.lookups = lookup.New(lookup.Options{Concurrency: cfg.Concurrency}, lookup.Funcs[phone.Number, verdict]{
+	f.lookups = lookup.New(lookup.Options{Concurrency: cfg.Concurrency, Meter: env.Meter, Unit: "phones"}, lookup.Funcs[phone.Number, verdict]{
 		Key: f.key, Call: f.call, Emit: f.apply,
 	})
 	hc.Gate = f.lookups

@@ -24,6 +24,7 @@ func newSource(cfg *Config, env etl.Env) (*Source, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = max(cfg.Concurrency, 2)
 	rc := cfg.Settings.Client(&http.Client{Transport: transport}, retry.PerMinute(cfg.RequestsPerMinute), cfg.APIKey)
+	rc.Meter = env.Meter
 	if env.Logger != nil {
 		// A debug line per request; Bland's query holds the date and the
 		// paging, the key travels in a header.
@@ -66,6 +67,7 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 		dates = append(dates, d)
 	}
 	s.reportDates(len(dates), len(all)-len(dates))
+	s.env.Meter.ExpectPartitions(len(dates), "dates")
 	waiting := newWaitBudget(waitingBudget, s.env.ScratchDir)
 	defer waiting.close() // last: after the fetches have ended
 	streams := make([]*dateStream, len(dates))
