@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/etlhq/etl/etl"
 )
 
 // megabytes renders a byte count the way the original script did: whole
@@ -29,6 +31,16 @@ func dateLine(r Row, bytes int64, hasBytes bool) string {
 		b.WriteString(" | INCOMPLETE")
 	}
 	return b.String()
+}
+
+// newPhonesSeries is the new phones per date, which the closing summary
+// draws as a sparkline: the lead acquisition pattern at a glance.
+func newPhonesSeries(rows []Row) etl.Series {
+	s := etl.Series{Title: "new phones per date", Labels: make([]string, len(rows)), Values: make([]int64, len(rows))}
+	for i, r := range rows {
+		s.Labels[i], s.Values[i] = r.Date, r.NewPhonesToday
+	}
+	return s
 }
 
 // summaryTable is the end-of-run table by date and the totals line

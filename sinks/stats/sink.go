@@ -161,6 +161,7 @@ func (s *sink) Finish(_ context.Context, _ etl.Output) error {
 	}
 	s.env.Report(etl.EventInfo, "", summaryTable(s.rows, s.bytes), map[string]any{
 		"dates": len(s.rows), "totalCalls": total, "uniquePhones": s.seen.len(),
+		etl.DataSeries: []etl.Series{newPhonesSeries(s.rows)},
 	})
 	return s.save(true)
 }

@@ -367,3 +367,22 @@ func TestUseStateRejectsInconsistentState(t *testing.T) {
 		t.Error("state with an unknown key was accepted")
 	}
 }
+
+// TestNewPhonesSeries: the summary's event offers the new phones per date,
+// for the closing summary's sparkline.
+func TestNewPhonesSeries(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.run(daysPipeline, etl.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var got []etl.Series
+	for _, e := range h.events {
+		if s := etl.SeriesOf(e); s != nil {
+			got = append(got, s...)
+		}
+	}
+	want := `[{new phones per date [2025-12-01 2025-12-02 2025-12-03 2025-12-04] [2 2 0 1]}]`
+	if fmt.Sprint(got) != want {
+		t.Errorf("series %v, want %s", got, want)
+	}
+}
