@@ -2,17 +2,13 @@ package etl
 
 import "encoding/json"
 
-// Data keys of the figures a block offers with an event, for a summary to
-// draw whatever the block: the CLI's closing summary draws a Series as a
-// one-line sparkline and a Breakdown as a bar per part, and a report may
-// chart them. A block reports its own numbers; how they look is the
-// reader's business.
-const (
-	// DataSeries holds a []Series.
-	DataSeries = "series"
-	// DataBreakdown holds a Breakdown.
-	DataBreakdown = "breakdown"
-)
+// DataSeries is the Data key of the series a block offers with an event
+// (a []Series), for a summary to draw whatever the block: the CLI's
+// closing summary draws each as a one-line sparkline, and a report may
+// chart it. A block reports its numbers; how they look is the reader's
+// business. (What became of the items a stage decided on comes the same
+// way through Outcomer.)
+const DataSeries = "series"
 
 // Series is a count per partition, in partition order: new phones per
 // date, say.
@@ -22,32 +18,12 @@ type Series struct {
 	Values []int64  `json:"values"`
 }
 
-// Breakdown splits a whole into named parts: the phones checked, by
-// outcome, say.
-type Breakdown struct {
-	Title string `json:"title"`
-	Parts []Part `json:"parts"`
-}
-
-// Part is one part of a Breakdown.
-type Part struct {
-	Name  string `json:"name"`
-	Value int64  `json:"value"`
-}
-
 // SeriesOf returns the series an event offers (see DataSeries), from this
 // process or decoded from `--output json`.
 func SeriesOf(e Event) []Series {
 	var s []Series
 	decodeData(e.Data[DataSeries], &s)
 	return s
-}
-
-// BreakdownOf returns the breakdown an event offers (see DataBreakdown),
-// and whether it offers one.
-func BreakdownOf(e Event) (Breakdown, bool) {
-	var b Breakdown
-	return b, decodeData(e.Data[DataBreakdown], &b) && len(b.Parts) > 0
 }
 
 // decodeData reads v, a typed value or what encoding/json made of one,

@@ -40,36 +40,7 @@ func (f *Filter) reportOutcomes() {
 	parts = append(parts, others...)
 	parts = append(parts, fmt.Sprintf("not found %d", outcomes["not found"]), fmt.Sprintf("kept %d", outcomes["kept"]))
 	data["phones_checked"] = total
-	f.env.Report(etl.EventInfo, "", strings.Join(parts, " | "), map[string]any{"phones": data, etl.DataBreakdown: outcomeBreakdown(outcomes)})
-}
-
-// outcomeBreakdown orders the outcomes as the summary's bars show them:
-// kept, then each exclusion, the DNC list, other reasons, not found.
-func outcomeBreakdown(outcomes map[string]int64) etl.Breakdown {
-	rank := func(k string) int {
-		switch {
-		case k == "kept":
-			return 0
-		case strings.HasPrefix(k, "excluded: "):
-			return 1
-		case k == "on dnc list":
-			return 2
-		case k == "not found":
-			return 4
-		}
-		return 3
-	}
-	keys := slices.SortedFunc(maps.Keys(outcomes), func(a, b string) int {
-		if ra, rb := rank(a), rank(b); ra != rb {
-			return ra - rb
-		}
-		return strings.Compare(a, b)
-	})
-	b := etl.Breakdown{Title: "Convoso outcome of the phones checked"}
-	for _, k := range keys {
-		b.Parts = append(b.Parts, etl.Part{Name: k, Value: outcomes[k]})
-	}
-	return b
+	f.env.Report(etl.EventInfo, "", strings.Join(parts, " | "), map[string]any{"phones": data})
 }
 
 // outcomeCounts counts this run's phones by outcome: "kept", or the reason
