@@ -148,14 +148,24 @@ func closeStages(stages []*stage, log *slog.Logger) {
 
 // preflight runs every stage's Preflight check before any stage starts.
 func preflight(ctx context.Context, stages []*stage) error {
-	for _, s := range stages {
+	// At once: each check is a request to a different API, and a run waits
+	// for the slowest of them rather than for their sum. The error shown is
+	// the first block's in pipeline order, whichever answered first.
+	errs := make([]error, len(stages))
+	var wg sync.WaitGroup
+	for i, s := range stages {
 		if pf, ok := s.impl.(Preflighter); ok {
-			if err := pf.Preflight(ctx); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				return &StageError{Addr: s.block.Addr, Range: s.block.DefRange, Err: err}
+			wg.Go(func() { errs[i] = pf.Preflight(ctx) })
+		}
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
+			s := stages[i]
+			return &StageError{Addr: s.block.Addr, Range: s.block.DefRange, Err: err}
 		}
 	}
 	return nil

@@ -258,7 +258,8 @@ type Closer interface {
 }
 
 // Preflighter is called for every stage before any stage starts, in run
-// and plan alike: check credentials with one cheap request, so that a
+// and plan alike, for all stages at once (so a run waits for the slowest
+// API, not their sum): check credentials with one cheap request, so that a
 // wrong key fails the run before any partition is read or written.
 type Preflighter interface {
 	Preflight(ctx context.Context) error
