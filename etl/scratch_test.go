@@ -67,7 +67,7 @@ sink "latest" "out" {
 		opts := stateOptions(t)
 		opts.Plan = plan
 		opts.ScratchDir = t.TempDir()
-		opts.Fresh = true // run 2 reads every partition again
+		opts.Fresh = true               // run 2 reads every partition again
 		for run := 1; run <= 2; run++ { // the second run starts empty too
 			if _, err := load(t, reg, src).Run(context.Background(), opts); err != nil {
 				t.Fatalf("plan=%v run %d: %v", plan, run, err)
