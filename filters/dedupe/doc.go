@@ -29,13 +29,14 @@
 // # Memory and state
 //
 // The transform keeps one record per distinct key, never all the records,
-// and keeps them in a spill file (etl/spill), encoded after their rank:
-// memory holds per key the record's place and, when order_by is a time,
-// that time, about 60 bytes. It is Stateful and streams its snapshot from
-// the file: the kept records as JSON (each value with its cty type, so
-// strings, numbers, bools, nulls, lists, maps and objects round-trip
-// exactly). After a restore with emit = "updates" the restored records are
-// emitted first, so that a resumed run's downstream sees every key. It
-// reads records only through key, order_by and tie_breaker, so sources
-// upstream build only the fields downstream reads.
+// in its state table (etl.Table: the engine commits each partition's
+// changes with the partition, in the state store), encoded after their
+// rank, so a record is written once, when it becomes its key's latest.
+// Memory holds per key only its order_by when that is a time, so that most
+// comparisons need no read. Values round-trip exactly (strings, numbers,
+// bools, typed nulls, lists, maps and objects). After a restore with emit =
+// "updates" the restored records are emitted first, so that a resumed run's
+// downstream sees every key (the transform Replays). It reads records only
+// through key, order_by and tie_breaker, so sources upstream build only
+// the fields downstream reads.
 package dedupe
