@@ -5,7 +5,7 @@ PKGS    := ./...
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/etlhq/etl/cmd/etl/cli.version=$(VERSION)
 
-.PHONY: build test demo bench lint install fuzz clean
+.PHONY: build test browser-test demo bench lint install fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/etl
@@ -13,6 +13,13 @@ build:
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race $(PKGS)
+
+# The run report in headless Chromium (Debian's chromium package): renders
+# the demo's report, fails on a script error, a chart without marks or a
+# network request, and leaves a screenshot in bin/report.png.
+browser-test:
+	@mkdir -p bin
+	ETL_SCREENSHOT=$(CURDIR)/bin/report.png $(GO) test -tags browser -count=1 -run 'Browser' ./cmd/etl/cli
 
 demo: build
 	./$(BIN) demo

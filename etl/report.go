@@ -10,6 +10,7 @@ import (
 
 // Event types, the "type" field of `--output json` lines.
 const (
+	EventStart      = "start"      // a run or plan starts: its settings (no message)
 	EventInfo       = "info"       // a human message
 	EventWarning    = "warning"    // something the user should look at
 	EventProgress   = "progress"   // work under way (lookups done, bytes read)

@@ -48,6 +48,7 @@ type cli struct {
 	Run      runCmd      `cmd:"" help:"Run a pipeline: read, transform and write."`
 	Plan     planCmd     `cmd:"" help:"Dry run: read everything, write nothing, show the change each sink would make."`
 	Validate validateCmd `cmd:"" help:"Check a pipeline file without any network access."`
+	Report   reportCmd   `cmd:"" help:"Render a saved event stream (etl run --output json) as the HTML run report, on standard output."`
 	Plugins  pluginsCmd  `cmd:"" help:"List the plugins, or show one plugin's attributes."`
 	Fmt      fmtCmd      `cmd:"" help:"Rewrite pipeline files in canonical HCL formatting."`
 	State    stateCmd    `cmd:"" help:"Inspect or delete a checkpoint."`

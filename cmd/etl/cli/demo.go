@@ -61,19 +61,19 @@ func (c *demoCmd) run(a *app) int {
 
 	fmt.Fprintf(a.stdout, "etl demo: fake Bland at %s, fake Convoso at %s\n", bland.URL(), convoso.URL())
 	fmt.Fprintf(a.stdout, "\n=== etl plan %s (reads everything, writes nothing)\n\n", pipeline)
-	if status := execute(a, &pa, &sa, planOptions(false, false)); status != exitOK && status != exitChanges {
+	if status := execute(a, &pa, &sa, &reportArgs{}, planOptions(false, false)); status != exitOK && status != exitChanges {
 		return status
 	}
 	planRequests := len(bland.Requests())
 	fmt.Fprintf(a.stdout, "\n=== etl run %s\n\n", pipeline)
-	if status := execute(a, &pa, &sa, runOptions()); status != exitOK {
+	if status := execute(a, &pa, &sa, &reportArgs{}, runOptions()); status != exitOK {
 		return status
 	}
 	runRequests := len(bland.Requests()) - planRequests
 	fmt.Fprintf(a.stdout, "\nBland requests: %d for the plan, %d for the run (one per date); Convoso requests: %d\n",
 		planRequests, runRequests, len(convoso.Requests()))
 	fmt.Fprintln(a.stdout, "Outputs:")
-	for _, pattern := range []string{"redial-queue/*.json", "backfill-stats.json", "state/*.db"} {
+	for _, pattern := range []string{"redial-queue/*.json", "backfill-stats.json", "state/*.db", "state/*.report.html"} {
 		matches, _ := filepath.Glob(filepath.Join(c.Dir, pattern))
 		for _, m := range matches {
 			fmt.Fprintf(a.stdout, "  %s\n", m)

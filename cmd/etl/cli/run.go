@@ -16,18 +16,20 @@ import (
 type runCmd struct {
 	pipelineArgs
 	stateArgs
+	reportArgs
 }
 
 type planCmd struct {
 	pipelineArgs
 	stateArgs
+	reportArgs
 	DetailedExitcode bool `help:"Exit 2 when the run would change something, 0 when not (as Terraform does)."`
 	ShowEntries      bool `help:"List the entries each sink would add."`
 	Unmask           bool `help:"Show personal data (phone numbers) unmasked in --show-entries."`
 }
 
 func (c *runCmd) run(a *app) int {
-	return execute(a, &c.pipelineArgs, &c.stateArgs, runOptions())
+	return execute(a, &c.pipelineArgs, &c.stateArgs, &c.reportArgs, runOptions())
 }
 
 func runOptions() etl.RunOptions { return etl.RunOptions{} }
@@ -37,21 +39,33 @@ func planOptions(showEntries, unmask bool) etl.RunOptions {
 }
 
 func (c *planCmd) run(a *app) int {
-	status := execute(a, &c.pipelineArgs, &c.stateArgs, planOptions(c.ShowEntries, c.Unmask))
+	status := execute(a, &c.pipelineArgs, &c.stateArgs, &c.reportArgs, planOptions(c.ShowEntries, c.Unmask))
 	if status == exitChanges && !c.DetailedExitcode {
 		return exitOK
 	}
 	return status
 }
 
-// execute loads, runs or plans the pipeline and prints the report. It
-// returns exitChanges when a plan finds changes (the caller decides whether
-// that is reported).
-func execute(a *app, pa *pipelineArgs, sa *stateArgs, opts etl.RunOptions) int {
+// execute loads, runs or plans the pipeline, prints the report and writes
+// the HTML one. It returns exitChanges when a plan finds changes (the
+// caller decides whether that is reported).
+func execute(a *app, pa *pipelineArgs, sa *stateArgs, ra *reportArgs, opts etl.RunOptions) int {
 	p := pa.load(a)
 	if p == nil {
 		return exitError
 	}
+	orig := a.reporter()
+	defer func() { a.rep = orig }()
+	recording := startRecording(a, p, ra, sa.resolve(p), opts.Plan)
+	status := executeLoaded(a, p, sa, opts)
+	if !recording.finish(a, orig) && status == exitOK {
+		return exitError
+	}
+	return status
+}
+
+// executeLoaded runs or plans a loaded pipeline and prints the report.
+func executeLoaded(a *app, p *etl.Pipeline, sa *stateArgs, opts etl.RunOptions) int {
 	rep := a.reporter()
 	opts.Events = rep
 	opts.Logger = a.logger

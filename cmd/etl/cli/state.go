@@ -39,10 +39,10 @@ func legacyStatePath(pipelineFile string) string {
 // its checkpoint applies to this pipeline, and sets up the run to resume
 // from it and commit to it.
 func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) error {
-	sa.path = sa.State
+	sa.resolve(p)
 	legacy := sa.State
-	if sa.path == "" {
-		sa.path, legacy = defaultStatePath(p.Path), legacyStatePath(p.Path)
+	if sa.State == "" {
+		legacy = legacyStatePath(p.Path)
 	}
 	if legacy != sa.path && store.IsStore(sa.path) {
 		// The state has moved on already: an old JSON file left beside it
@@ -116,6 +116,16 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 		}
 	}
 	return nil
+}
+
+// resolve sets and returns the checkpoint's path: --state, or the
+// pipeline's default.
+func (sa *stateArgs) resolve(p *etl.Pipeline) string {
+	sa.path = sa.State
+	if sa.path == "" {
+		sa.path = defaultStatePath(p.Path)
+	}
+	return sa.path
 }
 
 // handleLegacy deals with a checkpoint file of the JSON format earlier
