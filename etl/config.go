@@ -3,6 +3,7 @@ package etl
 import (
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -478,6 +479,11 @@ func outputFields(b *Block) map[string]bool {
 			base[f.Name] = true
 		}
 	}
+	if fr, ok := b.Config.(FieldRemover); ok {
+		for _, name := range fr.RemovedFields() {
+			delete(base, name)
+		}
+	}
 	return base
 }
 
@@ -517,7 +523,14 @@ func checkRecordRefs(b *Block) hcl.Diagnostics {
 func perRecordRefs(b *Block) []hcl.Traversal {
 	var refs []hcl.Traversal
 	for _, s := range b.Plugin.Attrs() {
-		if attr, ok := b.attrs[s.Name]; ok && s.PerRecord {
+		attr, ok := b.attrs[s.Name]
+		switch {
+		case !ok || !s.PerRecord:
+		case s.goType == assignType:
+			// Entries may read fields that earlier entries set.
+			a := reflect.ValueOf(b.Config).Elem().FieldByIndex(s.field).Interface().(Assignments)
+			refs = append(refs, a.inputRefs()...)
+		default:
 			refs = append(refs, recordRefs(attr.Expr)...)
 		}
 	}

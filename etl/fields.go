@@ -31,6 +31,9 @@ func (p *Pipeline) neededFields(b *Block) map[string]bool {
 		if further == nil {
 			return nil
 		}
+		for _, name := range ownOutput(c) {
+			delete(further, name) // c sets or removes it: not read from b
+		}
 		maps.Copy(need, further)
 	}
 	return need
@@ -61,4 +64,20 @@ func blockReads(b *Block) map[string]bool {
 // that reads more must not resume from them.
 func fieldsFingerprint(need map[string]bool) string {
 	return strings.Join(slices.Sorted(maps.Keys(need)), ",")
+}
+
+// ownOutput returns the fields b sets or removes on the records it passes
+// on (FieldDeclarer, FieldRemover): the blocks after it cannot read them
+// from b's input.
+func ownOutput(b *Block) []string {
+	var names []string
+	if fd, ok := b.Config.(FieldDeclarer); ok {
+		for _, f := range fd.DeclaredFields() {
+			names = append(names, f.Name)
+		}
+	}
+	if fr, ok := b.Config.(FieldRemover); ok {
+		names = append(names, fr.RemovedFields()...)
+	}
+	return names
 }

@@ -51,7 +51,7 @@ sink "reads" "s" {
   input = transform.map.m
   a     = record.n
   b     = record.key
-}`, "id,keep,key,n"},
+}`, "id,keep,key"}, // n is the map's own: not asked of the source
 		{"fan-out unions", `sink "reads" "s1" {
   input = source.probe.p
   a     = record.x

@@ -71,8 +71,9 @@ type Spec[C any] struct {
 	// means "unknown": downstream references are not checked.
 	Fields []Field
 	// ReadsDeclaredFields says the plugin reads records only through its
-	// per-record (Expr) attributes, and that the records it emits, if any,
-	// are its input records, fields added or not. Sources then build only
+	// per-record (Expr, Assignments) attributes, and that the records it
+	// emits, if any, are its input records, with the fields it declares
+	// (FieldDeclarer) set and those it removes (FieldRemover) removed. Sources then build only
 	// the fields such blocks read (Env.Fields). A plugin that leaves it
 	// false (one that writes whole records, say) gets every field.
 	ReadsDeclaredFields bool
@@ -340,9 +341,19 @@ type PartitionSet interface {
 
 // FieldDeclarer is implemented by configs whose output fields depend on
 // their settings (a transform that sets a field named in its config): the
-// fields it adds, beyond Plugin.Fields.
+// fields it adds, beyond Plugin.Fields. The stage sets them on every record
+// it passes on, so the blocks after it read them from it: sources are not
+// asked to build them for those blocks.
 type FieldDeclarer interface {
 	DeclaredFields() []Field
+}
+
+// FieldRemover is implemented by configs of transforms that remove fields
+// from the records they pass on (map's drop): `etl validate` rejects a
+// later block's reference to one, and sources are not asked to build them
+// for the blocks after it.
+type FieldRemover interface {
+	RemovedFields() []string
 }
 
 // ValueDecoder is implemented by config field types that decode themselves

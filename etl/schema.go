@@ -31,6 +31,7 @@ type AttrSpec struct {
 
 var (
 	exprType     = reflect.TypeOf(Expr{})
+	assignType   = reflect.TypeOf(Assignments{})
 	hclExprType  = reflect.TypeOf((*hcl.Expression)(nil)).Elem()
 	ctyValueType = reflect.TypeOf(cty.Value{})
 	durationType = reflect.TypeOf(time.Duration(0))
@@ -86,6 +87,9 @@ func attrSpecs(v reflect.Value, index []int) []AttrSpec {
 		case f.Type == exprType:
 			s.PerRecord = true
 			s.Type = "expression"
+		case f.Type == assignType:
+			s.PerRecord = true
+			s.Type = "object of expressions"
 		case f.Type == hclExprType:
 			s.Type = "expression"
 		default:
@@ -161,6 +165,10 @@ func decodeBody(body hcl.Body, specs []AttrSpec, cfg any, ctx *hcl.EvalContext, 
 		}
 		field := v.FieldByIndex(s.field)
 		switch {
+		case s.goType == assignType:
+			a, d := compileAssignments(attr.Expr, ctx, src)
+			diags = append(diags, d...)
+			field.Set(reflect.ValueOf(a))
 		case s.PerRecord:
 			e, d := compileExpr(attr.Expr, ctx)
 			diags = append(diags, d...)

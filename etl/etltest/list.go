@@ -18,7 +18,8 @@ import (
 type List struct {
 	// Parts are the partitions' records.
 	Parts [][]etl.Record
-	// Fields are the fields it declares, for validate; nil means unknown.
+	// Fields are the fields it declares, for validate, as they are when
+	// Register is called; nil means unknown.
 	Fields []etl.Field
 
 	mu   sync.Mutex

@@ -4,6 +4,7 @@ package cli
 import (
 	_ "github.com/etlhq/etl/filters/convoso"
 	_ "github.com/etlhq/etl/filters/dedupe"
+	_ "github.com/etlhq/etl/filters/mapper"
 	_ "github.com/etlhq/etl/filters/where"
 	_ "github.com/etlhq/etl/sinks/redialqueue"
 	_ "github.com/etlhq/etl/sinks/stats"

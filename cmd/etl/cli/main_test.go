@@ -19,12 +19,11 @@ import (
 )
 
 // testRegistry is etl.Default plus the in-memory etltest plugins, so that
-// scripts can run pipelines without any API; the shipped where filter
-// stands in for etltest's.
+// scripts can run pipelines without any API; the shipped map and where
+// stand in for etltest's.
 func testRegistry() *etl.Registry {
 	reg := etl.Default.Clone()
 	etltest.RegisterEnds(reg, &etltest.Collector{}, nil)
-	etltest.RegisterMap(reg)
 	return reg
 }
 
