@@ -28,11 +28,14 @@ const (
 // registry of plugins.
 type app struct {
 	stdout, stderr io.Writer
-	environ        []string
-	registry       *etl.Registry
-	globals        *globals
-	logger         *slog.Logger
-	rep            etl.Reporter // made once by reporter()
+	// errOut writes to stderr, or above the live status while one is
+	// drawn on the same terminal: the log and the warnings go through it.
+	errOut   *switchWriter
+	environ  []string
+	registry *etl.Registry
+	globals  *globals
+	logger   *slog.Logger
+	rep      etl.Reporter // made once by reporter()
 }
 
 // globals are the flags every command accepts.
@@ -40,6 +43,8 @@ type globals struct {
 	Output   string `enum:"text,json" default:"text" help:"Report format: text for people, json for one event object per line."`
 	Quiet    bool   `short:"q" help:"Print only errors."`
 	LogLevel string `enum:"debug,info,warn,error" default:"warn" help:"Log level of the diagnostic log on stderr (${enum})."`
+	// ProgressInterval paces the progress that is not drawn live.
+	ProgressInterval time.Duration `default:"10s" placeholder:"DURATION" help:"How often run and plan say how far they are when the report is not a terminal (a plain line) or is --output json (a progress event)."`
 }
 
 type cli struct {
@@ -62,7 +67,7 @@ type exitCode int
 // Main runs the CLI and returns the process exit status.
 func Main(args []string, stdout, stderr io.Writer, environ []string, reg *etl.Registry) (status int) {
 	var c cli
-	a := &app{stdout: stdout, stderr: stderr, environ: environ, registry: reg, globals: &c.globals}
+	a := &app{stdout: stdout, stderr: stderr, errOut: &switchWriter{w: stderr}, environ: environ, registry: reg, globals: &c.globals}
 	extraCommands(&c)
 	parser, err := kong.New(&c,
 		kong.Name("etl"),
@@ -90,7 +95,7 @@ func Main(args []string, stdout, stderr io.Writer, environ []string, reg *etl.Re
 		fmt.Fprintf(stderr, "etl: %v\n", err)
 		return exitUsage
 	}
-	a.logger = newLogger(stderr, c.LogLevel)
+	a.logger = newLogger(a.errOut, c.LogLevel)
 	cmd, ok := kctx.Selected().Target.Addr().Interface().(command)
 	if !ok {
 		fmt.Fprintf(stderr, "etl: %s is not runnable\n", kctx.Command())
@@ -133,9 +138,7 @@ func (a *app) reporter() etl.Reporter {
 	case a.globals.Output == "json":
 		a.rep = &etl.JSONReporter{W: a.stdout, Quiet: a.globals.Quiet}
 	default:
-		// Progress lines at most every 2 s per block: a fast run stays
-		// readable, a slow one still shows it is alive.
-		a.rep = &etl.TextReporter{W: a.stdout, Err: a.stderr, Quiet: a.globals.Quiet, ProgressEvery: 2 * time.Second}
+		a.rep = newTextReporter(a)
 	}
 	return a.rep
 }

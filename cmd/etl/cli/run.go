@@ -81,7 +81,9 @@ func executeLoaded(a *app, p *etl.Pipeline, sa *stateArgs, opts etl.RunOptions) 
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	stopProgress := a.startProgress(&opts)
 	res, err := p.Run(ctx, opts)
+	stopProgress()
 	if res != nil {
 		reportResult(rep, res, opts.Plan)
 		reportSkipped(rep, res)
