@@ -36,6 +36,9 @@ type app struct {
 	globals  *globals
 	logger   *slog.Logger
 	rep      etl.Reporter // made once by reporter()
+	// text is the text report (nil with --output json), which shows the
+	// run's progress; rep may wrap it.
+	text *textReporter
 }
 
 // globals are the flags every command accepts.
@@ -138,7 +141,8 @@ func (a *app) reporter() etl.Reporter {
 	case a.globals.Output == "json":
 		a.rep = &etl.JSONReporter{W: a.stdout, Quiet: a.globals.Quiet}
 	default:
-		a.rep = newTextReporter(a)
+		a.text = newTextReporter(a)
+		a.rep = a.text
 	}
 	return a.rep
 }

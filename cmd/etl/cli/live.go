@@ -14,38 +14,51 @@ import (
 // liveView is the status on a terminal: a bar per block the progress
 // names (a source's partitions, a lookup's keys) with its counts and API
 // traffic, and a line with the elapsed time and the time left, redrawn in
-// place by mpb. Lines written through it (Write) scroll above.
+// place by mpb. Lines written through it (Write) scroll above. Nothing is
+// drawn before the first progress event: a run that fails at its preflight
+// leaves no status behind.
 type liveView struct {
-	p      *mpb.Progress
-	footer *mpb.Bar
-	last   atomic.Pointer[etl.Progress]
+	w    io.Writer
+	last atomic.Pointer[etl.Progress]
 
-	mu   sync.Mutex
-	bars map[string]*mpb.Bar
+	mu     sync.Mutex
+	p      *mpb.Progress // nil until the first progress
+	footer *mpb.Bar
+	bars   map[string]*mpb.Bar
 	// order is the blocks in the order their bars were added.
 	order []string
 }
 
 func newLiveView(w io.Writer) *liveView {
-	v := &liveView{bars: map[string]*mpb.Bar{}}
-	v.p = mpb.New(mpb.WithOutput(w), mpb.WithAutoRefresh())
-	v.footer = v.p.New(0, mpb.NopStyle(), mpb.BarPriority(math.MaxInt32), mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
-		p := v.last.Load()
-		if p == nil {
-			return "starting..."
-		}
-		return clockText(*p)
-	})))
-	return v
+	return &liveView{w: w, bars: map[string]*mpb.Bar{}}
 }
 
-// Write prints b above the status.
-func (v *liveView) Write(b []byte) (int, error) { return v.p.Write(b) }
+// start makes the status: the clock line at the bottom. v.mu is held.
+func (v *liveView) start() {
+	v.p = mpb.New(mpb.WithOutput(v.w), mpb.WithAutoRefresh())
+	v.footer = v.p.New(0, mpb.NopStyle(), mpb.BarPriority(math.MaxInt32), mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
+		return clockText(*v.last.Load())
+	})))
+}
+
+// Write prints b above the status, or as is before there is one.
+func (v *liveView) Write(b []byte) (int, error) {
+	v.mu.Lock()
+	p := v.p
+	v.mu.Unlock()
+	if p == nil {
+		return v.w.Write(b)
+	}
+	return p.Write(b)
+}
 
 func (v *liveView) show(p etl.Progress) {
 	v.last.Store(&p)
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.p == nil {
+		v.start()
+	}
 	for _, b := range p.Blocks {
 		bar, ok := v.bars[b.Block]
 		if !ok {
@@ -104,10 +117,15 @@ func (v *liveView) addBar(block string) *mpb.Bar {
 // mpb to give the terminal back.
 func (v *liveView) stop() {
 	v.mu.Lock()
+	p := v.p
 	for _, b := range v.bars {
 		b.SetTotal(-1, true)
 	}
+	if p != nil {
+		v.footer.SetTotal(-1, true)
+	}
 	v.mu.Unlock()
-	v.footer.SetTotal(-1, true)
-	v.p.Wait()
+	if p != nil {
+		p.Wait()
+	}
 }

@@ -44,7 +44,8 @@ func (a *app) startProgress(opts *etl.RunOptions) (stop func()) {
 		opts.ProgressEvery = a.globals.ProgressInterval
 		return func() {}
 	}
-	tr := a.reporter().(*textReporter)
+	a.reporter()
+	tr := a.text
 	if a.terminal(a.stdout) {
 		opts.ProgressEvery = liveRefresh
 		v := newLiveView(a.stdout)
