@@ -1,7 +1,8 @@
 // Package runreport turns the events of a run (the `--output json`
-// stream) into a self-contained HTML page: charts drawn as inline SVG
-// with gonum.org/v1/plot, and tables. The page loads nothing and runs no
-// script.
+// stream) into a self-contained HTML page: charts drawn by Apache ECharts,
+// whose script is embedded in the page (options built with
+// github.com/go-echarts/go-echarts/v2, drawn as SVG), and tables. The
+// page loads nothing.
 //
 // It reads the events in two steps: Build sums them up into a Report (the
 // data, which the tests compare with golden files), and Write renders a

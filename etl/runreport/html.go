@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/etlhq/etl/etl"
@@ -13,22 +14,32 @@ import (
 //go:embed page.html.tmpl
 var pageTemplate string
 
-var page = template.Must(template.New("page").Funcs(template.FuncMap{
-	"label": ColumnLabel,
-	"cell":  cell,
-	"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"secs": func(s float64) string {
-		return (time.Duration(s * float64(time.Second))).Round(time.Millisecond).String()
-	},
-	"total": func(t PartitionTable, i int) string {
-		var sum float64
-		for _, r := range t.Rows {
-			sum += r.Values[i]
-		}
-		return cell(t.Columns[i], sum)
-	},
-	"summable": func(col string) bool { return col == "totalCalls" || col == "invalidPhones" || col == "bytes" },
-}).Parse(pageTemplate))
+// echartsJS is Apache ECharts 5.6.0 (echarts/dist/echarts.min.js of the
+// npm package, Apache License 2.0, see echarts/LICENSE), embedded in every
+// page so that it opens without network.
+//
+//go:embed echarts/echarts.min.js
+var echartsJS string
+
+// page is parsed when a report is first written, not when etl starts.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"label": ColumnLabel,
+		"cell":  cell,
+		"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"secs": func(s float64) string {
+			return (time.Duration(s * float64(time.Second))).Round(time.Millisecond).String()
+		},
+		"total": func(t PartitionTable, i int) string {
+			var sum float64
+			for _, r := range t.Rows {
+				sum += r.Values[i]
+			}
+			return cell(t.Columns[i], sum)
+		},
+		"summable": func(col string) bool { return col == "totalCalls" || col == "invalidPhones" || col == "bytes" },
+	}).Parse(pageTemplate))
+})
 
 // cell renders a table value: bytes in MB, counts with separators.
 func cell(col string, v float64) string {
@@ -47,10 +58,11 @@ func Write(w io.Writer, r *Report) error {
 	if err != nil {
 		return fmt.Errorf("drawing the charts: %w", err)
 	}
-	return page.Execute(w, struct {
+	return page().Execute(w, struct {
 		*Report
-		Charts []Chart
-	}{r, charts})
+		Charts  []Chart
+		ECharts template.JS
+	}{r, charts, template.JS(echartsJS)})
 }
 
 // WriteEvents builds the report of events and renders it.
