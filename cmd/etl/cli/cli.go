@@ -47,7 +47,7 @@ type globals struct {
 	Quiet    bool   `short:"q" help:"Print only errors."`
 	LogLevel string `enum:"debug,info,warn,error" default:"warn" help:"Log level of the diagnostic log on stderr (${enum})."`
 	// ProgressInterval paces the progress that is not drawn live.
-	ProgressInterval time.Duration `default:"10s" placeholder:"DURATION" help:"How often run and plan say how far they are when the report is not a terminal (a plain line) or is --output json (a progress event)."`
+	ProgressInterval time.Duration `default:"10s" placeholder:"DURATION" help:"How often run and plan say how far they are when the report is not a terminal (a plain line) or is --output json (a progress event); 0 turns that progress off."`
 }
 
 type cli struct {
