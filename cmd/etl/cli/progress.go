@@ -62,7 +62,9 @@ func (a *app) startProgress(opts *etl.RunOptions) (stop func()) {
 			a.errOut.set(a.stderr)
 		}
 	}
-	opts.ProgressEvery = a.globals.ProgressInterval
+	// The engine reports more often than a line is printed: a tick
+	// delivered a little early must not wait a whole interval more.
+	opts.ProgressEvery = min(liveRefresh, a.globals.ProgressInterval)
 	tr.setView(newPlainView(tr.out, a.globals.ProgressInterval, time.Now))
 	return func() { tr.setView(nil) }
 }
