@@ -61,7 +61,7 @@ type cli struct {
 	Fmt      fmtCmd      `cmd:"" help:"Rewrite pipeline files in canonical HCL formatting."`
 	State    stateCmd    `cmd:"" help:"Inspect or delete a checkpoint."`
 	Demo     demoCmd     `cmd:"" help:"Run pipelines/backfill.hcl against built-in fake Bland and Convoso APIs (no key, no network)."`
-	Version  versionCmd  `cmd:"" help:"Print the version."`
+	Version  versionCmd  `cmd:"" help:"Print the version, the commit and the Go version it was built with."`
 }
 
 // exitCode carries kong's own exits (after --help) out of Parse.
@@ -145,15 +145,4 @@ func (a *app) reporter() etl.Reporter {
 		a.rep = a.text
 	}
 	return a.rep
-}
-
-type versionCmd struct{}
-
-// version is set at build time (make build: the git description) with
-// -ldflags "-X github.com/etlhq/etl/cmd/etl/cli.version=...".
-var version = "dev"
-
-func (versionCmd) run(a *app) int {
-	fmt.Fprintf(a.stdout, "etl %s\n", version)
-	return exitOK
 }
