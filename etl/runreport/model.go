@@ -171,7 +171,7 @@ func (r *Report) start(e etl.Event) {
 	r.Started = e.Time
 	for _, k := range []struct{ key, name string }{
 		{"pipeline", "pipeline"}, {"state", "state"}, {"report", "report"},
-		{"version", "etl version"}, {"go_version", "Go version"},
+		{"version", "etl version"}, {"commit", "etl commit"}, {"go_version", "Go version"},
 	} {
 		if v := str(e.Data, k.key, ""); v != "" {
 			r.Settings = append(r.Settings, Setting{k.name, v})

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -86,7 +85,8 @@ func startRecording(a *app, p *etl.Pipeline, ra *reportArgs, statePath string, p
 			vars[v.Name] = formatValue(v.Value)
 		}
 	}
-	data := map[string]any{"mode": mode, "pipeline": p.Path, "state": statePath, "version": version, "go_version": runtime.Version(), "variables": vars}
+	build := readBuildInfo()
+	data := map[string]any{"mode": mode, "pipeline": p.Path, "state": statePath, "version": build.Version, "commit": build.Commit, "go_version": build.Go, "variables": vars}
 	if r.path != "" {
 		data["report"] = r.path
 	}
