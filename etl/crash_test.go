@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,9 +41,29 @@ sink "collect" "s" {
 		t.Fatal(err)
 	}
 	var committed atomic.Int64 // commits returned (events come after the commit)
+	type crash struct {
+		fs     *vfs.MemFS
+		before int64
+	}
+	var (
+		mu      sync.Mutex
+		crashes []crash
+	)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	take := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		before := committed.Load()
+		crashes = append(crashes, crash{fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: rng.IntN(101), RNG: rng}), before})
+	}
 	opts := etl.RunOptions{State: st, BatchSize: 4, Events: etl.ReporterFunc(func(e etl.Event) {
 		if e.Type == etl.EventPartition && e.Data["checkpoint"] == true {
-			committed.Add(1)
+			// Every 25th commit also crashes right after it, so that a
+			// loaded machine, on which the run may end before the loop
+			// below has taken many clones, still tests some.
+			if committed.Add(1)%25 == 0 {
+				take()
+			}
 		}
 	})}
 	done := make(chan error, 1)
@@ -50,12 +71,6 @@ sink "collect" "s" {
 		_, err := p.Run(context.Background(), opts)
 		done <- err
 	}()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
-	type crash struct {
-		fs     *vfs.MemFS
-		before int64
-	}
-	var crashes []crash
 	for running := true; running; {
 		select {
 		case err := <-done:
@@ -64,9 +79,8 @@ sink "collect" "s" {
 			}
 			running = false
 		default:
-			before := committed.Load()
-			crashes = append(crashes, crash{fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: rng.IntN(101), RNG: rng}), before})
-			time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
+			take() // at a random moment, in the middle of a commit too
+			time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 		}
 	}
 	st.Close()
