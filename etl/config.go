@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -21,7 +23,16 @@ type Pipeline struct {
 	Blocks    []*Block
 
 	parser *hclparse.Parser
+	// now is what timestamp() returns; nowUsed is set once it is called.
+	now     time.Time
+	nowUsed atomic.Bool
 }
+
+// Timestamp returns what timestamp() returns in this pipeline (the run's
+// start time, to the second), and whether the pipeline called it while
+// loading: plan and run report it then, so that a run can be given the
+// plan's (LoadOptions.Now, etl run --timestamp).
+func (p *Pipeline) Timestamp() (t time.Time, used bool) { return p.now, p.nowUsed.Load() }
 
 // sourceText returns the text of r in the pipeline's files.
 func (p *Pipeline) sourceText(r hcl.Range) string {
@@ -113,6 +124,10 @@ type LoadOptions struct {
 	// secrets and required inputs (as `terraform validate` does); run and
 	// plan need them.
 	AllowUnknown bool
+	// Now is what timestamp() returns, truncated to the second: the run's
+	// start time, the same for every call; time.Now() when zero. A run
+	// given its plan's Now evaluates the pipeline as the plan did.
+	Now time.Time
 }
 
 var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -186,7 +201,12 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 	vars, ctxVars, d := resolveVariables(varBlocks, opts)
 	diags = append(diags, d...)
 	p.Variables = vars
-	ctx := &hcl.EvalContext{Variables: ctxVars, Functions: reg.Functions(p.Dir, opts.AllowUnknown)}
+	p.now = opts.Now
+	if p.now.IsZero() {
+		p.now = time.Now()
+	}
+	p.now = p.now.UTC().Truncate(time.Second)
+	ctx := &hcl.EvalContext{Variables: ctxVars, Functions: reg.Functions(p.Dir, opts.AllowUnknown, p.now, &p.nowUsed)}
 
 	diags = append(diags, linkBlocks(blocks, seen)...)
 	if !badTopLevel {

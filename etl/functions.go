@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // local_time must work on hosts without a zone database
 
@@ -13,9 +14,11 @@ import (
 )
 
 // Functions returns the functions available in pipeline expressions: the
-// go-cty standard library, env, file and local_time, plus the registry's
-// extras. dir is the pipeline file's directory, for file().
-func (r *Registry) Functions(dir string, allowUnsetEnv bool) map[string]function.Function {
+// go-cty standard library, env, file, local_time, timestamp and dateadd,
+// plus the registry's extras. dir is the pipeline file's directory, for
+// file(); now is what timestamp() returns, and used is set when it is
+// called.
+func (r *Registry) Functions(dir string, allowUnsetEnv bool, now time.Time, used *atomic.Bool) map[string]function.Function {
 	fns := map[string]function.Function{
 		"abs": stdlib.AbsoluteFunc, "ceil": stdlib.CeilFunc, "floor": stdlib.FloorFunc,
 		"max": stdlib.MaxFunc, "min": stdlib.MinFunc, "parseint": stdlib.ParseIntFunc,
@@ -41,6 +44,8 @@ func (r *Registry) Functions(dir string, allowUnsetEnv bool) map[string]function
 		"env":        envFunc(allowUnsetEnv),
 		"file":       fileFunc(dir),
 		"local_time": LocalTimeFunc,
+		"timestamp":  timestampFunc(now, used),
+		"dateadd":    DateAddFunc,
 	}
 	for name, fn := range r.funcs() {
 		fns[name] = fn

@@ -12,9 +12,10 @@ import (
 
 // pipelineArgs are the arguments of every command that loads a pipeline.
 type pipelineArgs struct {
-	File    string   `arg:"" help:"Pipeline file (.hcl)."`
-	Var     []string `name:"var" sep:"none" placeholder:"NAME=VALUE" help:"Set a variable; repeatable. A value that is not a plain string is read as HCL: --var 'excluded_statuses=[\"SALE\",\"DNC\"]'."`
-	VarFile []string `name:"var-file" sep:"none" placeholder:"FILE" help:"Read variable values from an HCL file of NAME = VALUE lines; repeatable."`
+	File      string   `arg:"" help:"Pipeline file (.hcl)."`
+	Var       []string `name:"var" sep:"none" placeholder:"NAME=VALUE" help:"Set a variable; repeatable. A value that is not a plain string is read as HCL: --var 'excluded_statuses=[\"SALE\",\"DNC\"]'."`
+	VarFile   []string `name:"var-file" sep:"none" placeholder:"FILE" help:"Read variable values from an HCL file of NAME = VALUE lines; repeatable."`
+	Timestamp string   `name:"timestamp" placeholder:"TIME" help:"What timestamp() returns, an RFC 3339 time (default: now, to the second). plan prints the time it used: give it to the run that follows, so that both evaluate the pipeline alike."`
 }
 
 // load parses and validates the pipeline, printing its diagnostics. It
@@ -35,12 +36,22 @@ func (pa *pipelineArgs) loadWith(a *app, allowUnknown bool) *etl.Pipeline {
 		fmt.Fprintf(a.stderr, "etl: %v\n", err)
 		return nil
 	}
+	var now time.Time
+	if pa.Timestamp != "" {
+		t, err := time.Parse(time.RFC3339, pa.Timestamp)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "etl: --timestamp %q is not an RFC 3339 time such as 2026-11-30T06:00:00Z\n", pa.Timestamp)
+			return nil
+		}
+		now = t
+	}
 	p, diags := etl.Load(pa.File, etl.LoadOptions{
 		Registry:     a.registry,
 		VarFiles:     pa.VarFile,
 		Vars:         pa.Var,
 		Environ:      a.environ,
 		AllowUnknown: allowUnknown,
+		Now:          now,
 	})
 	if len(diags) > 0 {
 		etl.WriteDiagnostics(a.stderr, p.Files(), diags)

@@ -79,11 +79,13 @@ func executeLoaded(a *app, p *etl.Pipeline, sa *stateArgs, opts etl.RunOptions) 
 		mode = "plan"
 		reportVariables(rep, p)
 	}
+	reported := reportTimestamp(rep, p, false)
 	ctx, stop := signalContext()
 	defer stop()
 	stopProgress := a.startProgress(&opts)
 	res, err := p.Run(ctx, opts)
 	stopProgress()
+	reportTimestamp(rep, p, reported) // first called per record
 	if res != nil {
 		reportResult(rep, res, opts.Plan)
 		reportSkipped(rep, res)
@@ -191,6 +193,21 @@ func reportVariables(rep etl.Reporter, p *etl.Pipeline) {
 		data[v.Name] = val
 	}
 	rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventInfo, Message: strings.TrimRight(b.String(), "\n"), Data: map[string]any{"variables": data}})
+}
+
+// reportTimestamp says what timestamp() returned, once (done: already
+// said), when the pipeline called it: the run that follows a plan is given
+// the same with --timestamp, so that both evaluate the pipeline alike.
+func reportTimestamp(rep etl.Reporter, p *etl.Pipeline, done bool) bool {
+	t, used := p.Timestamp()
+	if done || !used {
+		return done
+	}
+	ts := t.Format(time.RFC3339)
+	rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventInfo,
+		Message: fmt.Sprintf("timestamp() = %s (--timestamp %s gives another command the same)", ts, ts),
+		Data:    map[string]any{"timestamp": ts}})
+	return true
 }
 
 // reportResult prints the per-block counts and the sinks' changes.
