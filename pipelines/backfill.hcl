@@ -64,12 +64,24 @@ source "bland_calls" "calls" {
   concurrency = 4
 }
 
+# To skip the calls a person answered that lasted over a minute, uncomment
+# this block and set the dedupe's input below to it. The calls are dropped
+# before the latest call per phone is chosen: such a phone is queued from
+# its latest other call, if it has one. call_length is in minutes; calls
+# with no answered_by pass.
+#
+# filter "where" "not_answered_long" {
+#   input     = source.bland_calls.calls
+#   condition = record.answered_by != "human" || coalesce(record.call_length, 0) <= 1
+#   reason    = "answered by a person, over a minute"
+# }
+
 transform "dedupe_latest" "latest_call" {
-  input       = source.bland_calls.calls
+  input       = source.bland_calls.calls # or filter.where.not_answered_long
   key         = record.phone
   order_by    = record.created_at
   tie_breaker = record.call_id # calls created in the same instant: the greatest call id wins
-  emit        = "updates" # lookups start while dates are still being fetched (faster end to end; same result as "end")
+  emit        = "updates"      # lookups start while dates are still being fetched (faster end to end; same result as "end")
 }
 
 filter "convoso_status" "redialable" {
