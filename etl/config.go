@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Pipeline is a loaded, validated pipeline file: its variables and its
@@ -128,6 +129,23 @@ type LoadOptions struct {
 	// start time, the same for every call; time.Now() when zero. A run
 	// given its plan's Now evaluates the pipeline as the plan did.
 	Now time.Time
+	// Values set variables from code, after every other source: the
+	// variables of an `etl test` test.
+	Values []VarValue
+	// Offline makes env("NAME") a placeholder, marked sensitive, without
+	// reading the environment: a test answers API calls from mocks, which
+	// need no secret, and must neither depend on the real ones nor hold
+	// them.
+	Offline bool
+}
+
+// VarValue is a variable's value set from code (LoadOptions.Values).
+type VarValue struct {
+	Name  string
+	Value cty.Value
+	// From says who sets it ("test \"x\""), Range where, for messages.
+	From  string
+	Range hcl.Range
 }
 
 var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -206,7 +224,7 @@ func Load(path string, opts LoadOptions) (*Pipeline, hcl.Diagnostics) {
 		p.now = time.Now()
 	}
 	p.now = p.now.UTC().Truncate(time.Second)
-	ctx := &hcl.EvalContext{Variables: ctxVars, Functions: reg.Functions(p.Dir, opts.AllowUnknown, p.now, &p.nowUsed)}
+	ctx := &hcl.EvalContext{Variables: ctxVars, Functions: reg.functionsFor(p.Dir, opts, p.now, &p.nowUsed)}
 
 	diags = append(diags, linkBlocks(blocks, seen)...)
 	if !badTopLevel {

@@ -52,6 +52,9 @@ type RunOptions struct {
 	// stages run: an EventProgress without a Block whose Data is a
 	// Progress (see ProgressOf), and a final one when they stop. 0: never.
 	ProgressEvery time.Duration
+	// Test, when set, makes this a test run (see TestHooks); tests run
+	// without State, and as plans unless they ask for a real write.
+	Test *TestHooks
 }
 
 // Run runs the pipeline until its sources are exhausted, an error occurs or
@@ -64,6 +67,7 @@ type RunOptions struct {
 func (p *Pipeline) Run(ctx context.Context, opts RunOptions) (*Result, error) {
 	start := time.Now()
 	opts = withDefaults(opts)
+	p = p.forTest(opts.Test)
 	cp, err := p.checkpoint(opts)
 	if err != nil {
 		return nil, err

@@ -53,6 +53,29 @@ func (r *Registry) Functions(dir string, allowUnsetEnv bool, now time.Time, used
 	return fns
 }
 
+// functionsFor is Functions for a pipeline loaded with opts: offline, env()
+// reads no environment variable.
+func (r *Registry) functionsFor(dir string, opts LoadOptions, now time.Time, used *atomic.Bool) map[string]function.Function {
+	fns := r.Functions(dir, opts.AllowUnknown, now, used)
+	if opts.Offline {
+		fns["env"] = offlineEnvFunc
+	}
+	return fns
+}
+
+// offlineEnvFunc is env() in a test: a placeholder naming the variable,
+// marked sensitive like a real value, so that a test neither needs the
+// keys nor could send or print them.
+var offlineEnvFunc = function.New(&function.Spec{
+	Description: "A placeholder for an environment variable: tests read none.",
+	Params:      []function.Parameter{{Name: "name", Type: cty.String}},
+	VarParam:    &function.Parameter{Name: "default", Type: cty.String},
+	Type:        function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		return cty.StringVal("test-placeholder-" + args[0].AsString()).Mark(Sensitive), nil
+	},
+})
+
 // envFunc is env(NAME) or env(NAME, DEFAULT): the environment variable, or
 // the default, or an error naming the variable when it is unset. The value
 // is marked sensitive: environment variables carry keys, and a marked value

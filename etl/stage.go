@@ -28,6 +28,8 @@ type stage struct {
 	// ackSelf makes a source acknowledge its own marks (see
 	// newPartitionTracker).
 	ackSelf bool
+	// tap, in a test run, sees each record a sink receives.
+	tap func(Record)
 	// finished is set once the stage has handled its whole input and, if
 	// it is a Finisher, Finish returned: for a sink, its output is written.
 	finished atomic.Bool
@@ -61,6 +63,13 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, signals *doneSignals) 
 		s := &stage{block: b, impl: impl, env: env, stats: &blockStats{}}
 		s.closer, _ = impl.(Closer)
 		stages = append(stages, s)
+		if err := opts.Test.mock(b, impl); err != nil {
+			return stages, err
+		}
+		if opts.Test != nil && opts.Test.Tap != nil && b.Addr.Kind == KindSink {
+			tap, addr := opts.Test.Tap, b.Addr
+			s.tap = func(r Record) { tap(addr, r) }
+		}
 		byBlock[b] = s
 		s.out = &output{addr: b.Addr, batchSize: opts.BatchSize, stats: s.stats, sink: b.Addr.Kind == KindSink, meter: env.Meter}
 		if b.Input == nil {
@@ -271,9 +280,13 @@ func (s *stage) loop(ctx context.Context) error {
 		s.stats.in.Add(int64(len(b.Records)))
 		for _, rec := range b.Records {
 			var err error
-			if proc != nil {
+			switch {
+			case proc != nil:
 				err = proc.Process(ctx, rec, s.out)
-			} else {
+			case s.tap != nil:
+				s.tap(rec)
+				fallthrough
+			default:
 				err = sink.Write(ctx, rec)
 			}
 			if err != nil {

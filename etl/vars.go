@@ -137,6 +137,9 @@ func resolveVariables(blocks []*hcl.Block, opts LoadOptions) ([]*Variable, map[s
 		}
 		set(strings.TrimSpace(name), raw, "--var "+strings.TrimSpace(name), nil, nil)
 	}
+	for _, v := range opts.Values {
+		set(v.Name, "", v.From, v.Range.Ptr(), &v.Value)
+	}
 
 	obj := map[string]cty.Value{}
 	for _, v := range vars {

@@ -25,6 +25,7 @@ type Filter struct {
 	cfg     *Config
 	env     etl.Env
 	client  *Client
+	api     api // client, or a mock's answers in a test
 	lookups *lookup.Lookup[phone.Number, verdict]
 	// cache holds the answers for a resumed run (see cache.go); the
 	// settings they depend on are written with the first answer, once, so
@@ -74,6 +75,7 @@ func newFilter(cfg *Config, env etl.Env) *Filter {
 	hc := cfg.Settings.Client(&http.Client{Transport: transport}, retry.PerSecond(cfg.RequestsPerSecond), cfg.AuthToken)
 	hc.Meter = env.Meter
 	f := &Filter{cfg: cfg, env: env, client: &Client{BaseURL: cfg.BaseURL, Token: cfg.AuthToken, HTTP: hc}}
+	f.api = f.client
 	f.lookups = lookup.New(lookup.Options{Concurrency: cfg.Concurrency, Meter: env.Meter, Unit: "phones"}, lookup.Funcs[phone.Number, verdict]{
 		Key: f.key, Call: f.call, Emit: f.apply,
 	})
@@ -86,7 +88,7 @@ func newFilter(cfg *Config, env etl.Env) *Filter {
 // date is fetched or any file written. The catalogue is kept for
 // exclude_flags.
 func (f *Filter) Preflight(ctx context.Context) error {
-	statuses, err := f.client.Statuses(ctx)
+	statuses, err := f.api.Statuses(ctx)
 	if err != nil {
 		return fmt.Errorf("checking the Convoso auth token: %w", err)
 	}
@@ -199,7 +201,7 @@ func (f *Filter) Skipped() []string {
 // else not found (unless kept); else, with check_dnc_list, dropped when on
 // the DNC list, which is asked only then.
 func (f *Filter) check(ctx context.Context, ph string) (verdict, error) {
-	leads, _, err := f.client.Leads(ctx, ph)
+	leads, _, err := f.api.Leads(ctx, ph)
 	if err != nil {
 		return verdict{}, err
 	}
@@ -227,7 +229,7 @@ func (f *Filter) check(ctx context.Context, ph string) (verdict, error) {
 	case len(leads) == 0 && f.cfg.OnNotFound == NotFoundDrop:
 		v.reason = "not found"
 	case f.cfg.CheckDNCList:
-		on, _, err := f.client.OnDNC(ctx, ph, 0)
+		on, _, err := f.api.OnDNC(ctx, ph, 0)
 		if err != nil {
 			return verdict{}, err
 		}
@@ -292,7 +294,7 @@ func (f *Filter) excludedStatuses(ctx context.Context) (map[string]bool, error) 
 	statuses := f.catalogue
 	if statuses == nil {
 		var err error
-		if statuses, err = f.client.Statuses(ctx); err != nil {
+		if statuses, err = f.api.Statuses(ctx); err != nil {
 			return nil, fmt.Errorf("reading the status catalogue: %w", err)
 		}
 	}

@@ -41,4 +41,5 @@ var (
 	_ etl.Cacher      = (*Filter)(nil)
 	_ etl.Skipper     = (*Filter)(nil)
 	_ etl.Outcomer    = (*Filter)(nil)
+	_ etl.Mockable    = (*Filter)(nil)
 )

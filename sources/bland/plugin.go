@@ -43,4 +43,5 @@ var (
 	_ etl.Fingerprinter = (*Config)(nil)
 	_ etl.PartitionSet  = (*Config)(nil)
 	_ etl.Source        = (*Source)(nil)
+	_ etl.Mockable      = (*Source)(nil)
 )

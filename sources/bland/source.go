@@ -16,7 +16,8 @@ import (
 type Source struct {
 	cfg    Config
 	env    etl.Env
-	client *Client
+	http   *Client
+	client lister // http, or a mock's in a test
 }
 
 // newSource builds the stage from a decoded config.
@@ -30,10 +31,11 @@ func newSource(cfg *Config, env etl.Env) (*Source, error) {
 		// paging, the key travels in a header.
 		rc.Logger, rc.LogQuery = env.Logger, true
 	}
-	return &Source{cfg: *cfg, env: env, client: &Client{
+	c := &Client{
 		BaseURL: cfg.BaseURL, Key: cfg.APIKey, Limit: cfg.Limit, MaxPages: cfg.MaxPages, Query: cfg.Query, HTTP: rc,
 		Skip: skipFor(env.Fields),
-	}}, nil
+	}
+	return &Source{cfg: *cfg, env: env, http: c, client: c}, nil
 }
 
 // skipFor returns the call fields records with these fields do not need.
@@ -52,7 +54,7 @@ func skipFor(fields map[string]bool) Skip {
 // Later dates are fetched meanwhile and wait their turn, their calls packed
 // in memory or, past a budget, in a spill file (see dateStream).
 func (s *Source) Read(ctx context.Context, out etl.Output) error {
-	s.client.HTTP.OnAttempt = func(a retry.Attempt) {
+	s.http.HTTP.OnAttempt = func(a retry.Attempt) {
 		a.Count(out.Count) // requests are counted per date, in markDate
 		if a.Retry && s.env.Logger != nil {
 			s.env.Logger.Warn("retrying request", "path", a.Path, "attempt", a.N, "status", a.Status, "wait", a.Wait, "err", a.Err)
