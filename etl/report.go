@@ -20,6 +20,7 @@ const (
 	EventSummary    = "summary"    // the run's end: status and elapsed time
 	EventError      = "error"      // the error that stopped the run
 	EventDiagnostic = "diagnostic" // a problem in the pipeline file (--output json)
+	EventTest       = "test"       // a pipeline test's outcome (etl test)
 )
 
 // FinalProgress is the Data key of a progress event that closes a series

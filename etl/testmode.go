@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -210,3 +211,56 @@ func joinPath(path, name string) string {
 	}
 	return path + "." + name
 }
+
+// FieldTypes returns the fields of the block's output with their declared
+// types (cty.DynamicPseudoType where no plugin says), or nil when the
+// fields are unknown: what a test's fixture for the block may hold.
+func (b *Block) FieldTypes() map[string]cty.Type {
+	if b.Fields == nil {
+		return nil
+	}
+	types := make(map[string]cty.Type, len(b.Fields))
+	for x := b; x != nil; x = x.Input {
+		if x.Plugin == nil {
+			continue
+		}
+		fields := x.Plugin.Fields
+		if fd, ok := x.Config.(FieldDeclarer); ok {
+			fields = append(slices.Clip(fields), fd.DeclaredFields()...)
+		}
+		for _, f := range fields {
+			if _, set := types[f.Name]; !set && b.Fields[f.Name] && f.Type != cty.NilType {
+				types[f.Name] = f.Type
+			}
+		}
+	}
+	for name := range b.Fields {
+		if _, set := types[name]; !set {
+			types[name] = cty.DynamicPseudoType
+		}
+	}
+	return types
+}
+
+// Block returns the block at addr, or nil.
+func (p *Pipeline) Block(addr Addr) *Block {
+	for _, b := range p.Blocks {
+		if b.Addr == addr {
+			return b
+		}
+	}
+	return nil
+}
+
+// ParseAddr reads "kind.type.name".
+func ParseAddr(s string) (Addr, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || !validKind(Kind(parts[0])) || parts[1] == "" || parts[2] == "" {
+		return Addr{}, false
+	}
+	return Addr{Kind: Kind(parts[0]), Type: parts[1], Name: parts[2]}, true
+}
+
+// Nearest returns the candidate closest to s when it is close enough to be
+// a likely typo, else "": for "did you mean" hints.
+func Nearest(s string, candidates []string) string { return nearest(s, candidates) }

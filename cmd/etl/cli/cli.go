@@ -55,7 +55,8 @@ type cli struct {
 
 	Run      runCmd      `cmd:"" help:"Run a pipeline: read, transform and write."`
 	Plan     planCmd     `cmd:"" help:"Dry run: read everything, write nothing, show the change each sink would make."`
-	Validate validateCmd `cmd:"" help:"Check a pipeline file without any network access."`
+	Validate validateCmd `cmd:"" help:"Check a pipeline file, and the test files that test it, without any network access."`
+	Test     testCmd     `cmd:"" help:"Run pipeline tests (*.etltest.hcl): fixtures and mocked APIs in, no network, nothing written."`
 	Report   reportCmd   `cmd:"" help:"Render a saved event stream (etl run --output json) as the HTML run report, on standard output."`
 	Plugins  pluginsCmd  `cmd:"" help:"List the plugins, or show one plugin's attributes."`
 	Fmt      fmtCmd      `cmd:"" help:"Rewrite pipeline files in canonical HCL formatting."`

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/pipetest"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -14,6 +15,12 @@ type validateCmd struct {
 }
 
 func (c *validateCmd) run(a *app) int {
+	if strings.HasSuffix(c.File, pipetest.Suffix) {
+		if !a.checkTestFiles([]string{c.File}) {
+			return exitError
+		}
+		return exitOK
+	}
 	p := c.loadWith(a, true)
 	if p == nil {
 		return exitError
@@ -39,6 +46,9 @@ func (c *validateCmd) run(a *app) int {
 				fmt.Fprintf(a.stdout, "  var.%s has no value: checked as unknown; run and plan need it (--var %s=VALUE).\n", v.Name, v.Name)
 			}
 		}
+	}
+	if !a.checkTestFiles(pipetest.ForPipeline(c.File)) {
+		return exitError
 	}
 	return exitOK
 }
