@@ -16,9 +16,10 @@ PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/etl
 
-test:
+test: build
 	$(GO) vet $(PKGS)
 	$(GO) test -race $(PKGS)
+	./$(BIN) test pipelines/
 
 # The run report in headless Chromium (Debian's chromium package): renders
 # the demo's report, fails on a script error, a chart without marks or a

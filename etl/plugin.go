@@ -86,6 +86,10 @@ type Spec[C any] struct {
 	// resumed run, so that the stages and sinks after it see every finished
 	// partition's data.
 	Replays bool
+	// Mock documents, for a plugin whose stage is Mockable, the mock block
+	// a test gives it: its attributes and an example, as `etl plugins
+	// NAME` shows them.
+	Mock string
 }
 
 // Plugin is a registered block type, as the registry hands it out: its
@@ -142,11 +146,13 @@ type Plugin struct {
 	Kind    Kind
 	Type    string
 	Summary string
-	// Fields, ReadsDeclaredFields, Buffers and Replays are the Spec's.
+	// Fields, ReadsDeclaredFields, Buffers, Replays and Mock are the
+	// Spec's.
 	Fields              []Field
 	ReadsDeclaredFields bool
 	Buffers             bool
 	Replays             bool
+	Mock                string
 
 	// config returns a pointer to a new config with defaults set.
 	config func() any

@@ -89,7 +89,7 @@ func add[C, S any](r *Registry, kind Kind, spec Spec[C], build func(*C, Env) (S,
 	}
 	p := &Plugin{
 		Kind: kind, Type: spec.Type, Summary: spec.Summary, Fields: spec.Fields,
-		ReadsDeclaredFields: spec.ReadsDeclaredFields, Buffers: spec.Buffers, Replays: spec.Replays,
+		ReadsDeclaredFields: spec.ReadsDeclaredFields, Buffers: spec.Buffers, Replays: spec.Replays, Mock: spec.Mock,
 		config: func() any { return newConfig() },
 		build: func(cfg any, env Env) (any, error) {
 			stage, err := build(cfg.(*C), env)

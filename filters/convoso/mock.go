@@ -17,6 +17,16 @@ type api interface {
 	Statuses(ctx context.Context) ([]Status, error)
 }
 
+// mockDoc is what `etl plugins convoso_status` says of the mock.
+const mockDoc = `leads: each phone's leads (lead_id, list_id, status, modified_at as
+"2006-01-02 15:04:05"); a phone not named has none. dnc: the phones on the
+DNC list. statuses: the status catalogue (code, final, success, dnc), for
+exclude_flags. The filter's own rules run on them.
+  mock "filter.convoso_status.redialable" {
+    leads = { "5615550100" = [{ lead_id = "1", status = "SALE", modified_at = "2025-12-01 10:00:00" }] }
+    dnc   = ["5615550101"]
+  }`
+
 // mockData is a convoso_status mock: each phone's leads, the DNC list and
 // the status catalogue (for exclude_flags).
 //

@@ -25,6 +25,7 @@ func Register(r *etl.Registry) {
 		// Reads record.phone through its expression; emits its input
 		// records with the lead fields added.
 		ReadsDeclaredFields: true,
+		Mock:                mockDoc,
 	}, func(cfg *Config, env etl.Env) (etl.Streamer, error) {
 		f := newFilter(cfg, env)
 		// A debug line per request (path only: the token is in the form).

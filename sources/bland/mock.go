@@ -18,6 +18,16 @@ type lister interface {
 	FetchDate(ctx context.Context, date string, deliver func([]Call) error) (*Day, error)
 }
 
+// mockDoc is what `etl plugins bland_calls` says of the mock.
+const mockDoc = `calls: the calls of each date, by date (YYYY-MM-DD, from start_date to end_date);
+a date not named has none. A call has the API's fields: call_id, created_at
+(required), to, from, inbound, batch_id, status, answered_by, call_length,
+metadata. The source's own logic runs on them: phones normalised, invalid
+ones counted, repeated call ids dropped.
+  mock "source.bland_calls.calls" {
+    calls = { "2025-12-01" = [{ call_id = "c1", created_at = "2025-12-01T15:00:00Z", to = "+15615550100" }] }
+  }`
+
 // mockData is a bland_calls mock: the calls of each date, as the API
 // would list them.
 //

@@ -32,6 +32,7 @@ func Register(r *etl.Registry) {
 		Summary: "Lists Bland.ai calls one date at a time, with retries and no silent loss.",
 		Config:  defaultConfig,
 		Fields:  Fields,
+		Mock:    mockDoc,
 	}, func(cfg *Config, env etl.Env) (etl.Source, error) {
 		return newSource(cfg, env)
 	})

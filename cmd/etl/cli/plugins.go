@@ -85,4 +85,10 @@ func describePlugin(a *app, p *etl.Plugin) {
 		}
 		tw.Flush()
 	}
+	if p.Mock != "" {
+		fmt.Fprintf(w, "\n  In tests (etl test), its API is mocked with:\n")
+		for _, line := range strings.Split(strings.TrimRight(p.Mock, "\n"), "\n") {
+			fmt.Fprintf(w, "    %s\n", line)
+		}
+	}
 }
