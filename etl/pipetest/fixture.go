@@ -81,7 +81,11 @@ func newFixture(o *Override, b *etl.Block, ctx *hcl.EvalContext, dir string) (*f
 			f.part(partition) // a partition without records is still one
 		}
 		for _, w := range ws {
-			rec, d := checkFields(w, types, what, partitionKey)
+			skip := partitionKey
+			if _, isField := types[partitionKey]; isField {
+				skip = "" // the block's records carry a partition field: set it too
+			}
+			rec, d := checkFields(w, types, what, skip)
 			diags = append(diags, d...)
 			name := partition
 			if pv, ok := objectAttr(w.val, partitionKey); ok {
@@ -93,6 +97,9 @@ func newFixture(o *Override, b *etl.Block, ctx *hcl.EvalContext, dir string) (*f
 			}
 			if name == "" {
 				name = DefaultPartition
+			}
+			if _, isField := types[partitionKey]; isField && rec[partitionKey] == cty.NilVal {
+				rec[partitionKey] = cty.StringVal(name)
 			}
 			for field, ty := range types {
 				if _, set := rec[field]; !set {
