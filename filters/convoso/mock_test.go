@@ -57,8 +57,8 @@ func TestMockAnswers(t *testing.T) {
 
 func TestMockRefused(t *testing.T) {
 	for data, want := range map[string]string{
-		`{ leads = { "12" = [] } }`:                          `leads["12"]: "12" is not a phone`,
-		`{ dnc = ["x"] }`:                                    `dnc[0]: "x" is not a phone`,
+		`{ leads = { "12" = [] } }`:                           `leads["12"]: "12" is not a phone`,
+		`{ dnc = ["x"] }`:                                     `dnc[0]: "x" is not a phone`,
 		`{ leads = { "5615550100" = [{ state = "SALE" }] } }`: `leads["5615550100"][0]: unknown field "state"; the fields there are lead_id, list_id, status, modified_at`,
 	} {
 		if _, err := mockFilter(t, data); err == nil || !strings.Contains(err.Error(), want) {
