@@ -166,15 +166,8 @@ func (a *app) checkTestFiles(paths []string) bool {
 			continue
 		}
 		if !a.globals.Quiet {
-			fmt.Fprintf(a.stdout, "%s is valid: %s of %s.\n", path, plural(len(f.Tests), "test"), f.Pipeline)
+			fmt.Fprintf(a.stdout, "%s is valid: %s of %s.\n", path, plural(int64(len(f.Tests)), "test"), f.Pipeline)
 		}
 	}
 	return ok
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
