@@ -79,8 +79,8 @@ func (p *Pipeline) forTest(h *TestHooks) *Pipeline {
 		}
 	}
 	copies := map[*Block]*Block{}
-	q := *p
-	q.Blocks = nil
+	q := &Pipeline{Path: p.Path, Dir: p.Dir, Variables: p.Variables, parser: p.parser, now: p.now}
+	q.nowUsed.Store(p.nowUsed.Load())
 	for _, b := range p.Blocks { // in order: an input is copied before its consumers
 		if !needed[b] {
 			continue
@@ -99,7 +99,7 @@ func (p *Pipeline) forTest(h *TestHooks) *Pipeline {
 		copies[b] = &c
 		q.Blocks = append(q.Blocks, &c)
 	}
-	return &q
+	return q
 }
 
 // mock switches a Mockable stage to its test data; a mock given to a

@@ -135,7 +135,7 @@ func prepare(f *File, t *Test, dir string, opts Options) (*testRun, hcl.Diagnost
 		reg = etl.Default
 	}
 	testDir := filepath.Dir(f.Path)
-	fns := reg.Functions(testDir, false)
+	fns := reg.Functions(testDir, false, time.Now(), nil)
 	delete(fns, "env") // a test reads no environment variable
 	tr := &testRun{file: f, test: t, dir: dir, ctx: &hcl.EvalContext{
 		Variables: map[string]cty.Value{"test": cty.ObjectVal(map[string]cty.Value{"dir": cty.StringVal(dir), "name": cty.StringVal(t.Name)})},
