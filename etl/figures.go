@@ -10,6 +10,18 @@ import "encoding/json"
 // way through Outcomer.)
 const DataSeries = "series"
 
+// DataPartitions is the Data key of every partition's figures a block
+// holds at the end of a run (a list of objects, each with DataPartition
+// naming its partition and the fields its partition events carry), the
+// partitions a resumed run restored included: the run report's
+// per-partition table and charts take them, so that a run that fetched
+// one new date still shows the whole range.
+const DataPartitions = "partitions"
+
+// DataPartition is the key naming the partition in an item of
+// DataPartitions.
+const DataPartition = "partition"
+
 // Series is a count per partition, in partition order: new phones per
 // date, say.
 type Series struct {

@@ -10,7 +10,9 @@
 // pipeline gets the charts its events allow and none it cannot fill:
 //
 //   - records and new keys per partition, from the partition events of a
-//     stats sink (totalCalls, newPhonesToday, cumulativeUniquePhones);
+//     stats sink (totalCalls, newPhonesToday, cumulativeUniquePhones), and
+//     from an event's etl.DataPartitions (every partition, restored ones
+//     included);
 //   - what became of the items a block decided on, from a block event's
 //     "outcomes" (etl.Outcomer);
 //   - requests, retries and 429s per API, from the block counts named in

@@ -126,6 +126,17 @@ func Build(events []etl.Event) *Report {
 			if vars, ok := e.Data["variables"].(map[string]any); ok && !r.hasVariables() {
 				r.addVariables(vars)
 			}
+			// A block's figures for every partition, restored ones
+			// included, as partition events would carry them.
+			items, _ := e.Data[etl.DataPartitions].([]any)
+			for _, item := range items {
+				data, _ := item.(map[string]any)
+				name, _ := data[etl.DataPartition].(string)
+				pe := etl.Event{Type: etl.EventPartition, Block: e.Block, Partition: name, Data: data}
+				if t := partitionTable(tables, pe); t != nil && !slices.Contains(order, e.Block) {
+					order = append(order, e.Block)
+				}
+			}
 		case etl.EventPartition:
 			if t := partitionTable(tables, e); t != nil && !slices.Contains(order, e.Block) {
 				order = append(order, e.Block)

@@ -136,6 +136,13 @@ func (s *sink) EndPartition(_ context.Context, m *etl.Mark, _ etl.Output) error 
 	s.calls, s.nullKeys = 0, 0
 	s.today.clear()
 
+	s.env.Report(etl.EventPartition, row.Date, dateLine(row, bytes, hasBytes), rowData(row, bytes, hasBytes))
+	return s.save(false)
+}
+
+// rowData is a row as events carry it: a partition event's data, and an
+// item of the summary's "partitions".
+func rowData(row Row, bytes int64, hasBytes bool) map[string]any {
 	data := map[string]any{
 		"date": row.Date, "totalCalls": row.TotalCalls, "uniquePhonesToday": row.UniquePhonesToday,
 		"newPhonesToday": row.NewPhonesToday, "cumulativeUniquePhones": row.CumulativeUniquePhones,
@@ -144,8 +151,7 @@ func (s *sink) EndPartition(_ context.Context, m *etl.Mark, _ etl.Output) error 
 	if hasBytes {
 		data["bytes"] = bytes
 	}
-	s.env.Report(etl.EventPartition, row.Date, dateLine(row, bytes, hasBytes), data)
-	return s.save(false)
+	return data
 }
 
 // Finish reports the summary table and, in apply mode, makes sure the file
@@ -156,12 +162,18 @@ func (s *sink) Finish(_ context.Context, _ etl.Output) error {
 		s.env.Report(etl.EventWarning, "", fmt.Sprintf("%d records arrived after the last partition mark and are not in the stats", s.calls), nil)
 	}
 	var total int64
-	for _, r := range s.rows {
+	// Every row, the restored ones too: a resumed run's report shows the
+	// whole range, not only the dates this run fetched.
+	partitions := make([]map[string]any, len(s.rows))
+	for i, r := range s.rows {
 		total += r.TotalCalls
+		bytes, hasBytes := s.bytes[r.Date]
+		partitions[i] = rowData(r, bytes, hasBytes)
+		partitions[i][etl.DataPartition] = r.Date
 	}
 	s.env.Report(etl.EventInfo, "", summaryTable(s.rows, s.bytes), map[string]any{
 		"dates": len(s.rows), "totalCalls": total, "uniquePhones": s.seen.len(),
-		etl.DataSeries: []etl.Series{newPhonesSeries(s.rows)},
+		etl.DataSeries: []etl.Series{newPhonesSeries(s.rows)}, etl.DataPartitions: partitions,
 	})
 	return s.save(true)
 }
