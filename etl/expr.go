@@ -27,6 +27,9 @@ type Expr struct {
 	fields []string
 	// source is the expression as written, for fingerprints and messages.
 	source string
+	// fast evaluates common shapes without HCL (see compileFast); nil
+	// when the expression has another shape.
+	fast fastFunc
 }
 
 // Source returns the expression as written in the pipeline file, e.g.
@@ -61,6 +64,7 @@ func compileExpr(expr hcl.Expression, ctx *hcl.EvalContext) (Expr, hcl.Diagnosti
 	if seen == nil {
 		e.fields = nil
 	}
+	e.fast = compileFast(expr, ctx)
 	return e, nil
 }
 
@@ -119,6 +123,10 @@ func (e Expr) Eval(rec Record) (cty.Value, error) {
 		return e.value, nil
 	case e.field != "":
 		return rec.Get(e.field), nil
+	case e.fast != nil:
+		if v, ok := e.fast(rec); ok {
+			return v, nil
+		}
 	}
 	obj := cty.EmptyObjectVal
 	if e.fields != nil {

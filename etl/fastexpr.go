@@ -1,0 +1,175 @@
+package etl
+
+import (
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// fastFunc evaluates an expression for a record without HCL's machinery;
+// ok is false when the operands are not the plain values it handles
+// (null, unknown, marked, or of a type HCL would convert), and the caller
+// then evaluates the expression with HCL, whose result and errors are the
+// ones that count. It holds no state: an Expr is safe to share.
+type fastFunc func(rec Record) (v cty.Value, ok bool)
+
+// compileFast returns a fastFunc for the common shapes of per-record
+// expressions (record.FIELD, literals, comparisons, && || !, arithmetic,
+// string templates), or nil for any other shape. A subexpression that does
+// not read the record is evaluated once, here. Per record, HCL's evaluation
+// builds an object of the fields read, a child context and a function call
+// per operator, several microseconds and a dozen allocations; this costs
+// a few map reads and the result.
+func compileFast(expr hcl.Expression, ctx *hcl.EvalContext) fastFunc {
+	if len(recordRefs(expr)) == 0 {
+		v, diags := expr.Value(ctx)
+		if diags.HasErrors() || !v.IsWhollyKnown() || v.IsMarked() {
+			return nil
+		}
+		return func(Record) (cty.Value, bool) { return v, true }
+	}
+	switch x := expr.(type) {
+	case *hclsyntax.ParenthesesExpr:
+		return compileFast(x.Expression, ctx)
+	case *hclsyntax.TemplateWrapExpr:
+		return compileFast(x.Wrapped, ctx)
+	case *hclsyntax.ScopeTraversalExpr:
+		if len(x.Traversal) != 2 {
+			return nil
+		}
+		step, ok := x.Traversal[1].(hcl.TraverseAttr)
+		if !ok {
+			return nil
+		}
+		name := step.Name
+		return func(rec Record) (cty.Value, bool) { return rec.Get(name), true }
+	case *hclsyntax.UnaryOpExpr:
+		val := compileFast(x.Val, ctx)
+		if val == nil || x.Op != hclsyntax.OpLogicalNot {
+			return nil
+		}
+		return func(rec Record) (cty.Value, bool) {
+			v, ok := val(rec)
+			if !ok || !plain(v, cty.Bool) {
+				return cty.NilVal, false
+			}
+			return v.Not(), true
+		}
+	case *hclsyntax.BinaryOpExpr:
+		return compileBinary(x, ctx)
+	case *hclsyntax.TemplateExpr:
+		return compileTemplate(x, ctx)
+	}
+	return nil
+}
+
+// compileBinary handles the operators whose HCL functions reduce, for
+// plain operands, to one cty method.
+func compileBinary(x *hclsyntax.BinaryOpExpr, ctx *hcl.EvalContext) fastFunc {
+	lhs, rhs := compileFast(x.LHS, ctx), compileFast(x.RHS, ctx)
+	if lhs == nil || rhs == nil {
+		return nil
+	}
+	var op func(a, b cty.Value) (cty.Value, bool)
+	number := func(f func(a, b cty.Value) cty.Value) func(a, b cty.Value) (cty.Value, bool) {
+		return func(a, b cty.Value) (cty.Value, bool) {
+			if !plain(a, cty.Number) || !plain(b, cty.Number) {
+				return cty.NilVal, false
+			}
+			return f(a, b), true
+		}
+	}
+	nonZero := func(f func(a, b cty.Value) cty.Value) func(a, b cty.Value) (cty.Value, bool) {
+		return func(a, b cty.Value) (cty.Value, bool) {
+			if !plain(a, cty.Number) || !plain(b, cty.Number) || b.AsBigFloat().Sign() == 0 {
+				return cty.NilVal, false // HCL's error for a zero divisor
+			}
+			return f(a, b), true
+		}
+	}
+	boolean := func(f func(a, b cty.Value) cty.Value) func(a, b cty.Value) (cty.Value, bool) {
+		return func(a, b cty.Value) (cty.Value, bool) {
+			if !plain(a, cty.Bool) || !plain(b, cty.Bool) {
+				return cty.NilVal, false
+			}
+			return f(a, b), true
+		}
+	}
+	switch x.Op {
+	case hclsyntax.OpEqual, hclsyntax.OpNotEqual:
+		not := x.Op == hclsyntax.OpNotEqual
+		op = func(a, b cty.Value) (cty.Value, bool) {
+			if !a.IsKnown() || !b.IsKnown() || a.IsMarked() || b.IsMarked() {
+				return cty.NilVal, false
+			}
+			eq := a.Equals(b) // what HCL's == calls
+			if not {
+				return eq.Not(), true
+			}
+			return eq, true
+		}
+	case hclsyntax.OpLessThan:
+		op = number(cty.Value.LessThan)
+	case hclsyntax.OpLessThanOrEqual:
+		op = number(cty.Value.LessThanOrEqualTo)
+	case hclsyntax.OpGreaterThan:
+		op = number(cty.Value.GreaterThan)
+	case hclsyntax.OpGreaterThanOrEqual:
+		op = number(cty.Value.GreaterThanOrEqualTo)
+	case hclsyntax.OpAdd:
+		op = number(cty.Value.Add)
+	case hclsyntax.OpSubtract:
+		op = number(cty.Value.Subtract)
+	case hclsyntax.OpMultiply:
+		op = number(cty.Value.Multiply)
+	case hclsyntax.OpDivide:
+		op = nonZero(cty.Value.Divide)
+	case hclsyntax.OpModulo:
+		op = nonZero(cty.Value.Modulo)
+	case hclsyntax.OpLogicalAnd:
+		op = boolean(cty.Value.And)
+	case hclsyntax.OpLogicalOr:
+		op = boolean(cty.Value.Or)
+	default:
+		return nil
+	}
+	return func(rec Record) (cty.Value, bool) {
+		a, ok := lhs(rec)
+		if !ok {
+			return cty.NilVal, false
+		}
+		b, ok := rhs(rec)
+		if !ok {
+			return cty.NilVal, false
+		}
+		return op(a, b)
+	}
+}
+
+// compileTemplate handles "${...}" templates whose parts are strings.
+func compileTemplate(x *hclsyntax.TemplateExpr, ctx *hcl.EvalContext) fastFunc {
+	parts := make([]fastFunc, len(x.Parts))
+	for i, p := range x.Parts {
+		if parts[i] = compileFast(p, ctx); parts[i] == nil {
+			return nil
+		}
+	}
+	return func(rec Record) (cty.Value, bool) {
+		var b strings.Builder
+		for _, part := range parts {
+			v, ok := part(rec)
+			if !ok || !plain(v, cty.String) {
+				return cty.NilVal, false // numbers and bools: HCL converts
+			}
+			b.WriteString(v.AsString())
+		}
+		return cty.StringVal(b.String()), true
+	}
+}
+
+// plain reports whether v is a known, non-null, unmarked value of type t.
+func plain(v cty.Value, t cty.Type) bool {
+	return v.IsKnown() && !v.IsNull() && !v.IsMarked() && v.Type() == t
+}

@@ -1,0 +1,69 @@
+package etl
+
+import (
+	"sync/atomic"
+	"time"
+
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// TestFastMatchesHCL evaluates expressions over records of every kind of
+// value both ways: where the fast path answers, its value must be HCL's,
+// type included; where HCL fails, the fast path must not answer.
+func TestFastMatchesHCL(t *testing.T) {
+	exprs := []string{
+		`record.s == "pending"`, `record.s != "pending"`, `record.n == 3`, `record.n != record.m`,
+		`record.n < 4`, `record.n <= record.m`, `record.n > 1.5`, `record.n >= 3`,
+		`record.b && record.c`, `record.b || record.c`, `!record.b`,
+		`record.s == "pending" && record.n < 4`, `(record.n + 1) * 2 - record.m`,
+		`record.n / record.m`, `record.n % 2 == 0`, `record.n % record.m`,
+		`"${record.s}-${record.t}"`, `"x${record.s}"`, `"${record.n}"`,
+		`record.missing == null`, `record.missing != "a"`, `record.s == var.v`, `record.s == upper("pending")`,
+	}
+	vals := []cty.Value{
+		cty.StringVal("pending"), cty.StringVal("5"), cty.StringVal("true"), cty.NumberIntVal(3), cty.NumberIntVal(0),
+		cty.NumberFloatVal(2.5), cty.True, cty.False, cty.NullVal(cty.String), cty.NullVal(cty.Number),
+		cty.NullVal(cty.DynamicPseudoType), cty.StringVal("pending").Mark(Sensitive), cty.ListValEmpty(cty.String),
+	}
+	ctx := &hcl.EvalContext{
+		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"v": cty.StringVal("pending")})},
+		Functions: Default.Functions(".", false, time.Time{}, new(atomic.Bool)),
+	}
+	answered := 0
+	for _, src := range exprs {
+		x, diags := hclsyntax.ParseExpression([]byte(src), "p.hcl", hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		e, _ := compileExpr(x, ctx)
+		if e.fast == nil {
+			t.Errorf("%s: no fast path", src)
+			continue
+		}
+		slow := e
+		slow.fast = nil
+		for i, a := range vals {
+			for j, b := range vals {
+				rec := Record{"s": a, "t": b, "n": a, "m": b, "b": a, "c": b}
+				fv, ok := e.fast(rec)
+				sv, err := slow.Eval(rec)
+				switch {
+				case !ok:
+				case err != nil:
+					t.Errorf("%s with %d,%d: fast gave %#v, HCL failed: %v", src, i, j, fv, err)
+				case !fv.RawEquals(sv):
+					t.Errorf("%s with %d,%d: fast gave %#v, HCL %#v", src, i, j, fv, sv)
+				default:
+					answered++
+				}
+			}
+		}
+	}
+	if answered < 500 {
+		t.Errorf("the fast path answered only %d cases", answered)
+	}
+}
