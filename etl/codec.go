@@ -105,6 +105,76 @@ func AppendValue(dst []byte, v cty.Value) ([]byte, error) {
 	return append(append(dst, b...), '}'), nil
 }
 
+// AppendJSON appends v as plain JSON, for files that people and other
+// programs read: nulls of any type are null, lists, sets and tuples are
+// arrays, maps and objects are objects with their keys sorted. Unlike
+// AppendValue, types that JSON lacks are not kept.
+func AppendJSON(dst []byte, v cty.Value) ([]byte, error) {
+	if v.IsMarked() {
+		v, _ = v.Unmark()
+	}
+	ty := v.Type()
+	switch {
+	case !v.IsKnown():
+		return dst, fmt.Errorf("unknown value")
+	case v.IsNull():
+		return append(dst, "null"...), nil
+	case ty == cty.String:
+		return appendString(dst, v.AsString()), nil
+	case ty == cty.Number:
+		f := v.AsBigFloat()
+		if f.IsInf() {
+			return dst, fmt.Errorf("infinite number")
+		}
+		return appendNumber(dst, f), nil
+	case ty == cty.Bool:
+		return strconv.AppendBool(dst, v.True()), nil
+	case ty.IsObjectType() || ty.IsMapType():
+		m := v.AsValueMap()
+		dst = append(dst, '{')
+		for i, k := range sortedKeys(m) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(appendString(dst, k), ':')
+			var err error
+			if dst, err = AppendJSON(dst, m[k]); err != nil {
+				return dst, fmt.Errorf("%q: %w", k, err)
+			}
+		}
+		return append(dst, '}'), nil
+	case ty.IsTupleType() || ty.IsListType() || ty.IsSetType():
+		dst = append(dst, '[')
+		for i, e := range v.AsValueSlice() {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = AppendJSON(dst, e); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
+	}
+	return dst, fmt.Errorf("cannot write a %s as JSON", ty.FriendlyName())
+}
+
+// AppendText appends v as one line of text, as a CSV cell holds it:
+// strings as they are, numbers and bools as JSON writes them, null as
+// nothing, and objects and lists as their JSON.
+func AppendText(dst []byte, v cty.Value) ([]byte, error) {
+	if v.IsMarked() {
+		v, _ = v.Unmark()
+	}
+	switch {
+	case v.IsKnown() && v.IsNull():
+		return dst, nil
+	case v.IsKnown() && v.Type() == cty.String:
+		return append(dst, v.AsString()...), nil
+	}
+	return AppendJSON(dst, v)
+}
+
 // appendNumber appends f.Text('g', -1), through strconv where that gives
 // the very same text, several times faster (big.Float's shortest
 // formatting dominated dedupe's encoding): integers below 2^53 held with at
@@ -140,6 +210,9 @@ func ValueFromJSON(data []byte) (cty.Value, error) { return parseJSONValue(data,
 
 // DecodeValue reads a value written by AppendValue, types included.
 func DecodeValue(data []byte) (cty.Value, error) { return parseJSONValue(data, true) }
+
+// AppendJSONString appends s as a JSON string.
+func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }
 
 // appendString appends s as a JSON string.
 func appendString(dst []byte, s string) []byte {

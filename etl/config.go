@@ -498,7 +498,11 @@ func outputFields(b *Block) map[string]bool {
 		return nil
 	case b.Addr.Kind == KindSource:
 		if b.Plugin.Fields == nil {
-			return nil
+			// A source whose fields depend on its settings (a file's
+			// declared columns) knows them only when it declares them.
+			if fd, ok := b.Config.(FieldDeclarer); !ok || fd.DeclaredFields() == nil {
+				return nil
+			}
 		}
 		base = map[string]bool{}
 	case b.Input == nil || b.Input.Fields == nil:

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -42,6 +44,8 @@ type RunOptions struct {
 	// passed its preflight check, right before any record is read; an
 	// error stops the run there.
 	Started func() error
+	// Stdout is passed to stages (see Env.Stdout); os.Stdout when nil.
+	Stdout io.Writer
 	// DrainTimeout bounds how long a run that lost a source keeps going to
 	// checkpoint the partitions already read (default 30 s).
 	DrainTimeout time.Duration
@@ -105,6 +109,9 @@ func withDefaults(opts RunOptions) RunOptions {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 256

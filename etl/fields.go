@@ -42,10 +42,18 @@ func (p *Pipeline) neededFields(b *Block) map[string]bool {
 // blockReads returns the fields b reads of its input records, or nil when
 // it may read any.
 func blockReads(b *Block) map[string]bool {
-	if !b.Plugin.ReadsDeclaredFields {
+	reads := map[string]bool{}
+	if fr, ok := b.Config.(FieldReader); ok {
+		names := fr.ReadFields()
+		if names == nil {
+			return nil
+		}
+		for _, n := range names {
+			reads[n] = true
+		}
+	} else if !b.Plugin.ReadsDeclaredFields {
 		return nil
 	}
-	reads := map[string]bool{}
 	for _, t := range perRecordRefs(b) {
 		if len(t) < 2 {
 			return nil // the whole record object

@@ -46,6 +46,7 @@ func (r *Registry) Functions(dir string, allowUnsetEnv bool, now time.Time, used
 		"local_time": LocalTimeFunc,
 		"timestamp":  timestampFunc(now, used),
 		"dateadd":    DateAddFunc,
+		"abspath":    abspathFunc,
 	}
 	for name, fn := range r.funcs() {
 		fns[name] = fn
@@ -73,6 +74,23 @@ var offlineEnvFunc = function.New(&function.Spec{
 	Type:        function.StaticReturnType(cty.String),
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		return cty.StringVal("test-placeholder-" + args[0].AsString()).Mark(Sensitive), nil
+	},
+})
+
+// abspathFunc is abspath(PATH): PATH made absolute against the working
+// directory, for a block whose relative paths are relative to the
+// pipeline file (source "file") given a path meant from the command line
+// (a data_dir that the sinks resolve against the working directory).
+var abspathFunc = function.New(&function.Spec{
+	Description: "PATH made absolute against the working directory.",
+	Params:      []function.Parameter{{Name: "path", Type: cty.String}},
+	Type:        function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		p, err := filepath.Abs(args[0].AsString())
+		if err != nil {
+			return cty.NilVal, err
+		}
+		return cty.StringVal(p), nil
 	},
 })
 

@@ -60,6 +60,79 @@ func (d *JSONDecoder) Value(data []byte) (cty.Value, error) {
 	return v, p.end()
 }
 
+// Record converts one JSON object to a record, its members the fields and
+// their values converted as Value converts them. With want non-nil, only
+// the members it names are converted: the others are skipped (their
+// strings and brackets are checked, their literals are not), which is what
+// a source does for the fields no block reads. Anything but an object is
+// an error.
+func (d *JSONDecoder) Record(data []byte, want map[string]bool) (Record, error) {
+	if d.keys == nil {
+		d.keys, d.strs = map[string]string{}, map[string]cty.Value{}
+	}
+	p := jsonParser{data: data, cache: d, depth: 1}
+	p.space()
+	if p.pos >= len(p.data) || p.data[p.pos] != '{' {
+		return nil, p.errorf("a record must be a JSON object")
+	}
+	p.pos++ // {
+	rec := Record{}
+	p.space()
+	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+		p.pos++
+		return rec, p.end()
+	}
+	for {
+		p.space()
+		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+			return nil, p.errorf("expected a member name")
+		}
+		var name string
+		if raw, ok := p.plainStr(); ok {
+			name = d.key(raw)
+		} else {
+			var err error
+			if name, err = p.str(); err != nil {
+				return nil, err
+			}
+		}
+		p.space()
+		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+			return nil, p.errorf("expected ':'")
+		}
+		p.pos++
+		p.space()
+		if want != nil && !want[name] {
+			start := p.pos
+			if err := p.skip(); err != nil {
+				return nil, err
+			}
+			if p.pos == start {
+				return nil, p.errorf("expected a value")
+			}
+		} else {
+			v, err := p.value()
+			if err != nil {
+				return nil, err
+			}
+			rec[name] = v
+		}
+		p.space()
+		if p.pos >= len(p.data) {
+			return nil, p.errorf("unterminated object")
+		}
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+			continue
+		case '}':
+			p.pos++
+			return rec, p.end()
+		}
+		return nil, p.errorf("expected ',' or '}'")
+	}
+}
+
 // str returns the string value of raw, kept if short.
 func (d *JSONDecoder) str(raw []byte) cty.Value {
 	if v, ok := d.strs[string(raw)]; ok {
@@ -413,10 +486,10 @@ func (p *jsonParser) skip() error {
 		case '{', '[':
 			depth++
 		case '}', ']':
-			depth--
-			if depth < 0 {
-				return p.errorf("unexpected %q", c)
+			if depth == 0 {
+				return nil // the end of the object or array holding a scalar
 			}
+			depth--
 			if depth == 0 {
 				p.pos++
 				return nil

@@ -3,6 +3,7 @@ package etl
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/hashicorp/hcl/v2"
@@ -200,6 +201,9 @@ type Env struct {
 	// (partitions, keys, requests, bytes); etl/retry and etl/lookup count
 	// into it when given it. Nil-safe: an Env made by hand may leave it nil.
 	Meter *Meter
+	// Stdout is where a sink asked to write to standard output ("-")
+	// writes: the command's standard output.
+	Stdout io.Writer
 }
 
 // Output is where a stage sends what it produces. Emit blocks while
@@ -349,7 +353,9 @@ type PartitionSet interface {
 // their settings (a transform that sets a field named in its config): the
 // fields it adds, beyond Plugin.Fields. The stage sets them on every record
 // it passes on, so the blocks after it read them from it: sources are not
-// asked to build them for those blocks.
+// asked to build them for those blocks. For a source whose Spec.Fields is
+// nil, a nil result means its fields are unknown (a CSV file read by its
+// header): downstream references are then not checked.
 type FieldDeclarer interface {
 	DeclaredFields() []Field
 }
@@ -360,6 +366,14 @@ type FieldDeclarer interface {
 // for the blocks after it.
 type FieldRemover interface {
 	RemovedFields() []string
+}
+
+// FieldReader is implemented by configs of blocks that read named fields of
+// their input records other than through per-record expressions (a sink
+// writing the fields a list names): the fields it reads, or nil when it
+// may read any. Sources then build only those (see Env.Fields).
+type FieldReader interface {
+	ReadFields() []string
 }
 
 // ValueDecoder is implemented by config field types that decode themselves

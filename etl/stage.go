@@ -55,6 +55,7 @@ func (p *Pipeline) build(opts RunOptions, cp *Checkpoint, signals *doneSignals) 
 			Done:        cp.doneFunc(b.Addr),
 			AwaitDone:   signals.await(b.Addr),
 			Meter:       NewMeter(),
+			Stdout:      opts.Stdout,
 		}
 		impl, err := b.Plugin.build(b.Config, env)
 		if err != nil {

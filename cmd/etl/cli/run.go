@@ -69,6 +69,7 @@ func executeLoaded(a *app, p *etl.Pipeline, sa *stateArgs, opts etl.RunOptions) 
 	rep := a.reporter()
 	opts.Events = rep
 	opts.Logger = a.logger
+	opts.Stdout = a.stdout
 	defer sa.close(a)
 	if err := sa.prepare(a, p, &opts); err != nil {
 		rep.Report(etl.Event{Time: time.Now().UTC(), Type: etl.EventError, Message: err.Error()})
