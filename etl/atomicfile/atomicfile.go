@@ -88,7 +88,32 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 // Write atomically replaces path with what fill writes. If fill or any step
 // fails, the temp file is removed, the target keeps its previous content,
 // and the error names path.
-func Write(path string, opts Options, fill func(w io.Writer) error) (err error) {
+func Write(path string, opts Options, fill func(w io.Writer) error) error {
+	f, err := Create(path, opts)
+	if err != nil {
+		return err
+	}
+	if err := fill(f); err != nil {
+		f.Abort()
+		return fmt.Errorf("write %s: writing: %w", path, err)
+	}
+	return f.Commit()
+}
+
+// File is a replacement of a file under way: written to a temp file beside
+// it, which Commit puts in its place and Abort removes. A writer that
+// streams (a sink writing records as they come) uses it where Write's
+// single fill function does not fit.
+type File struct {
+	path string
+	opts Options
+	f    tempFile
+	done bool
+}
+
+// Create starts replacing path: the temp file is made now, so that a path
+// that cannot be written fails here.
+func Create(path string, opts Options) (*File, error) {
 	if opts.Perm == 0 {
 		opts.Perm = 0o644
 	}
@@ -98,45 +123,67 @@ func Write(path string, opts Options, fill func(w io.Writer) error) (err error) 
 	}
 	f, err := createTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
-	tmp := f.Name()
-	closed := false
+	return &File{path: path, opts: opts, f: f}, nil
+}
+
+// Write writes to the temp file.
+func (f *File) Write(p []byte) (int, error) { return f.f.Write(p) }
+
+// Abort removes the temp file, leaving path as it was. It does nothing
+// after Commit or another Abort, so that a deferred Abort is safe.
+func (f *File) Abort() {
+	if f.done {
+		return
+	}
+	f.done = true
+	f.f.Close()
+	os.Remove(f.f.Name())
+}
+
+// Commit syncs the temp file and renames it over path (keeping a backup
+// when asked). On error the temp file is removed and path keeps its
+// previous content.
+func (f *File) Commit() (err error) {
+	if f.done {
+		return fmt.Errorf("write %s: already committed or aborted", f.path)
+	}
+	tmp, closed := f.f.Name(), false
 	defer func() {
+		f.done = true
 		if err != nil {
 			if !closed {
-				f.Close()
+				f.f.Close()
 			}
 			os.Remove(tmp)
 		}
 	}()
-	wrap := func(step string, e error) error { return fmt.Errorf("write %s: %s: %w", path, step, e) }
-	if err := fill(f); err != nil {
-		return wrap("writing", err)
-	}
-	if err := f.Sync(); err != nil {
+	wrap := func(step string, e error) error { return fmt.Errorf("write %s: %s: %w", f.path, step, e) }
+	if err := f.f.Sync(); err != nil {
 		return wrap("fsync", err)
 	}
 	closed = true
-	if err := f.Close(); err != nil {
+	if err := f.f.Close(); err != nil {
 		return wrap("close", err)
 	}
-	if err := os.Chmod(tmp, opts.Perm); err != nil {
+	if err := os.Chmod(tmp, f.opts.Perm); err != nil {
 		return wrap("chmod", err)
 	}
-	if opts.BeforeRename != nil {
-		if err := opts.BeforeRename(); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
+	if f.opts.BeforeRename != nil {
+		if err := f.opts.BeforeRename(); err != nil {
+			return fmt.Errorf("write %s: %w", f.path, err)
 		}
 	}
-	if opts.Backup {
-		if err := backup(path); err != nil {
+	if f.opts.Backup {
+		if err := backup(f.path); err != nil {
 			return wrap("keeping backup", err)
 		}
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := os.Rename(tmp, f.path); err != nil {
 		return wrap("rename", err)
 	}
+	dir := filepath.Dir(f.path)
 	if err := SyncDir(dir); err != nil {
 		// The new content is in place; only its durability across a
 		// power loss is in doubt. Still report it.
@@ -182,4 +229,31 @@ func SyncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// CheckWritable fails when files cannot be created in dir or, if dir does
+// not exist yet, in its nearest existing ancestor (where Write's caller
+// would create it): the check a sink makes before a run reads anything,
+// so that a wrong path costs no request. It writes nothing. what names
+// the directory in the error ("queue directory").
+func CheckWritable(dir, what string) error {
+	d := dir
+	for {
+		info, err := os.Stat(d)
+		if err == nil {
+			if !info.IsDir() {
+				return fmt.Errorf("%s %s: %s is not a directory", what, dir, d)
+			}
+			break
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return fmt.Errorf("%s %s: %w", what, dir, err)
+		}
+		d = parent
+	}
+	if err := writable(d); err != nil {
+		return fmt.Errorf("%s %s is not writable: %w", what, dir, err)
+	}
+	return nil
 }

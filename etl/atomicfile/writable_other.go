@@ -1,6 +1,6 @@
 //go:build !unix
 
-package redialqueue
+package atomicfile
 
 import (
 	"os"
@@ -8,7 +8,7 @@ import (
 
 // writable probes dir by creating and removing a temp file.
 func writable(dir string) error {
-	f, err := os.CreateTemp(dir, ".redial-queue-probe-*")
+	f, err := os.CreateTemp(dir, ".etl-probe-*")
 	if err != nil {
 		return err
 	}

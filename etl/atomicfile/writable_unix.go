@@ -1,6 +1,6 @@
 //go:build unix
 
-package redialqueue
+package atomicfile
 
 import (
 	"syscall"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -75,7 +74,7 @@ func newSink(c Config, env etl.Env) (*sink, error) {
 		q.members = nil
 		s.initial = q
 	} else {
-		if err := checkWritable(filepath.Dir(s.path)); err != nil {
+		if err := atomicfile.CheckWritable(filepath.Dir(s.path), "queue directory"); err != nil {
 			return nil, err
 		}
 		// Leftovers of a run killed while writing the queue. (A concurrent
@@ -86,31 +85,6 @@ func newSink(c Config, env etl.Env) (*sink, error) {
 		}
 	}
 	return s, nil
-}
-
-// checkWritable fails early when the queue's directory (or, if it does not
-// exist yet, its nearest existing ancestor) cannot be written. Apply mode
-// only; the check itself writes nothing.
-func checkWritable(dir string) error {
-	d := dir
-	for {
-		info, err := os.Stat(d)
-		if err == nil {
-			if !info.IsDir() {
-				return fmt.Errorf("queue directory %s: %s is not a directory", dir, d)
-			}
-			break
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return fmt.Errorf("queue directory %s: %w", dir, err)
-		}
-		d = parent
-	}
-	if err := writable(d); err != nil {
-		return fmt.Errorf("queue directory %s is not writable: %w", dir, err)
-	}
-	return nil
 }
 
 // Write keeps the record's entry as the latest for its phone.
