@@ -38,6 +38,17 @@ lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+# Each fuzz target for FUZZTIME (go test runs one -fuzz target at a time);
+# the seeds and any failing input found are in each package's testdata/fuzz.
+FUZZTIME ?= 30s
+FUZZ    := ./etl/fileformat:FuzzReadCSV ./etl/fileformat:FuzzReadJSONL ./etl/fileformat:FuzzReadJSON \
+           ./etl:FuzzRecordCodec ./etl:FuzzValueFromJSON ./etl/phone:FuzzNormalize \
+           ./sources/bland:FuzzDecodeCalls ./filters/convoso:FuzzDecodeLeads
+
+fuzz:
+	@set -e; for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "$$pkg $$fn ($(FUZZTIME))"; $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; done
+
 install:
 	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/etl
 
