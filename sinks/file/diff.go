@@ -85,7 +85,9 @@ func (d *diff) change(path string, rows int, env etl.Env) etl.Change {
 	for _, n := range d.old {
 		removed += int(n)
 	}
-	c := etl.Change{Changed: d.added > 0 || removed > 0 || !d.before.exists}
+	c := etl.Change{Changed: d.added > 0 || removed > 0 || !d.before.exists,
+		Counts: []etl.Count{{Name: "added", N: int64(d.added)}, {Name: "removed", N: int64(removed)}, {Name: "unchanged", N: int64(rows - d.added)}},
+		Size:   &etl.Size{Unit: "rows", Before: int64(d.before.rows), After: int64(rows)}}
 	switch {
 	case !d.before.exists:
 		c.Summary = fmt.Sprintf("would write %s: %s (would create it)", plural(rows, "row"), path)

@@ -123,7 +123,8 @@ func (s *sink) Finish(context.Context, etl.Output) error {
 	if err != nil {
 		return err
 	}
-	s.change = etl.Change{Changed: !before.exists || !bytes.Equal(before.sum, s.sum.Sum(nil))}
+	s.change = etl.Change{Changed: !before.exists || !bytes.Equal(before.sum, s.sum.Sum(nil)),
+		Size: &etl.Size{Unit: "rows", Before: int64(before.rows), After: int64(rows)}}
 	if !s.change.Changed {
 		s.tmp.Abort() // the same bytes: the file is left as it is
 	} else if err := s.tmp.Commit(); err != nil {

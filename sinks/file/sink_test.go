@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,6 +155,9 @@ func TestPlan(t *testing.T) {
 	want := "would write 2 rows: " + out + " (has 2): +1 -1 rows, 1 unchanged"
 	if !c.Changed || c.Summary != want || strings.Join(c.Details, "\n") != "+ k1,1\n- ******0100,7" {
 		t.Errorf("change %q %q, want %q", c.Summary, c.Details, want)
+	}
+	if *c.Size != (etl.Size{Unit: "rows", Before: 2, After: 2}) || fmt.Sprint(c.Counts) != "[{added 1} {removed 1} {unchanged 1}]" {
+		t.Errorf("size %+v, counts %v", *c.Size, c.Counts)
 	}
 	res, _ = run(t, dir, two, block, etl.RunOptions{Plan: true, ShowEntries: true, Unmask: true})
 	if d := strings.Join(res.Changes[0].Details, "\n"); d != "+ k1,1\n- 2005550100,7" {
