@@ -101,7 +101,13 @@ func statsPath(dir string) string { return filepath.Join(dir, "data", "backfill-
 
 func readQueue(t testing.TB, dir string) map[string]json.RawMessage {
 	t.Helper()
-	data, err := os.ReadFile(queuePath(dir))
+	return readQueueAt(t, queuePath(dir))
+}
+
+// readQueueAt reads the queue file at path.
+func readQueueAt(t testing.TB, path string) map[string]json.RawMessage {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func (c *demoCmd) run(a *app) int {
 	defer bland.Close()
 	convoso := convosotest.NewServer(convosotest.Config{Latency: 2 * time.Millisecond})
 	defer convoso.Close()
-	convoso.Seed(blandtest.Pool(c.Phones))
+	convoso.Seed(append(blandtest.Pool(c.Phones), convosotest.SampleLeads...))
 
 	// The pipeline reads its keys with env(); the fakes' keys go into this
 	// process's environment only.

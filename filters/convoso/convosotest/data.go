@@ -213,3 +213,9 @@ func idLess(a, b string) bool {
 	}
 	return a < b
 }
+
+// SampleLeads are the phones of pipelines/testdata/leads.csv, the sample
+// of pipelines/import-leads.hcl, normalized: the demo's fakes seed them,
+// so that the import runs against them as shipped. Their profiles cover
+// kept (callback, no answer), sold, do not call and not found.
+var SampleLeads = []string{"2125550100", "2125550101", "2125550107", "2125550108", "2125550110", "2125550117"}

@@ -19,7 +19,7 @@ import (
 func main() {
 	calls := flag.Int("calls-per-day", 0, "calls the Bland fake serves on every date alike (the duplicate included), as the benchmarks want; without it, the demo's data (see -weekday-calls)")
 	weekday := flag.Int("weekday-calls", 300, "without -calls-per-day: calls on a typical weekday of the demo's call-center data, which varies by date (weekends, holidays, batch days)")
-	phones := flag.Int("phones", 2000, "distinct lead phones the calls go to; Convoso is seeded with all of them")
+	phones := flag.Int("phones", 2000, "distinct lead phones the calls go to; Convoso is seeded with all of them, and with the phones of pipelines/testdata/leads.csv")
 	payload := flag.Int("payload-bytes", 2000, "length of each call's summary, which clients skip")
 	blandLatency := flag.Duration("bland-latency", 5*time.Millisecond, "delay of every Bland response (the least, with -bland-latency-max)")
 	blandLatencyMax := flag.Duration("bland-latency-max", 0, "with it, each Bland response waits a uniform random time from -bland-latency to this")
@@ -52,7 +52,7 @@ func main() {
 	convoso := convosotest.NewServer(convosotest.Config{Latency: *convosoLatency, LatencyMax: *convosoLatencyMax,
 		Every500: *every500, Every429: *every429, RequestsPerSecond: *convosoRPS})
 	defer convoso.Close()
-	convoso.Seed(blandtest.Pool(*phones))
+	convoso.Seed(append(blandtest.Pool(*phones), convosotest.SampleLeads...)) // and the sample of import-leads.hcl
 
 	// The ETL_VAR_ pair points pipelines/backfill.hcl at the fakes once
 	// the line is sourced with exports on (set -a).
