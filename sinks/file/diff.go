@@ -95,7 +95,7 @@ func (d *diff) change(path string, rows int, env etl.Env) etl.Change {
 		c.Changed = true
 		c.Summary = fmt.Sprintf("would write %s: %s, replacing a file that is not valid %s (%v)", plural(rows, "row"), path, d.format, d.before.unreadable)
 	case !c.Changed:
-		c.Summary = fmt.Sprintf("no change: %s holds the same %s", path, plural(rows, "row"))
+		c.Summary = fmt.Sprintf("%s already holds these %s", path, plural(rows, "row"))
 	default:
 		c.Summary = fmt.Sprintf("would write %s: %s (has %d): +%d -%d rows, %d unchanged", plural(rows, "row"), path, d.before.rows, d.added, removed, rows-d.added)
 	}

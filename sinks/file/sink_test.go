@@ -171,7 +171,7 @@ func TestPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, _ = run(t, dir, two, block, etl.RunOptions{Plan: true})
-	if c := res.Changes[0]; c.Changed || c.Summary != "no change: "+out+" holds the same 2 rows" {
+	if c := res.Changes[0]; c.Changed || c.Summary != out+" already holds these 2 rows" {
 		t.Errorf("plan after the run: %+v", c)
 	}
 	res, _ = run(t, dir, two, block, etl.RunOptions{})
