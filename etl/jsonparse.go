@@ -38,6 +38,9 @@ type jsonParser struct {
 type JSONDecoder struct {
 	keys map[string]string
 	strs map[string]cty.Value
+	// width is the number of fields of the last record read: records of a
+	// file have much the same, and a map made that large does not grow.
+	width int
 }
 
 // Bounds of what a JSONDecoder keeps: distinct keys and strings, and the
@@ -76,7 +79,8 @@ func (d *JSONDecoder) Record(data []byte, want map[string]bool) (Record, error) 
 		return nil, p.errorf("a record must be a JSON object")
 	}
 	p.pos++ // {
-	rec := Record{}
+	rec := make(Record, d.width)
+	defer func() { d.width = len(rec) }()
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
