@@ -21,12 +21,12 @@ import (
 // AppendRecord appends rec's compact JSON form to dst, fields sorted by
 // name so that equal records encode equally.
 func AppendRecord(dst []byte, rec Record) ([]byte, error) {
-	return appendMembers(dst, sortedKeys(rec), rec.Get)
+	return appendMembers(dst, sortedKeys(rec), rec.Get, AppendValue)
 }
 
 // appendMembers appends a JSON object of the named members, in the order
 // given (sorted by the callers, so that equal values encode equally).
-func appendMembers(dst []byte, names []string, get func(string) cty.Value) ([]byte, error) {
+func appendMembers(dst []byte, names []string, get func(string) cty.Value, enc appendFunc) ([]byte, error) {
 	dst = append(dst, '{')
 	for i, n := range names {
 		if i > 0 {
@@ -35,12 +35,31 @@ func appendMembers(dst []byte, names []string, get func(string) cty.Value) ([]by
 		dst = appendString(dst, n)
 		dst = append(dst, ':')
 		var err error
-		if dst, err = AppendValue(dst, get(n)); err != nil {
+		if dst, err = enc(dst, get(n)); err != nil {
 			return dst, fmt.Errorf("field %q: %w", n, err)
 		}
 	}
 	return append(dst, '}'), nil
 }
+
+// appendElems appends elems as a JSON array, each encoded by enc.
+func appendElems(dst []byte, elems []cty.Value, enc appendFunc) ([]byte, error) {
+	dst = append(dst, '[')
+	for i, e := range elems {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var err error
+		if dst, err = enc(dst, e); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
+}
+
+// appendFunc is AppendValue or AppendJSON: how members and elements are
+// encoded.
+type appendFunc func(dst []byte, v cty.Value) ([]byte, error)
 
 // AppendValue appends v's compact JSON form to dst (marks are dropped).
 func AppendValue(dst []byte, v cty.Value) ([]byte, error) {
@@ -82,19 +101,9 @@ func AppendValue(dst []byte, v cty.Value) ([]byte, error) {
 		if _, tagged := attrs["$cty"]; tagged && len(attrs) == 1 {
 			break
 		}
-		return appendMembers(dst, sortedKeys(attrs), v.GetAttr)
+		return appendMembers(dst, sortedKeys(attrs), v.GetAttr, AppendValue)
 	case ty.IsTupleType():
-		dst = append(dst, '[')
-		for i, e := range v.AsValueSlice() {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = AppendValue(dst, e); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendElems(dst, v.AsValueSlice(), AppendValue)
 	}
 	v, _ = v.UnmarkDeep() // go-cty's JSON refuses marks
 	b, err := ctyjson.Marshal(v, cty.DynamicPseudoType)
@@ -131,30 +140,9 @@ func AppendJSON(dst []byte, v cty.Value) ([]byte, error) {
 		return strconv.AppendBool(dst, v.True()), nil
 	case ty.IsObjectType() || ty.IsMapType():
 		m := v.AsValueMap()
-		dst = append(dst, '{')
-		for i, k := range sortedKeys(m) {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(appendString(dst, k), ':')
-			var err error
-			if dst, err = AppendJSON(dst, m[k]); err != nil {
-				return dst, fmt.Errorf("%q: %w", k, err)
-			}
-		}
-		return append(dst, '}'), nil
+		return appendMembers(dst, sortedKeys(m), func(k string) cty.Value { return m[k] }, AppendJSON)
 	case ty.IsTupleType() || ty.IsListType() || ty.IsSetType():
-		dst = append(dst, '[')
-		for i, e := range v.AsValueSlice() {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = AppendJSON(dst, e); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendElems(dst, v.AsValueSlice(), AppendJSON)
 	}
 	return dst, fmt.Errorf("cannot write a %s as JSON", ty.FriendlyName())
 }
