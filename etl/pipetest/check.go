@@ -3,6 +3,8 @@ package pipetest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -309,7 +311,7 @@ func compare(want []expected, got []etl.Record, exact bool, key string) (string,
 		}
 		paired[j] = true
 		var diffs []string
-		for _, k := range sortedKeys(m.rec) {
+		for _, k := range slices.Sorted(maps.Keys(m.rec)) {
 			if !valuesEqual(m.rec[k], got[j].Get(k)) {
 				diffs = append(diffs, fmt.Sprintf("%s: expected %s, received %s", k, render(m.rec[k]), render(got[j].Get(k))))
 			}
@@ -410,7 +412,7 @@ func sortKey(r etl.Record, key string) string {
 // sorted; only the given fields when fields is not nil.
 func renderRecord(r etl.Record, fields map[string]bool) string {
 	var parts []string
-	for _, k := range sortedKeys(r) {
+	for _, k := range slices.Sorted(maps.Keys(r)) {
 		if fields != nil && !fields[k] {
 			continue
 		}

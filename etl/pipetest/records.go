@@ -3,9 +3,10 @@ package pipetest
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/etlhq/etl/etl"
@@ -186,7 +187,7 @@ func checkFields(w written, types map[string]cty.Type, what string, skip string)
 		}
 		ty, ok := types[name]
 		if !ok {
-			names := sortedKeys(types)
+			names := slices.Sorted(maps.Keys(types))
 			detail := fmt.Sprintf("%s no field %q.", what, name)
 			if s := etl.Nearest(name, names); s != "" {
 				detail += fmt.Sprintf(" Did you mean %s?", s)
@@ -207,13 +208,4 @@ func checkFields(w written, types map[string]cty.Type, what string, skip string)
 		rec[name] = v
 	}
 	return rec, diags
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
