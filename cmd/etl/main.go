@@ -16,10 +16,10 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime/debug"
 	"runtime/pprof"
 
 	"github.com/etlhq/etl/cmd/etl/cli"
+	"github.com/etlhq/etl/cmd/etl/gctune"
 	"github.com/etlhq/etl/etl"
 )
 
@@ -28,12 +28,21 @@ import (
 // A pipeline holds its state compact or in spill files, so its live heap
 // is small and steady; with 100% the backfill at 50,000 phones peaks at
 // 65 MB resident, with 40% at about 50 MB, for about 20% more time
-// (README, Performance). GOGC and GOMEMLIMIT work as in any Go program.
+// (README, Performance). GOGC and GOMEMLIMIT work as in any Go program;
+// setting GOGC also turns the heap floor off.
 const defaultGOGC = 40
+
+// heapFloor is the smallest heap goal (package gctune): below it the
+// collector does not run. A pipeline with a small live heap, a file
+// streamed through where and map, then collects every 16 MB of allocation
+// instead of every 2 MB; that takes the 1,000,000-record file bench from
+// 9.0 s to 3.6 s of CPU, for 13 MB more peak RSS (51 MB). 24 MB gave 10%
+// less CPU but took the backfill at 5,000 phones to 67 MB.
+const heapFloor = 16 << 20
 
 func main() {
 	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(defaultGOGC)
+		gctune.Start(heapFloor, defaultGOGC)
 	}
 	stop := startCPUProfile(os.Getenv("ETL_CPUPROFILE"))
 	code := cli.Main(os.Args[1:], os.Stdout, os.Stderr, os.Environ(), etl.Default)
