@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
+go build -o "$work/rusage" ./scripts/rusage
 
 RUNS=${FILE_BENCH_RUNS:-3}
 
@@ -47,35 +48,19 @@ sink "file" "out" {
 }
 HCL
 
-# cpu_and_rss PID: as peak_rss_mb (lib.sh), and the process's CPU time
-# (user + system) read at the same polls, appended to $work/cpu: on a
-# machine shared with other work, CPU time per record says more than the
-# wall time, which the target is about.
-cpu_and_rss() {
-	local pid=$1 kb=0 ticks=0 v t
-	while v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null) && [ -n "$v" ]; do
-		kb=$v
-		t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) && [ -n "$t" ] && ticks=$t
-		sleep 0.05
-	done
-	awk -v kb="$kb" 'BEGIN {printf "%.1f\n", kb/1024}' >>"$work/rss"
-	awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f\n", t/hz}' >>"$work/cpu"
-}
-
-# run N: RUNS runs over N records; prints "wall-median rss-median".
+# run N: RUNS runs over N records, each measured by scripts/rusage (the
+# kernel's accounting of the child: wall time from start to exit, CPU time
+# user + system, peak RSS; nothing polls, so nothing takes CPU from the
+# run); prints "wall-median rss-median cpu-median walls".
 run() {
 	local n=$1
 	gen "$n" "$work/in-$n.jsonl"
 	: >"$work/walls"; : >"$work/rss"; : >"$work/cpu"
 	for r in $(seq "$RUNS"); do
 		rm -f "$work/out.jsonl"
-		start=$(date +%s.%N)
-		bin/etl run --quiet "$work/bench.hcl" --state "$work/state" --var in="$work/in-$n.jsonl" --var out="$work/out.jsonl" 2>"$work/err" &
-		pid=$!
-		cpu_and_rss "$pid"
-		wait "$pid" || { cat "$work/err"; exit 1; }
-		end=$(date +%s.%N)
-		awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f\n", b-a}' >>"$work/walls"
+		"$work/rusage" -o "$work/usage" -- bin/etl run --quiet "$work/bench.hcl" --state "$work/state" --var in="$work/in-$n.jsonl" --var out="$work/out.jsonl" 2>"$work/err" || { cat "$work/err"; exit 1; }
+		read -r wall cpu rss <"$work/usage"
+		echo "$wall" >>"$work/walls"; echo "$cpu" >>"$work/cpu"; echo "$rss" >>"$work/rss"
 	done
 	want=$((n / 2))
 	got=$(wc -l <"$work/out.jsonl")
