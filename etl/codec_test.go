@@ -150,6 +150,13 @@ func FuzzValueFromJSON(f *testing.F) {
 		if (err == nil) != (derr == nil) || (err == nil && !v.RawEquals(dv)) {
 			t.Errorf("%q: ValueFromJSON %#v, %v; JSONDecoder %#v, %v", s, v, err, dv, derr)
 		}
+		// Record, which keeps what it saw at each member position of the
+		// objects before, gives what ValueFromJSON gives.
+		rec, rerr := dec.Record([]byte(s), nil)
+		isObject := err == nil && v.Type().IsObjectType()
+		if isObject != (rerr == nil) || (isObject && !recordValue(rec).RawEquals(v)) {
+			t.Errorf("%q: ValueFromJSON %#v, %v; JSONDecoder.Record %#v, %v", s, v, err, rec, rerr)
+		}
 		if valid := json.Valid([]byte(s)); valid != (err == nil) {
 			// The tagged forms may be rejected when their content is not a
 			// go-cty type or value; anything else must agree.

@@ -41,6 +41,50 @@ type JSONDecoder struct {
 	// width is the number of fields of the last record read: records of a
 	// file have much the same, and a map made that large does not grow.
 	width int
+	// slots are what Record saw at each member position of the records
+	// before: the lines of a file mostly list the same members in the same
+	// order, so a member's name is checked against the one at its position
+	// (one comparison, no hash), and its string value is handled as that
+	// member's values were (see slot).
+	slots []slot
+	// ints holds the values of the integers 0 to smallInts-1, made as
+	// met: counts and flags repeat, and a number costs two allocations.
+	ints []cty.Value
+}
+
+// slot is what Record knows of the member at one position.
+type slot struct {
+	name string
+	// last is the member's last string value, which a constant column
+	// repeats.
+	last cty.Value
+	// hits and misses count the lookups of its string values in the
+	// decoder's strings: a member whose values seldom repeat (an id, a
+	// phone) is looked up, and kept, only once in probeEvery values, so
+	// that it costs little and crowds out little; the lookups it still
+	// makes notice when its values start repeating.
+	hits, misses int
+	// skipped counts the values not looked up since the last lookup.
+	skipped int
+}
+
+// probeEvery is how often the values of a member whose values seldom
+// repeat are looked up all the same.
+const probeEvery = 32
+
+// lookup says whether to look up the slot's next string value: always
+// until its 64th miss, then while at least one lookup in five finds its
+// string, else once in probeEvery values.
+func (s *slot) lookup() bool {
+	if s.misses < 64 || s.misses <= 4*s.hits {
+		return true
+	}
+	s.skipped++
+	if s.skipped < probeEvery {
+		return false
+	}
+	s.skipped = 0
+	return true
 }
 
 // Bounds of what a JSONDecoder keeps: distinct keys and strings, and the
@@ -48,6 +92,10 @@ type JSONDecoder struct {
 const (
 	maxCachedWords = 4096
 	maxCachedLen   = 40
+	// maxSlots bounds the member positions Record follows.
+	maxSlots = 256
+	// smallInts is how many of the integers from 0 up are kept.
+	smallInts = 1024
 )
 
 // Value converts one JSON value.
@@ -80,20 +128,26 @@ func (d *JSONDecoder) Record(data []byte, want map[string]bool) (Record, error) 
 	}
 	p.pos++ // {
 	rec := make(Record, d.width)
-	defer func() { d.width = len(rec) }()
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
+		d.width = 0
 		return rec, p.end()
 	}
-	for {
+	for i := 0; ; i++ {
 		p.space()
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 			return nil, p.errorf("expected a member name")
 		}
 		var name string
+		var sl *slot
 		if raw, ok := p.plainStr(); ok {
-			name = d.key(raw)
+			sl = d.slot(i, raw)
+			if sl != nil {
+				name = sl.name
+			} else {
+				name = d.key(raw)
+			}
 		} else {
 			var err error
 			if name, err = p.str(); err != nil {
@@ -114,6 +168,12 @@ func (d *JSONDecoder) Record(data []byte, want map[string]bool) (Record, error) 
 			if p.pos == start {
 				return nil, p.errorf("expected a value")
 			}
+		} else if p.pos < len(p.data) && p.data[p.pos] == '"' && sl != nil {
+			v, err := p.slotString(sl)
+			if err != nil {
+				return nil, err
+			}
+			rec[name] = v
 		} else {
 			v, err := p.value()
 			if err != nil {
@@ -131,10 +191,57 @@ func (d *JSONDecoder) Record(data []byte, want map[string]bool) (Record, error) 
 			continue
 		case '}':
 			p.pos++
+			d.width = len(rec)
 			return rec, p.end()
 		}
 		return nil, p.errorf("expected ',' or '}'")
 	}
+}
+
+// slot returns the slot of the member at position i, whose name is raw:
+// the one the records before had there, or a new one when they had
+// another member there (or none). nil past maxSlots.
+func (d *JSONDecoder) slot(i int, raw []byte) *slot {
+	switch {
+	case i < len(d.slots) && d.slots[i].name == string(raw):
+		return &d.slots[i]
+	case i < len(d.slots):
+		d.slots[i] = slot{name: d.key(raw)}
+		return &d.slots[i]
+	case i == len(d.slots) && i < maxSlots:
+		d.slots = append(d.slots, slot{name: d.key(raw)})
+		return &d.slots[i]
+	}
+	return nil
+}
+
+// slotString reads the string value of sl's member (the position is on
+// its opening quote): sl's last value when it is the same, else the kept
+// one, else a new one, kept when sl's values repeat.
+func (p *jsonParser) slotString(sl *slot) (cty.Value, error) {
+	raw, ok := p.plainStr()
+	if !ok {
+		s, err := p.str()
+		if err != nil {
+			return cty.NilVal, err
+		}
+		return cty.StringVal(s), nil
+	}
+	if sl.last != cty.NilVal && sl.last.AsString() == string(raw) {
+		return sl.last, nil
+	}
+	var v cty.Value
+	if !sl.lookup() {
+		v = cty.StringVal(string(raw))
+	} else if kept, hit := p.cache.strs[string(raw)]; hit {
+		sl.hits++
+		v = kept
+	} else {
+		sl.misses++
+		v = p.cache.keep(raw)
+	}
+	sl.last = v
+	return v, nil
 }
 
 // str returns the string value of raw, kept if short.
@@ -142,8 +249,17 @@ func (d *JSONDecoder) str(raw []byte) cty.Value {
 	if v, ok := d.strs[string(raw)]; ok {
 		return v
 	}
+	return d.keep(raw)
+}
+
+// keep returns a new string value of raw, kept if short and there is
+// room.
+func (d *JSONDecoder) keep(raw []byte) cty.Value {
 	v := cty.StringVal(string(raw))
-	if len(raw) <= maxCachedLen && len(d.strs) < maxCachedWords {
+	if len(raw) <= maxCachedLen {
+		if len(d.strs) >= maxCachedWords {
+			clear(d.strs) // full, maybe of strings that no longer come: start again
+		}
 		d.strs[v.AsString()] = v
 	}
 	return v
@@ -294,7 +410,7 @@ func (p *jsonParser) number() (cty.Value, error) {
 		}
 		break
 	}
-	if v, ok := smallInt(p.data[start:p.pos]); ok {
+	if v, ok := p.smallInt(p.data[start:p.pos]); ok {
 		return v, nil
 	}
 	text := string(p.data[start:p.pos])
@@ -311,6 +427,32 @@ func (p *jsonParser) number() (cty.Value, error) {
 		return cty.NilVal, p.errorf("number %q out of range", text)
 	}
 	return v, nil
+}
+
+// smallInt is the package's smallInt, the integers 0 to smallInts-1 kept
+// in the decoder, made once each.
+func (p *jsonParser) smallInt(b []byte) (cty.Value, bool) {
+	if p.cache == nil || len(b) == 0 || len(b) > 4 || (b[0] == '0' && len(b) > 1) {
+		return smallInt(b)
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return smallInt(b)
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n >= smallInts {
+		return smallInt(b)
+	}
+	if p.cache.ints == nil {
+		p.cache.ints = make([]cty.Value, smallInts)
+	}
+	v := &p.cache.ints[n]
+	if *v == cty.NilVal {
+		*v, _ = smallInt(b)
+	}
+	return *v, true
 }
 
 // smallInt converts a JSON integer of up to 18 digits without parsing it as

@@ -111,6 +111,9 @@ func (r *Reader) Read() (etl.Record, error) {
 		return nil, r.fatal
 	}
 	rec, err := r.next()
+	if err == nil {
+		return rec, nil // before errors.As, whose target would cost an allocation a record
+	}
 	var e *Error
 	if errors.As(err, &e) && e.Fatal {
 		r.fatal = err
