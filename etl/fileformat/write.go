@@ -26,12 +26,54 @@ type Writer struct {
 	// derived holds the CSV columns taken from the first record: a later
 	// record with another field cannot be written.
 	derived map[string]bool
+	// shape is how the last JSON object was written: its fields, in order,
+	// each with the text before its value. Records of a pipeline mostly
+	// have the same fields, so the next one reuses it, unsorted.
+	shape shape
+}
+
+// shape is the fields of a JSON object in the order written, each with
+// its member's start: `{"name":` for the first, `,"name":` for the others.
+type shape struct {
+	names   []string
+	members [][]byte
+}
+
+func newShape(names []string) shape {
+	sh := shape{names: names, members: make([][]byte, len(names))}
+	for i, f := range names {
+		sep := byte(',')
+		if i == 0 {
+			sep = '{'
+		}
+		sh.members[i] = append(etl.AppendJSONString([]byte{sep}, f), ':')
+	}
+	return sh
+}
+
+// fits says whether rec has exactly the shape's fields, each with a
+// value: the names are distinct, so all of them present, and no more,
+// is the same set.
+func (sh *shape) fits(rec etl.Record) bool {
+	if len(rec) != len(sh.names) || sh.members == nil {
+		return false
+	}
+	for _, f := range sh.names {
+		if v, ok := rec[f]; !ok || v == cty.NilVal {
+			return false
+		}
+	}
+	return true
 }
 
 // NewWriter writes records to w in format, the fields named in order
 // (nil: all, sorted by name). Close ends the file.
 func NewWriter(w io.Writer, format Format, fields []string) *Writer {
-	return &Writer{w: bufio.NewWriterSize(w, bufferSize), format: format, fields: fields}
+	wr := &Writer{w: bufio.NewWriterSize(w, bufferSize), format: format, fields: fields}
+	if fields != nil {
+		wr.shape = newShape(fields)
+	}
+	return wr
 }
 
 // Rows counts the records written.
@@ -110,23 +152,20 @@ func (w *Writer) Close() error {
 // back and appended again, give the same bytes, so rows of two files can
 // be compared by them.
 func (w *Writer) AppendRow(dst []byte, rec etl.Record) ([]byte, error) {
-	fields := w.fields
-	if fields == nil {
-		if w.format == CSV {
+	if w.format == CSV {
+		if w.fields == nil {
 			return dst, fmt.Errorf("plugin bug: CSV row before its header")
 		}
-		fields = sortedFields(rec)
+		return appendCSVRow(dst, w.fields, w.derived, rec)
 	}
-	if w.format == CSV {
-		return appendCSVRow(dst, fields, w.derived, rec)
+	if w.fields == nil && !w.shape.fits(rec) {
+		w.shape = newShape(sortedFields(rec))
 	}
-	dst = append(dst, '{')
-	for i, f := range fields {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = etl.AppendJSONString(dst, f)
-		dst = append(dst, ':')
+	if len(w.shape.names) == 0 {
+		return append(dst, "{}"...), nil
+	}
+	for i, f := range w.shape.names {
+		dst = append(dst, w.shape.members[i]...)
 		var err error
 		if dst, err = etl.AppendJSON(dst, rec.Get(f)); err != nil {
 			return dst, fmt.Errorf("field %q: %w", f, err)
