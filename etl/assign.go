@@ -2,6 +2,8 @@ package etl
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -15,6 +17,10 @@ import (
 // type is decoded so; the zero Assignments sets nothing.
 type Assignments struct {
 	list []Assignment
+	// reads are the fields the entries may read; readsAll says an entry
+	// reads the record whole (record[NAME], a function of record).
+	reads    map[string]bool
+	readsAll bool
 }
 
 // Assignment is one entry of Assignments.
@@ -39,17 +45,53 @@ func (a Assignments) Fields() []string {
 	return names
 }
 
-// Apply returns a copy of rec with the entries' fields set, in order; rec
-// is left untouched. An evaluation error names the field and the
-// expression's place.
-func (a Assignments) Apply(rec Record, extra int) (Record, error) {
-	out := rec.Clone(len(a.list) + extra)
+// Apply returns a copy of rec with the entries' fields set, in order, and
+// then the fields of drop removed; rec is left untouched. An evaluation
+// error names the field and the expression's place.
+//
+// The copy is made at its size: a field dropped that no entry reads or
+// sets is left out before the entries run, so that a record of eight
+// fields that sets one and drops one stays a map of one group (a copy is
+// then one memory copy), rather than growing into a larger table.
+func (a Assignments) Apply(rec Record, drop []string) (Record, error) {
+	peak := len(rec)
+	var early []string // the fields of drop to leave out of the copy
+	for _, name := range drop {
+		if _, ok := rec[name]; ok && !a.readsAll && !a.reads[name] {
+			early = append(early, name)
+			peak--
+		}
+	}
+	for _, as := range a.list {
+		if _, ok := rec[as.Field]; !ok {
+			peak++
+		}
+	}
+	var out Record
+	if len(rec) <= 8 && peak <= 8 {
+		out = maps.Clone(rec) // one group: a memory copy
+		for _, name := range early {
+			delete(out, name)
+		}
+	} else {
+		out = make(Record, peak)
+		for k, v := range rec {
+			if !slices.Contains(early, k) {
+				out[k] = v
+			}
+		}
+	}
 	for _, as := range a.list {
 		v, err := as.Expr.Eval(out)
 		if err != nil {
 			return nil, fmt.Errorf("setting %s: %w", as.Field, err)
 		}
 		out[as.Field] = v
+	}
+	if len(early) < len(drop) {
+		for _, name := range drop {
+			delete(out, name)
+		}
 	}
 	return out, nil
 }
@@ -125,8 +167,28 @@ func compileAssignments(expr hcl.Expression, ctx *hcl.EvalContext, src func(hcl.
 			e.source = src(item.Value.Range())
 		}
 		a.list = append(a.list, Assignment{Field: name, Expr: e, NameRange: item.Key.Range()})
+		a.noteReads(item.Value)
 	}
 	return a, diags
+}
+
+// noteReads adds the fields expr reads to a.reads, or sets a.readsAll
+// when it reads the record other than by record.NAME.
+func (a *Assignments) noteReads(expr hcl.Expression) {
+	for _, t := range recordRefs(expr) {
+		step, ok := hcl.TraverseAttr{}, len(t) > 1
+		if ok {
+			step, ok = t[1].(hcl.TraverseAttr)
+		}
+		if !ok {
+			a.readsAll = true
+			continue
+		}
+		if a.reads == nil {
+			a.reads = map[string]bool{}
+		}
+		a.reads[step.Name] = true
+	}
 }
 
 // fieldName reads an object key written as a bare name or a literal

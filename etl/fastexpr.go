@@ -104,7 +104,14 @@ func compileBinary(x *hclsyntax.BinaryOpExpr, ctx *hcl.EvalContext) fastFunc {
 			if !a.IsKnown() || !b.IsKnown() || a.IsMarked() || b.IsMarked() {
 				return cty.NilVal, false
 			}
-			eq := a.Equals(b) // what HCL's == calls
+			var eq cty.Value
+			if a.Type() == cty.String && b.Type() == cty.String && !a.IsNull() && !b.IsNull() {
+				// What Equals does for two strings (both normalised when
+				// made), without its checks of marks, unknowns and types.
+				eq = cty.BoolVal(a.AsString() == b.AsString())
+			} else {
+				eq = a.Equals(b) // what HCL's == calls
+			}
 			if not {
 				return eq.Not(), true
 			}

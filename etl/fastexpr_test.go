@@ -25,7 +25,7 @@ func TestFastMatchesHCL(t *testing.T) {
 		`record.missing == null`, `record.missing != "a"`, `record.s == var.v`, `record.s == upper("pending")`,
 	}
 	vals := []cty.Value{
-		cty.StringVal("pending"), cty.StringVal("5"), cty.StringVal("true"), cty.NumberIntVal(3), cty.NumberIntVal(0),
+		cty.StringVal("pending"), cty.StringVal("p\u00e9nding"), cty.StringVal("pe\u0301nding"), cty.StringVal(""), cty.StringVal("5"), cty.StringVal("true"), cty.NumberIntVal(3), cty.NumberIntVal(0),
 		cty.NumberFloatVal(2.5), cty.True, cty.False, cty.NullVal(cty.String), cty.NullVal(cty.Number),
 		cty.NullVal(cty.DynamicPseudoType), cty.StringVal("pending").Mark(Sensitive), cty.ListValEmpty(cty.String),
 	}

@@ -28,13 +28,10 @@ func (m *Map) Process(_ context.Context, rec etl.Record, out etl.Output) error {
 	if !m.fault.Next() {
 		return nil
 	}
-	res, err := m.cfg.Set.Apply(rec, 0)
+	res, err := m.cfg.Set.Apply(rec, m.cfg.Drop)
 	if err != nil {
 		m.fault.Fail(err, etl.DescribeFields(rec, m.reads, m.env.Unmask))
 		return nil
-	}
-	for _, name := range m.cfg.Drop {
-		delete(res, name)
 	}
 	return out.Emit(res)
 }
