@@ -141,11 +141,13 @@ func (s *Store) open(fsys vfs.FS) error {
 	cache := pebble.NewCache(4 << 20)
 	defer cache.Unref()
 	opts := &pebble.Options{
-		FS:           fsys,
-		Cache:        cache,
-		MemTableSize: 4 << 20,
-		ReadOnly:     s.ro,
-		Logger:       quietLogger{},
+		FS:                    fsys,
+		Cache:                 cache,
+		MemTableSize:          4 << 20,
+		L0CompactionThreshold: 32,
+		L0StopWritesThreshold: 64,
+		ReadOnly:              s.ro,
+		Logger:                quietLogger{},
 	}
 	dir := s.dir
 	if dir == "" {
