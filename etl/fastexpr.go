@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // fastFunc evaluates an expression for a record without HCL's machinery;
@@ -61,8 +62,47 @@ func compileFast(expr hcl.Expression, ctx *hcl.EvalContext) fastFunc {
 		return compileBinary(x, ctx)
 	case *hclsyntax.TemplateExpr:
 		return compileTemplate(x, ctx)
+	case *hclsyntax.ObjectConsExpr:
+		return compileObject(x, ctx)
 	}
 	return nil
+}
+
+// compileObject handles object constructors, { a = record.x, b = "lit" },
+// whose keys do not read the record: the keys are evaluated once, as HCL
+// would (converted to strings; a later duplicate wins), and the values per
+// record.
+func compileObject(x *hclsyntax.ObjectConsExpr, ctx *hcl.EvalContext) fastFunc {
+	keys := make([]string, len(x.Items))
+	vals := make([]fastFunc, len(x.Items))
+	for i, item := range x.Items {
+		if len(recordRefs(item.KeyExpr)) > 0 {
+			return nil
+		}
+		k, diags := item.KeyExpr.Value(ctx)
+		if diags.HasErrors() || !k.IsKnown() || k.IsNull() || k.IsMarked() {
+			return nil
+		}
+		k, err := convert.Convert(k, cty.String)
+		if err != nil {
+			return nil
+		}
+		keys[i] = k.AsString()
+		if vals[i] = compileFast(item.ValueExpr, ctx); vals[i] == nil {
+			return nil
+		}
+	}
+	return func(rec Record) (cty.Value, bool) {
+		m := make(map[string]cty.Value, len(keys))
+		for i, val := range vals {
+			v, ok := val(rec)
+			if !ok {
+				return cty.NilVal, false
+			}
+			m[keys[i]] = v
+		}
+		return cty.ObjectVal(m), true
+	}
 }
 
 // compileBinary handles the operators whose HCL functions reduce, for

@@ -23,6 +23,8 @@ func TestFastMatchesHCL(t *testing.T) {
 		`record.n / record.m`, `record.n % 2 == 0`, `record.n % record.m`,
 		`"${record.s}-${record.t}"`, `"x${record.s}"`, `"${record.n}"`,
 		`record.missing == null`, `record.missing != "a"`, `record.s == var.v`, `record.s == upper("pending")`,
+		`{ a = record.s, b = record.n, c = "lit" }`, `{ a = record.s, a = record.t }`, `{ "k" = record.s == "x", 1 = record.b }`,
+		`{ (var.v) = record.s }`, `{ a = { b = record.s } }`, `{ a = record.missing }`,
 	}
 	vals := []cty.Value{
 		cty.StringVal("pending"), cty.StringVal("p\u00e9nding"), cty.StringVal("pe\u0301nding"), cty.StringVal(""), cty.StringVal("5"), cty.StringVal("true"), cty.NumberIntVal(3), cty.NumberIntVal(0),
