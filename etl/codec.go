@@ -223,6 +223,10 @@ func appendString(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
 			default:
 				dst = append(dst, `\u00`...)
 				dst = append(dst, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
