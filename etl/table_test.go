@@ -56,7 +56,7 @@ func TestTableAgainstMap(t *testing.T) {
 			if len(sealed) == 0 {
 				continue
 			}
-			b := st.NewBatch()
+			b := st.NewBatch(0)
 			if err := sealed[0].write(b); err != nil {
 				t.Fatal(err)
 			}

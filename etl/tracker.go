@@ -213,7 +213,7 @@ func (t *partitionTracker) commit(pp *pendingPartition) error {
 	again := t.cp.Done(src, m.Partition) // a source that read a done partition again
 	now := time.Now().UTC()
 	if t.store != nil {
-		b, err := t.newBatch()
+		b, err := t.newBatch(pp.deltas)
 		if err != nil {
 			return err
 		}
@@ -308,8 +308,12 @@ func (t *partitionTracker) markCommitted(deltas []*delta) {
 // deleting the old state, in the same transaction: until this run has
 // something to checkpoint, the old checkpoint stays (a fresh run stopped
 // by a wrong key at its first request keeps it).
-func (t *partitionTracker) newBatch() (*store.Batch, error) {
-	b := t.store.NewBatch()
+func (t *partitionTracker) newBatch(deltas []*delta) (*store.Batch, error) {
+	size := 1 << 10 // the done record and the header
+	for _, d := range deltas {
+		size += d.size()
+	}
+	b := t.store.NewBatch(size)
 	if !t.wipe {
 		return b, nil
 	}
@@ -333,7 +337,7 @@ func (t *partitionTracker) finish(completed bool) error {
 	if t.store == nil || (len(t.caches) == 0 && !t.wipe) {
 		return nil
 	}
-	b, err := t.newBatch()
+	b, err := t.newBatch(nil)
 	if err != nil {
 		return err
 	}
@@ -358,7 +362,7 @@ func (t *partitionTracker) flushCaches() error {
 	if t.store == nil || !slices.ContainsFunc(t.caches, (*table).changed) {
 		return nil
 	}
-	b, err := t.newBatch()
+	b, err := t.newBatch(nil)
 	if err != nil {
 		return err
 	}

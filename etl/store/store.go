@@ -272,8 +272,9 @@ type Batch struct {
 	b *pebble.Batch
 }
 
-// NewBatch starts a batch.
-func (s *Store) NewBatch() *Batch { return &Batch{b: s.db.NewBatch()} }
+// NewBatch starts a batch with room for size bytes of changes (it grows
+// past that if need be).
+func (s *Store) NewBatch(size int) *Batch { return &Batch{b: s.db.NewBatchWithSize(size)} }
 
 // Set sets key to value in the batch (both are copied).
 func (b *Batch) Set(key, value []byte) error { return b.b.Set(key, value, nil) }

@@ -47,14 +47,14 @@ func TestCommitReopenRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := s.NewBatch()
+	b := s.NewBatch(0)
 	b.Set([]byte("a/1"), []byte("x"))
 	b.Set([]byte("a/2"), []byte("y"))
 	b.Set([]byte("b/1"), []byte("z"))
 	if err := b.Commit(true); err != nil {
 		t.Fatal(err)
 	}
-	b = s.NewBatch()
+	b = s.NewBatch(0)
 	b.DeletePrefix([]byte("b/"))
 	if err := b.Commit(true); err != nil {
 		t.Fatal(err)
