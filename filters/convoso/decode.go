@@ -105,6 +105,61 @@ func decodeEnvelope(body []byte) (json.RawMessage, error) {
 // Numbers may come as JSON numbers or strings. Entries of other shapes
 // than objects are an error, as is a lead without an id.
 func DecodeLeads(body []byte) (*LeadPage, error) {
+	if p, ok := decodeLeadsAtOnce(body); ok {
+		return p, nil
+	}
+	return decodeLeadsStepwise(body)
+}
+
+// leadsAnswer is a whole answer of lead search, for decodeLeadsAtOnce.
+type leadsAnswer struct {
+	Success flexBool `json:"success"`
+	Data    *struct {
+		Offset  flexInt   `json:"offset"`
+		Limit   flexInt   `json:"limit"`
+		Total   flexInt   `json:"total"`
+		Entries []rawLead `json:"entries"`
+	} `json:"data"`
+}
+
+// decodeLeadsAtOnce decodes a good answer in one json.Unmarshal, where the
+// stepwise decoding reads the body three times (envelope, page, each
+// entry): a fifth of the lookups' CPU at 50,000 phones. ok is false for
+// anything but a successful answer with every lead identified, and
+// decodeLeadsStepwise then gives the answer or the precise error; where
+// both accept, they agree (FuzzDecodeLeads).
+func decodeLeadsAtOnce(body []byte) (p *LeadPage, ok bool) {
+	var a leadsAnswer
+	if json.Unmarshal(body, &a) != nil || !a.Success || a.Data == nil {
+		return nil, false
+	}
+	d := a.Data
+	p = &LeadPage{Offset: int(d.Offset), Limit: int(d.Limit), Total: int(d.Total), Leads: make([]Lead, 0, len(d.Entries))}
+	if p.Total < 0 || p.Offset < 0 {
+		return nil, false
+	}
+	for _, l := range d.Entries {
+		lead, ok := l.lead()
+		if !ok {
+			return nil, false
+		}
+		p.Leads = append(p.Leads, lead)
+	}
+	return p, true
+}
+
+// lead is what the filter keeps of l; ok is false when l has no id.
+func (l rawLead) lead() (Lead, bool) {
+	id := string(l.LeadID)
+	if id == "" {
+		id = string(l.ID)
+	}
+	return Lead{ID: id, ListID: string(l.ListID), Status: string(l.Status), ModifiedAt: string(l.ModifiedAt)}, id != ""
+}
+
+// decodeLeadsStepwise decodes the envelope, then the page, then each entry,
+// so that an error says which part was wrong.
+func decodeLeadsStepwise(body []byte) (*LeadPage, error) {
 	data, err := decodeEnvelope(body)
 	if err != nil {
 		return nil, err
@@ -125,14 +180,11 @@ func DecodeLeads(body []byte) (*LeadPage, error) {
 		if err := json.Unmarshal(e, &l); err != nil {
 			return nil, fmt.Errorf("decoding entry %d: %w", i, err)
 		}
-		id := string(l.LeadID)
-		if id == "" {
-			id = string(l.ID)
-		}
-		if id == "" {
+		lead, ok := l.lead()
+		if !ok {
 			return nil, fmt.Errorf("decoding entry %d: no id", i)
 		}
-		p.Leads = append(p.Leads, Lead{ID: id, ListID: string(l.ListID), Status: string(l.Status), ModifiedAt: string(l.ModifiedAt)})
+		p.Leads = append(p.Leads, lead)
 	}
 	return p, nil
 }

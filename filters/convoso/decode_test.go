@@ -2,6 +2,7 @@ package convoso
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -106,11 +107,25 @@ func FuzzDecodeLeads(f *testing.F) {
 		`{"success":true,"data":[]}`,
 		`null`,
 		``,
+		`{"success":true,"data":{"total":1,"entries":[null]}}`,
+		`{"success":true,"data":{"total":1,"entries":["5"]}}`,
+		`{"success":true,"data":{"total":-1,"entries":[]}}`,
+		`{"success":true,"SUCCESS":false,"data":{"entries":[{"ID":"7","Status":"A"}],"Data":null}}`,
+		`{"success":true,"data":{"entries":[{"id":"7","id":"8","lead_id":null}]}}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := DecodeLeads(body)
+		if fast, ok := decodeLeadsAtOnce(body); ok {
+			slow, err := decodeLeadsStepwise(body)
+			if err != nil {
+				t.Fatalf("decoded at once to %+v, stepwise failed: %v", fast, err)
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("at once %+v, stepwise %+v", fast, slow)
+			}
+		}
 		if err != nil {
 			if p != nil {
 				t.Fatalf("page %+v with error %v", p, err)
