@@ -282,6 +282,7 @@ func (d *JSONDecoder) key(raw []byte) string {
 func (p *jsonParser) plainStr() ([]byte, bool) {
 	start := p.pos + 1
 	end := start
+	var bits byte // every byte or'd: ASCII needs no UTF-8 check
 	for end < len(p.data) {
 		c := p.data[end]
 		if c == '"' {
@@ -290,9 +291,10 @@ func (p *jsonParser) plainStr() ([]byte, bool) {
 		if c == '\\' || c < 0x20 {
 			return nil, false
 		}
+		bits |= c
 		end++
 	}
-	if end >= len(p.data) || !utf8.Valid(p.data[start:end]) {
+	if end >= len(p.data) || (bits >= utf8.RuneSelf && !utf8.Valid(p.data[start:end])) {
 		return nil, false
 	}
 	p.pos = end + 1

@@ -27,7 +27,9 @@ func (w *Where) Process(_ context.Context, rec etl.Record, out etl.Output) error
 	}
 	v, err := w.cfg.Condition.Eval(rec)
 	if err == nil && v.Type() == cty.Bool && v.IsKnown() && !v.IsNull() && !v.IsMarked() {
-		if v.True() {
+		// A known, unmarked bool is cty.True or cty.False as a value:
+		// comparing it is v.True() without the Equals that True calls.
+		if v == cty.True {
 			return out.Emit(rec)
 		}
 		out.Drop(w.cfg.Reason)
