@@ -215,8 +215,7 @@ func Compare(a, b cty.Value) int {
 	case bn:
 		return 1
 	}
-	a, _ = a.UnmarkDeep()
-	b, _ = b.UnmarkDeep()
+	a, b = Unmarked(a), Unmarked(b)
 	if !a.Type().Equals(b.Type()) {
 		return strings.Compare(a.Type().FriendlyName(), b.Type().FriendlyName())
 	}

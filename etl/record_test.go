@@ -123,3 +123,21 @@ func TestTimeOf(t *testing.T) {
 		t.Errorf("ParseTime of another RFC 3339 form: %v", err)
 	}
 }
+
+func TestUnmarked(t *testing.T) {
+	for _, v := range []cty.Value{
+		cty.StringVal("a"), cty.StringVal("a").Mark(Sensitive), cty.NumberIntVal(1).Mark("x"),
+		cty.ObjectVal(map[string]cty.Value{"a": cty.StringVal("x").Mark(Sensitive)}),
+		cty.ListVal([]cty.Value{cty.True.Mark("y")}), cty.NullVal(cty.String).Mark("z"),
+	} {
+		got := Unmarked(v)
+		want, _ := v.UnmarkDeep()
+		if got.ContainsMarked() || !got.RawEquals(want) {
+			t.Errorf("Unmarked(%#v) = %#v, want %#v", v, got, want)
+		}
+	}
+	plain := cty.StringVal("a")
+	if n := testing.AllocsPerRun(100, func() { Unmarked(plain) }); n != 0 {
+		t.Errorf("Unmarked of a plain string allocates %v times", n)
+	}
+}

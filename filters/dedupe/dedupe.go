@@ -148,15 +148,14 @@ func (d *Dedupe) evaluate(rec etl.Record) (ck string, r rank, err error) {
 		}
 	}
 	r.at, r.timed = timeKey(r.order)
-	key, _ = key.UnmarkDeep()
+	key = etl.Unmarked(key)
 	return canonicalKey(key), r, nil
 }
 
 // appendRank encodes order and tie: the length of order's encoding as a
 // uvarint, then each value as etl.AppendValue writes it.
 func appendRank(dst []byte, order, tie cty.Value) ([]byte, error) {
-	order, _ = order.UnmarkDeep()
-	tie, _ = tie.UnmarkDeep()
+	order, tie = etl.Unmarked(order), etl.Unmarked(tie)
 	// Room for the length, then order's encoding, then the length written
 	// and the room it did not need closed up.
 	start := len(dst)
