@@ -51,21 +51,6 @@ func newShape(names []string) shape {
 	return sh
 }
 
-// fits says whether rec has exactly the shape's fields, each with a
-// value: the names are distinct, so all of them present, and no more,
-// is the same set.
-func (sh *shape) fits(rec etl.Record) bool {
-	if len(rec) != len(sh.names) || sh.members == nil {
-		return false
-	}
-	for _, f := range sh.names {
-		if v, ok := rec[f]; !ok || v == cty.NilVal {
-			return false
-		}
-	}
-	return true
-}
-
 // NewWriter writes records to w in format, the fields named in order
 // (nil: all, sorted by name). Close ends the file.
 func NewWriter(w io.Writer, format Format, fields []string) *Writer {
@@ -158,16 +143,28 @@ func (w *Writer) AppendRow(dst []byte, rec etl.Record) ([]byte, error) {
 		}
 		return appendCSVRow(dst, w.fields, w.derived, rec)
 	}
-	if w.fields == nil && !w.shape.fits(rec) {
+	if w.fields == nil && (len(rec) != len(w.shape.names) || w.shape.members == nil) {
 		w.shape = newShape(sortedFields(rec))
 	}
 	if len(w.shape.names) == 0 {
 		return append(dst, "{}"...), nil
 	}
+	start := len(dst)
 	for i, f := range w.shape.names {
+		v, ok := rec[f]
+		if !ok || v == cty.NilVal {
+			if w.fields == nil {
+				// Another field than the last record's, as many: the
+				// names are distinct, so having all of them, and as
+				// many fields, is the same set. Write it its own way.
+				w.shape = newShape(sortedFields(rec))
+				return w.AppendRow(dst[:start], rec)
+			}
+			v = cty.NullVal(cty.DynamicPseudoType)
+		}
 		dst = append(dst, w.shape.members[i]...)
 		var err error
-		if dst, err = etl.AppendJSON(dst, rec.Get(f)); err != nil {
+		if dst, err = etl.AppendJSON(dst, v); err != nil {
 			return dst, fmt.Errorf("field %q: %w", f, err)
 		}
 	}
