@@ -12,8 +12,10 @@
 # bound: 10 rounds of 4 dates plus 2,000 lookups x 50 ms / 50 in flight);
 # faulty <= 4.5 s with the queue and stats files identical to the clean
 # run's, and Convoso requests about phones arriving at >= 80% of
-# concurrency / mean latency (50 / 110 ms), measured from the fake's
-# request log. Medians of FLOW_RUNS runs (default 3).
+# concurrency / mean latency (50 / 110 ms) while phones wait to be asked,
+# measured from the fake's request log (from the first request about a
+# phone to the first about the last phone asked: the retries after it wait
+# for their own Retry-After). Medians of FLOW_RUNS runs (default 3).
 #
 # A missed target is printed as MISSED; the script exits non-zero only when
 # a run fails, or with FLOW_STRICT=1 also when a target is missed.
@@ -85,7 +87,7 @@ condition() {
 	span=$(echo "$spans" | tr ' ' '\n' | grep . | median)
 	floor=$(awk -v c="$CONCURRENCY" -v m="$mean_ms" 'BEGIN {printf "%.0f", 0.8 * c / (m / 1000)}')
 	printf '%s: wall %s s (runs: %s)\n' "$label" "$wall" "$walls"
-	printf '  Convoso requests about phones: %s/s over %s s (median); last run: %d requests, %d 429s, %d 500s, max in flight %d\n' \
+	printf '  Convoso requests while phones waited to be asked: %s/s over %s s (median); last run: %d requests, %d 429s, %d 500s, max in flight %d\n' \
 		"$rate" "$span" "$CONVOSO_REQUESTS" "$CONVOSO_429" "$CONVOSO_500" "$CONVOSO_MAX_IN_FLIGHT"
 	grep -E '^TOTALS:|^Convoso:' "$work/$label/1/etl.out" | sed 's/^/  | /' || true
 	echo "  target: wall <= $target s: $(verdict "$(awk -v w="$wall" -v t="$target" 'BEGIN {print (w <= t)}')")"

@@ -116,24 +116,35 @@ func printCounts(w io.Writer, bland *blandtest.Server, convoso *convosotest.Serv
 
 // phoneRate measures, from the request log, how fast requests about phones
 // (lead and DNC searches, retries included) arrived while phones were
-// waiting: from the first such request to the last, the requests per
-// second. The span is 0 with fewer than two.
+// waiting to be asked: from the first such request to the first request
+// about the last phone asked, the requests per second. After that, every
+// phone has been asked, and the requests left are retries held back by
+// their own Retry-After or backoff, which a client must honour whatever
+// its concurrency. The span is 0 with fewer than two requests in it.
 func phoneRate(reqs []convosotest.Request) (time.Duration, float64) {
-	var first, last time.Time
-	n := 0
+	var first, end time.Time
+	asked := map[string]bool{}
 	for _, r := range reqs {
 		if r.Path == convosotest.StatusPath {
 			continue
 		}
-		if n == 0 || r.Time.Before(first) {
+		if first.IsZero() || r.Time.Before(first) {
 			first = r.Time
 		}
-		if r.Time.After(last) {
-			last = r.Time
+		if !asked[r.Phone] {
+			asked[r.Phone] = true
+			if r.Time.After(end) {
+				end = r.Time
+			}
 		}
-		n++
 	}
-	span := last.Sub(first)
+	n := 0
+	for _, r := range reqs {
+		if r.Path != convosotest.StatusPath && !r.Time.After(end) {
+			n++
+		}
+	}
+	span := end.Sub(first)
 	if n < 2 || span <= 0 {
 		return 0, 0
 	}
