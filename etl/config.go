@@ -288,10 +288,15 @@ func checkEnds(path string, file *hcl.File, blocks []*Block) hcl.Diagnostics {
 // checkResumable warns about a sink that Buffers with no stage upstream
 // that Replays: a resumed run could not give it the records of finished
 // partitions, so its source is not checkpointed (see unsafeToResume).
+// Behind a source of one partition there is nothing to skip, and no
+// warning.
 func checkResumable(blocks []*Block) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, b := range blocks {
 		if b.Plugin == nil || !b.Plugin.Buffers || b.resumable() {
+			continue
+		}
+		if one, ok := b.source().Config.(SinglePartitioner); ok && one.SinglePartition() {
 			continue
 		}
 		diags = append(diags, &hcl.Diagnostic{

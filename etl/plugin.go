@@ -106,7 +106,8 @@ type Spec[C any] struct {
 //
 //  1. Decode (validate, plan and run): a fresh config from Spec.Config is
 //     decoded from the block, then the config's Validator (no I/O),
-//     FieldDeclarer, PartitionSet and Fingerprinter are asked. Nothing
+//     FieldDeclarer, PartitionSet, SinglePartitioner and Fingerprinter
+//     are asked. Nothing
 //     may be opened or requested.
 //  2. Build: the constructor makes the stage from the config and its Env,
 //     block by block in pipeline order. It may open files and clients;
@@ -347,6 +348,15 @@ type Fingerprinter interface {
 // its state would carry data the user no longer asked for.
 type PartitionSet interface {
 	HasPartition(name string) bool
+}
+
+// SinglePartitioner is implemented by source configs that can tell from
+// their settings alone that they read exactly one partition (the file
+// source given a path rather than a glob). Such a source has nothing a
+// checkpoint could skip within a run, so a buffering sink behind it draws
+// no "not checkpointed" warning.
+type SinglePartitioner interface {
+	SinglePartition() bool
 }
 
 // FieldDeclarer is implemented by configs whose output fields depend on

@@ -48,6 +48,12 @@ func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
 	return diags
 }
 
+// SinglePartition reports a path without glob characters: one file, one
+// partition.
+func (c *Config) SinglePartition() bool {
+	return !strings.ContainsAny(c.Path, `*?[\`)
+}
+
 // DeclaredFields are the columns (and key_field); nil without columns:
 // the fields are in the files, which validate does not read.
 func (c *Config) DeclaredFields() []etl.Field {

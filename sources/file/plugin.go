@@ -17,10 +17,11 @@ func Register(r *etl.Registry) {
 
 // Interface guards: a hook whose signature drifts fails to compile.
 var (
-	_ etl.Validator     = (*Config)(nil)
-	_ etl.FieldDeclarer = (*Config)(nil)
-	_ etl.Fingerprinter = (*Config)(nil)
-	_ etl.PartitionSet  = (*Config)(nil)
-	_ etl.Source        = (*source)(nil)
-	_ etl.Skipper       = (*source)(nil)
+	_ etl.Validator         = (*Config)(nil)
+	_ etl.FieldDeclarer     = (*Config)(nil)
+	_ etl.Fingerprinter     = (*Config)(nil)
+	_ etl.PartitionSet      = (*Config)(nil)
+	_ etl.SinglePartitioner = (*Config)(nil)
+	_ etl.Source            = (*source)(nil)
+	_ etl.Skipper           = (*source)(nil)
 )

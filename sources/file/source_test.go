@@ -12,6 +12,7 @@ import (
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/etltest"
 	"github.com/etlhq/etl/etl/store"
+	filesink "github.com/etlhq/etl/sinks/file"
 	file "github.com/etlhq/etl/sources/file"
 )
 
@@ -259,4 +260,21 @@ type seenSink struct{ seen *[]string }
 func (s seenSink) Write(_ context.Context, rec etl.Record) error {
 	*s.seen = slices.Sorted(maps.Keys(rec))
 	return nil
+}
+
+// A buffering sink behind the file source draws the "not checkpointed"
+// warning only when the path is a glob: one file is one partition, which no
+// checkpoint could skip.
+func TestNotCheckpointedWarningOnlyForGlobs(t *testing.T) {
+	for path, want := range map[string]bool{"in/a.jsonl": false, "in/*.jsonl": true, "in/[ab].jsonl": true} {
+		reg, _, p := setup(t, map[string]string{"in/a.jsonl": "{}\n"}, "source \"file\" \"f\" {\n path = \""+path+"\"\n format = \"jsonl\"\n}\nsink \"file\" \"out\" {\n input = source.file.f\n path = \"out.jsonl\"\n format = \"jsonl\"\n}\n")
+		filesink.Register(reg)
+		_, diags := etl.Load(p, etl.LoadOptions{Registry: reg})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		if got := strings.Contains(diags.Error(), "Pipeline not checkpointed"); got != want {
+			t.Errorf("path %q: warned %v, want %v (%v)", path, got, want, diags)
+		}
+	}
 }
