@@ -103,3 +103,28 @@ func TestJSONDecoderRecordAllocations(t *testing.T) {
 		t.Errorf("%v allocations a record, want at most 4", allocs)
 	}
 }
+
+// The strings a decoder keeps are bounded; once full of values that do not
+// come again, it starts again, so that a member whose values repeat later
+// in the file still gets its values kept.
+func TestJSONDecoderRecordKeepsStringsWhenFull(t *testing.T) {
+	var dec etl.JSONDecoder
+	for i := 0; i < 5000; i++ { // a new member name at each line: every value is looked up and kept
+		if _, err := dec.Record([]byte(fmt.Sprintf(`{"k%d":"u%d"}`, i%100, i)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pending, called := []byte(`{"status":"pending"}`), []byte(`{"status":"called"}`)
+	read := func() {
+		for _, line := range [][]byte{pending, called} {
+			if _, err := dec.Record(line, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	read()
+	// Two records: each its map and the map's group, the statuses kept.
+	if allocs := testing.AllocsPerRun(100, read); allocs > 4 {
+		t.Errorf("%v allocations for two records, want at most 4", allocs)
+	}
+}

@@ -238,6 +238,12 @@ func (p *jsonParser) slotString(sl *slot) (cty.Value, error) {
 		v = kept
 	} else {
 		sl.misses++
+		if len(p.cache.strs) >= maxCachedWords {
+			// Full, maybe of values that no longer come (the members
+			// that seldom repeat still keep one in probeEvery): start
+			// again rather than keep nothing new for the rest of the file.
+			clear(p.cache.strs)
+		}
 		v = p.cache.keep(raw)
 	}
 	sl.last = v
@@ -256,10 +262,7 @@ func (d *JSONDecoder) str(raw []byte) cty.Value {
 // room.
 func (d *JSONDecoder) keep(raw []byte) cty.Value {
 	v := cty.StringVal(string(raw))
-	if len(raw) <= maxCachedLen {
-		if len(d.strs) >= maxCachedWords {
-			clear(d.strs) // full, maybe of strings that no longer come: start again
-		}
+	if len(raw) <= maxCachedLen && len(d.strs) < maxCachedWords {
 		d.strs[v.AsString()] = v
 	}
 	return v
