@@ -58,23 +58,12 @@ run_backfill() {
 	local BLAND_URL CONVOSO_URL BLAND_API_KEY CONVOSO_AUTH_TOKEN
 	eval "$(head -n 1 "$dir/fakes.out")"
 
-	local start end status=0 rss
+	local status=0 wall cpu rss
 	local cmd=(bin/etl run pipelines/backfill.hcl --fresh --state "$dir/state.json"
 		--var "bland_url=$BLAND_URL" --var "convoso_url=$CONVOSO_URL" --var "data_dir=$dir/data")
-	start=$(date +%s.%N)
-	if [ -x /usr/bin/time ]; then
-		# GNU time reports the child's ru_maxrss (kB): exact, no polling.
-		BLAND_API_KEY=$BLAND_API_KEY CONVOSO_AUTH_TOKEN=$CONVOSO_AUTH_TOKEN \
-			/usr/bin/time -f %M -o "$dir/maxrss" "${cmd[@]}" >"$dir/etl.out" 2>"$dir/etl.err" || status=$?
-		rss=$(awk 'END {printf "%.1f", $1/1024}' "$dir/maxrss")
-	else
-		BLAND_API_KEY=$BLAND_API_KEY CONVOSO_AUTH_TOKEN=$CONVOSO_AUTH_TOKEN \
-			"${cmd[@]}" >"$dir/etl.out" 2>"$dir/etl.err" &
-		local etl_pid=$!
-		rss=$(peak_rss_mb "$etl_pid")
-		wait "$etl_pid" || status=$?
-	fi
-	end=$(date +%s.%N)
+	BLAND_API_KEY=$BLAND_API_KEY CONVOSO_AUTH_TOKEN=$CONVOSO_AUTH_TOKEN \
+		"$work/rusage" -o "$dir/usage" -- "${cmd[@]}" >"$dir/etl.out" 2>"$dir/etl.err" || status=$?
+	read -r wall cpu rss <"$dir/usage"
 
 	kill -TERM "$fakes_pid"
 	wait "$fakes_pid" || true
@@ -92,7 +81,7 @@ run_backfill() {
 		tail -n 5 "$dir/etl.err" | sed 's/^/    /'
 		failed=1
 	fi
-	printf '  wall time          %8.1f s\n' "$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')"
+	printf '  wall time          %8.1f s    (CPU %.1f s)\n' "$wall" "$cpu"
 	printf '  peak RSS (etl)     %8.1f MB   (target < %d)\n' "$rss" "$RSS_TARGET_MB"
 	printf '  Bland requests     %8d      (%d dates, per date min %d max %d; 429s %d, other errors %d)\n' \
 		"$BLAND_REQUESTS" "$BLAND_DATES" "$BLAND_PER_DATE_MIN" "$BLAND_PER_DATE_MAX" "$BLAND_429" "$BLAND_OTHER_ERRORS"

@@ -10,7 +10,6 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
-go build -o "$work/rusage" ./scripts/rusage
 
 RUNS=${FILE_BENCH_RUNS:-3}
 

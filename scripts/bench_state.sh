@@ -25,22 +25,20 @@ set +a
 RUNS=${STATE_BENCH_RUNS:-3}
 
 echo "year: 365 dates x 500 calls, 50,000 phones, no latency (bin/etl, fakes in their own process), $RUNS fresh runs, medians"
-: >"$work/walls"; : >"$work/rss"
+: >"$work/walls"; : >"$work/cpus"; : >"$work/rss"
 for run in $(seq "$RUNS"); do
-	start=$(date +%s.%N)
-	bin/etl --output json run --fresh pipelines/backfill.hcl --state "$work/state" --var data_dir="$work/data$run" \
-		--var start_date=2025-11-30 --var end_date=2026-11-29 >"$work/year.json" &
-	pid=$!
-	peak_rss_mb "$pid" >>"$work/rss"; echo >>"$work/rss"
-	wait "$pid"
-	end=$(date +%s.%N)
-	awk -v a="$start" -v b="$end" 'BEGIN {printf "%.2f\n", b-a}' >>"$work/walls"
+	"$work/rusage" -o "$work/usage" -- bin/etl --output json run --fresh pipelines/backfill.hcl --state "$work/state" --var data_dir="$work/data$run" \
+		--var start_date=2025-11-30 --var end_date=2026-11-29 >"$work/year.json"
+	read -r w c r <"$work/usage"
+	echo "$w" >>"$work/walls"; echo "$c" >>"$work/cpus"; echo "$r" >>"$work/rss"
 done
 wall=$(median <"$work/walls")
-rss=$(grep . "$work/rss" | median)
+rss=$(median <"$work/rss")
+cpu=$(median <"$work/cpus")
 bytes=$(grep '"type":"summary"' "$work/year.json" | sed -E 's/.*"state_bytes_per_partition":([0-9]+).*/\1/')
 saved=$(grep '"type":"summary"' "$work/year.json" | sed -E 's/.*"saved_partitions":([0-9]+).*/\1/')
 printf '  wall time               %6s s    (runs: %s; target <= 12 s: %s)\n' "$wall" "$(tr '\n' ' ' <"$work/walls")" "$(awk -v w="$wall" 'BEGIN {print (w <= 12) ? "met" : "MISSED"}')"
+printf '  CPU (etl)               %6s s\n' "$cpu"
 printf '  peak RSS (etl)          %6s MB\n' "$rss"
 printf '  partitions committed    %6s\n' "$saved"
 printf '  state bytes/partition   %6s B (median; the whole state is about %s B on disk)\n' "$bytes" "$(du -sb "$work/state" | cut -f1)"
