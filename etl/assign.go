@@ -57,7 +57,7 @@ func (a Assignments) Apply(rec Record, drop []string) (Record, error) {
 	peak := len(rec)
 	var early []string // the fields of drop to leave out of the copy
 	for _, name := range drop {
-		if _, ok := rec[name]; ok && !a.readsAll && !a.reads[name] {
+		if _, ok := rec[name]; ok && !a.readsAll && !a.reads[name] && !a.sets(name) {
 			early = append(early, name)
 			peak--
 		}
@@ -94,6 +94,11 @@ func (a Assignments) Apply(rec Record, drop []string) (Record, error) {
 		}
 	}
 	return out, nil
+}
+
+// sets reports whether an entry sets the field.
+func (a Assignments) sets(name string) bool {
+	return slices.ContainsFunc(a.list, func(as Assignment) bool { return as.Field == name })
 }
 
 // Source renders the entries as written, "a = record.x + 1; b = ...", for

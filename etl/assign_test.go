@@ -49,6 +49,8 @@ func TestApplyDrop(t *testing.T) {
 			fields(2, Record{"c": s("web")}), fields(2, Record{"y": s("web")})},
 		{"drop a field an entry sets", `{ c = "new", y = record.c }`, []string{"c"},
 			fields(2, Record{"c": s("web")}), fields(2, Record{"y": s("new")})},
+		{"drop a field an entry sets and none reads", `{ c = "new" }`, []string{"c"},
+			fields(2, Record{"c": s("web")}), fields(2, nil)},
 		{"drop an entry reads by index", `{ y = record["c"] }`, []string{"c"},
 			fields(2, Record{"c": s("web")}), fields(2, Record{"y": s("web")})},
 		{"drop a field the record lacks", `{ y = "1" }`, []string{"nope", "f1"},

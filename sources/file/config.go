@@ -49,9 +49,10 @@ func (c *Config) Validate(b *etl.Block) hcl.Diagnostics {
 }
 
 // SinglePartition reports a path without glob characters: one file, one
-// partition.
+// partition. A path not known yet (env() unset under etl validate) is
+// empty, and may be a glob.
 func (c *Config) SinglePartition() bool {
-	return !strings.ContainsAny(c.Path, `*?[\`)
+	return c.Path != "" && !strings.ContainsAny(c.Path, `*?[\`)
 }
 
 // DeclaredFields are the columns (and key_field); nil without columns:
