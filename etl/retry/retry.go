@@ -223,20 +223,24 @@ func (c *Client) attempt(ctx context.Context, req *http.Request, handle func(*ht
 		actx, cancel = context.WithTimeout(ctx, c.Timeout)
 	}
 	defer cancel()
-	// A shallow copy: the client and transport never modify a request's
-	// headers or URL, so a deep Clone per attempt (a tenth of the
-	// lookups' allocations) bought nothing.
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	// A shallow copy: the transport never modifies a request's headers or
+	// URL, so a deep Clone per attempt (a tenth of the lookups'
+	// allocations) bought nothing. A client with a cookie jar adds its
+	// cookies to the request's headers, which the attempts would share.
 	r := req.WithContext(actx)
+	if hc.Jar != nil {
+		r = req.Clone(actx)
+	}
 	if req.Body != nil && req.GetBody != nil {
 		body, err := req.GetBody()
 		if err != nil {
 			return 0, 0, 0, fmt.Errorf("%s %s: %w", method, path, err)
 		}
 		r.Body = body
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
 	}
 	resp, err := hc.Do(r)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -506,5 +507,42 @@ func TestMeterCounts(t *testing.T) {
 	got := c.Meter.Read()
 	if got.Requests != 4 || got.Retries != 3 || got.RateLimited != 2 || got.Bytes != 12 {
 		t.Errorf("meter %+v, want 4 requests, 3 retries, 2 × 429, 12 bytes", got)
+	}
+}
+
+// A client with a cookie jar adds its cookies to each attempt's headers:
+// the attempts must not share one header map, or the cookies pile up.
+func TestCookieJarAttemptsDoNotShareHeaders(t *testing.T) {
+	var mu sync.Mutex
+	var cookies []int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		cookies = append(cookies, len(r.Cookies()))
+		n := len(cookies)
+		mu.Unlock()
+		http.SetCookie(w, &http.Cookie{Name: "s", Value: "1"})
+		if n < 3 {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := fastClient()
+	c.HTTP = &http.Client{Jar: jar}
+	req, err := http.NewRequest("GET", srv.URL+"/x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Do(context.Background(), req, func(*http.Response) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{0, 1, 1}; !slices.Equal(cookies, want) {
+		t.Errorf("cookies sent per attempt %v, want %v", cookies, want)
+	}
+	if len(req.Header) != 0 {
+		t.Errorf("the caller's request gained headers: %v", req.Header)
 	}
 }
