@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -198,8 +199,10 @@ func TestBackfillSIGINT(t *testing.T) {
 	cmd, out := subprocess(t, args...)
 	// Interrupt once the run has checkpointed a date (so its signal handler
 	// is installed and it has a place to report), however slowly the
-	// machine starts the process.
-	<-afterProgress(dir, 0, 50*time.Millisecond)
+	// machine starts the process and commits: the stats file's first row
+	// comes before the date's commit, by more than 50 ms under -race on a
+	// busy machine.
+	<-afterCommit(dir, 50*time.Millisecond)
 	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
@@ -361,6 +364,24 @@ func TestBackfillDiskFull(t *testing.T) {
 			t.Errorf("left behind: %s", e.Name())
 		}
 	}
+}
+
+// afterCommit returns a channel that receives once the run in dir has
+// committed to its state (the store's write-ahead log is empty until the
+// first commit, a partition's), and extra after that.
+func afterCommit(dir string, extra time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	go func() {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			logs, _ := filepath.Glob(filepath.Join(dir, "state", "db", "*.log"))
+			if slices.ContainsFunc(logs, func(p string) bool { fi, err := os.Stat(p); return err == nil && fi.Size() > 0 }) {
+				break
+			}
+		}
+		time.Sleep(extra)
+		ch <- time.Now()
+	}()
+	return ch
 }
 
 // afterProgress fires extra after the stats file under dir holds more
