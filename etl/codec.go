@@ -83,16 +83,8 @@ func AppendValue(dst []byte, v cty.Value) ([]byte, error) {
 		}
 		dst = append(dst, `{"$null":`...)
 		return append(append(dst, tb...), '}'), nil
-	case ty == cty.String:
-		return appendString(dst, v.AsString()), nil
-	case ty == cty.Number:
-		f := v.AsBigFloat()
-		if f.IsInf() {
-			return dst, fmt.Errorf("infinite number")
-		}
-		return appendNumber(dst, f), nil
-	case ty == cty.Bool:
-		return strconv.AppendBool(dst, v.True()), nil
+	case ty.IsPrimitiveType():
+		return appendPrimitive(dst, v)
 	case ty.IsObjectType():
 		attrs := ty.AttributeTypes()
 		if _, tagged := attrs["$null"]; tagged && len(attrs) == 1 {
@@ -128,16 +120,8 @@ func AppendJSON(dst []byte, v cty.Value) ([]byte, error) {
 		return dst, fmt.Errorf("unknown value")
 	case v.IsNull():
 		return append(dst, "null"...), nil
-	case ty == cty.String:
-		return appendString(dst, v.AsString()), nil
-	case ty == cty.Number:
-		f := v.AsBigFloat()
-		if f.IsInf() {
-			return dst, fmt.Errorf("infinite number")
-		}
-		return appendNumber(dst, f), nil
-	case ty == cty.Bool:
-		return strconv.AppendBool(dst, v.True()), nil
+	case ty.IsPrimitiveType():
+		return appendPrimitive(dst, v)
 	case ty.IsObjectType() || ty.IsMapType():
 		m := v.AsValueMap()
 		return appendMembers(dst, sortedKeys(m), func(k string) cty.Value { return m[k] }, AppendJSON)
@@ -145,6 +129,23 @@ func AppendJSON(dst []byte, v cty.Value) ([]byte, error) {
 		return appendElems(dst, v.AsValueSlice(), AppendJSON)
 	}
 	return dst, fmt.Errorf("cannot write a %s as JSON", ty.FriendlyName())
+}
+
+// appendPrimitive appends a known, non-null string, number or bool as
+// JSON, the same in both encodings.
+func appendPrimitive(dst []byte, v cty.Value) ([]byte, error) {
+	switch v.Type() {
+	case cty.String:
+		return appendString(dst, v.AsString()), nil
+	case cty.Number:
+		f := v.AsBigFloat()
+		if f.IsInf() {
+			return dst, fmt.Errorf("infinite number")
+		}
+		return appendNumber(dst, f), nil
+	default:
+		return strconv.AppendBool(dst, v.True()), nil
+	}
 }
 
 // AppendText appends v as one line of text, as a CSV cell holds it:

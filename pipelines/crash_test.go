@@ -370,18 +370,10 @@ func TestBackfillDiskFull(t *testing.T) {
 // committed to its state (the store's write-ahead log is empty until the
 // first commit, a partition's), and extra after that.
 func afterCommit(dir string, extra time.Duration) <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	go func() {
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-			logs, _ := filepath.Glob(filepath.Join(dir, "state", "db", "*.log"))
-			if slices.ContainsFunc(logs, func(p string) bool { fi, err := os.Stat(p); return err == nil && fi.Size() > 0 }) {
-				break
-			}
-		}
-		time.Sleep(extra)
-		ch <- time.Now()
-	}()
-	return ch
+	return after(extra, func() bool {
+		logs, _ := filepath.Glob(filepath.Join(dir, "state", "db", "*.log"))
+		return slices.ContainsFunc(logs, func(p string) bool { fi, err := os.Stat(p); return err == nil && fi.Size() > 0 })
+	})
 }
 
 // afterProgress fires extra after the stats file under dir holds more
@@ -390,13 +382,21 @@ func afterCommit(dir string, extra time.Duration) <-chan time.Time {
 // it: the file is how far the run has got, readable while the run holds
 // its state's lock.
 func afterProgress(dir string, done int, extra time.Duration) <-chan time.Time {
+	return after(extra, func() bool {
+		var rows []json.RawMessage
+		data, err := os.ReadFile(statsPath(dir))
+		return err == nil && json.Unmarshal(data, &rows) == nil && len(rows) > done
+	})
+}
+
+// after returns a channel that receives extra after reached first holds
+// (polled every 5 ms, for 10 s at most: a run that never gets there is
+// interrupted anyway, and the test then fails on what it finds).
+func after(extra time.Duration, reached func() bool) <-chan time.Time {
 	ch := make(chan time.Time, 1)
 	go func() {
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-			var rows []json.RawMessage
-			if data, err := os.ReadFile(statsPath(dir)); err == nil && json.Unmarshal(data, &rows) == nil && len(rows) > done {
-				break
-			}
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !reached(); {
+			time.Sleep(5 * time.Millisecond)
 		}
 		time.Sleep(extra)
 		ch <- time.Now()
