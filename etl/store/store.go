@@ -85,6 +85,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
+		// The marker before anything else is created: a run killed at any
+		// later point leaves a directory that the next run takes for a
+		// store, not for someone else's data.
+		if err := writeMarker(dir); err != nil {
+			return nil, err
+		}
 	} else if !IsStore(dir) {
 		return nil, fmt.Errorf("%s is not an etl state directory", dir)
 	}
@@ -104,12 +110,6 @@ func Open(dir string, opts Options) (*Store, error) {
 			lk.Unlock()
 		}
 		return nil, err
-	}
-	if !opts.ReadOnly {
-		if err := writeMarker(dir); err != nil {
-			s.Close()
-			return nil, err
-		}
 	}
 	return s, nil
 }
@@ -153,7 +153,18 @@ func (s *Store) open(fsys vfs.FS) error {
 	if dir == "" {
 		dir = "mem"
 	}
-	db, err := pebble.Open(filepath.Join(dir, "db"), opts)
+	dbDir := filepath.Join(dir, "db")
+	if s.ro {
+		// A run stopped after it made the directory and before pebble
+		// wrote its first manifest left nothing to read.
+		if _, err := fsys.Stat(dbDir); errors.Is(err, fs.ErrNotExist) {
+			return noCheckpointError{s.dir}
+		}
+	}
+	db, err := pebble.Open(dbDir, opts)
+	if s.ro && errors.Is(err, pebble.ErrDBDoesNotExist) {
+		return noCheckpointError{s.dir}
+	}
 	if err != nil {
 		return fmt.Errorf("opening the state %s: %w", s.dir, err)
 	}
@@ -182,6 +193,17 @@ func (s *Store) Close() error {
 	}
 	return err
 }
+
+// noCheckpointError says a store directory holds no database yet: a run
+// stopped after it made the directory and before pebble wrote its first
+// manifest. It is an fs.ErrNotExist, so that a plan treats it as no state.
+type noCheckpointError struct{ dir string }
+
+func (e noCheckpointError) Error() string {
+	return fmt.Sprintf("the state %s holds no checkpoint yet (a run stopped before its first commit)", e.dir)
+}
+
+func (noCheckpointError) Is(target error) bool { return target == fs.ErrNotExist }
 
 // noLockFS is a file system on which pebble's directory lock is a no-op
 // (see Open).
@@ -373,12 +395,35 @@ func Remove(dir string) error {
 	return nil
 }
 
+// writeMarker creates the marker file unless it is there, durably: the file
+// and its directory entry are synced before Open creates anything else.
 func writeMarker(dir string) error {
 	path := filepath.Join(dir, marker)
 	if _, err := os.Stat(path); err == nil {
 		return nil
 	}
-	return os.WriteFile(path, []byte("This directory is an etl checkpoint (a pebble database). `etl state show` reads it, `etl state rm` deletes it.\n"), 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString("This directory is an etl checkpoint (a pebble database). `etl state show` reads it, `etl state rm` deletes it.\n")
+	if serr := f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	// The directory entry too, so that the marker is on disk before the
+	// database files that follow it.
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // acquire takes the directory's lock without waiting: exclusive to write,

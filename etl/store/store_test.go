@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // One process at a time: a second Open of a store in use is an
@@ -152,4 +155,68 @@ func TestInUseByReaderNamesNoDeadWriter(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "999999999") || !strings.Contains(err.Error(), "etl plan or etl state show") {
 		t.Fatalf("writer refused by a reader: %v", err)
 	}
+}
+
+// A process killed at any moment while it creates a store leaves a
+// directory that the next Open takes for a store: the marker comes before
+// anything else. The child process creates stores one after another until
+// it is killed; every directory it made must then open, read-only (as
+// `etl plan` would: nothing to resume yet) and read-write.
+func TestOpenSurvivesKillDuringCreate(t *testing.T) {
+	if dir := os.Getenv("ETL_STORE_CREATE_LOOP"); dir != "" {
+		for i := 0; ; i++ {
+			s, err := Open(filepath.Join(dir, fmt.Sprint(i)), Options{})
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(3)
+			}
+			s.Close()
+		}
+	}
+	root := t.TempDir()
+	for round := 0; round < 8; round++ {
+		dir := filepath.Join(root, fmt.Sprint(round))
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestOpenSurvivesKillDuringCreate$")
+		cmd.Env = append(os.Environ(), "ETL_STORE_CREATE_LOOP="+dir)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(100+round*37) * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		made, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(made) == 0 {
+			t.Fatal("the child made no store before it was killed")
+		}
+		for _, e := range made {
+			path := filepath.Join(dir, e.Name())
+			if ro, err := Open(path, Options{ReadOnly: true}); err == nil {
+				ro.Close()
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("read-only Open of %s (entries %v): %v", path, entryNames(path), err)
+			}
+			s, err := Open(path, Options{})
+			if err != nil {
+				t.Errorf("Open of %s (entries %v): %v", path, entryNames(path), err)
+				continue
+			}
+			s.Close()
+		}
+	}
+}
+
+func entryNames(dir string) []string {
+	es, _ := os.ReadDir(dir)
+	names := make([]string, len(es))
+	for i, e := range es {
+		names[i] = e.Name()
+	}
+	return names
 }

@@ -66,7 +66,7 @@ func (c *stateShowCmd) run(a *app) int {
 		return exitError
 	}
 	st, err := store.Open(c.File, store.Options{ReadOnly: true})
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, serr := os.Stat(c.File); errors.Is(err, fs.ErrNotExist) && errors.Is(serr, fs.ErrNotExist) {
 		fmt.Fprintf(a.stderr, "etl state show: %s does not exist\n", c.File)
 		return exitError
 	}
