@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -30,6 +31,9 @@ type Expr struct {
 	// fast evaluates common shapes without HCL (see compileFast); nil
 	// when the expression has another shape.
 	fast fastFunc
+	// object is set when the expression is an object constructor that
+	// fast handles: AttrValues reads its attributes without building it.
+	object *fastObject
 }
 
 // Source returns the expression as written in the pipeline file, e.g.
@@ -65,6 +69,9 @@ func compileExpr(expr hcl.Expression, ctx *hcl.EvalContext) (Expr, hcl.Diagnosti
 		e.fields = nil
 	}
 	e.fast = compileFast(expr, ctx)
+	if x, ok := expr.(*hclsyntax.ObjectConsExpr); ok && e.fast != nil {
+		e.object = compileObjectParts(x, ctx)
+	}
 	return e, nil
 }
 
@@ -145,6 +152,22 @@ func (e Expr) Eval(rec Record) (cty.Value, error) {
 		return cty.NilVal, diagsError(diags)
 	}
 	return v, nil
+}
+
+// AttrValues evaluates an object constructor, { a = record.x, b = "lit" },
+// attribute by attribute, without building the object (go-cty computes an
+// object's type anew for each value, a map per record): names are its
+// attribute names in go-cty's order, sorted (shared: not to be modified),
+// and vals their values for rec, appended to buf[:0]. The values are those
+// Eval's object would hold. ok is false when the expression is not such a
+// constructor or a value needs HCL's own evaluation for this record; call
+// Eval then.
+func (e Expr) AttrValues(rec Record, buf []cty.Value) (names []string, vals []cty.Value, ok bool) {
+	if e.object == nil {
+		return nil, buf[:0], false
+	}
+	vals, ok = e.object.appendValues(buf[:0], rec)
+	return e.object.keys, vals, ok
 }
 
 // EvalString evaluates the expression and returns a string, or "" with

@@ -1,6 +1,8 @@
 package etl
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -68,14 +70,20 @@ func compileFast(expr hcl.Expression, ctx *hcl.EvalContext) fastFunc {
 	return nil
 }
 
-// compileObject handles object constructors, { a = record.x, b = "lit" },
-// whose keys do not read the record: the keys are evaluated once, as HCL
-// would (converted to strings; a later duplicate wins), and the values per
-// record.
-func compileObject(x *hclsyntax.ObjectConsExpr, ctx *hcl.EvalContext) fastFunc {
-	keys := make([]string, len(x.Items))
-	vals := make([]fastFunc, len(x.Items))
-	for i, item := range x.Items {
+// fastObject is an object constructor, { a = record.x, b = "lit" }, whose
+// keys do not read the record: the keys evaluated once, as HCL would
+// (converted to strings; a later duplicate wins), in go-cty's attribute
+// order (sorted), with the fast functions of their values.
+type fastObject struct {
+	keys []string
+	vals []fastFunc
+}
+
+// compileObjectParts returns x as a fastObject, or nil when a key reads the
+// record or a value has a shape compileFast does not handle.
+func compileObjectParts(x *hclsyntax.ObjectConsExpr, ctx *hcl.EvalContext) *fastObject {
+	byKey := make(map[string]fastFunc, len(x.Items))
+	for _, item := range x.Items {
 		if len(recordRefs(item.KeyExpr)) > 0 {
 			return nil
 		}
@@ -87,19 +95,47 @@ func compileObject(x *hclsyntax.ObjectConsExpr, ctx *hcl.EvalContext) fastFunc {
 		if err != nil {
 			return nil
 		}
-		keys[i] = k.AsString()
-		if vals[i] = compileFast(item.ValueExpr, ctx); vals[i] == nil {
+		val := compileFast(item.ValueExpr, ctx)
+		if val == nil {
 			return nil
 		}
+		byKey[k.AsString()] = val
+	}
+	o := &fastObject{keys: slices.Sorted(maps.Keys(byKey))}
+	o.vals = make([]fastFunc, len(o.keys))
+	for i, k := range o.keys {
+		o.vals[i] = byKey[k]
+	}
+	return o
+}
+
+// appendValues appends the values of the object's attributes for rec to
+// dst, in key order; ok is false as soon as one needs HCL.
+func (o *fastObject) appendValues(dst []cty.Value, rec Record) ([]cty.Value, bool) {
+	for _, val := range o.vals {
+		v, ok := val(rec)
+		if !ok {
+			return dst, false
+		}
+		dst = append(dst, v)
+	}
+	return dst, true
+}
+
+// compileObject evaluates an object constructor natively (see fastObject).
+func compileObject(x *hclsyntax.ObjectConsExpr, ctx *hcl.EvalContext) fastFunc {
+	o := compileObjectParts(x, ctx)
+	if o == nil {
+		return nil
 	}
 	return func(rec Record) (cty.Value, bool) {
-		m := make(map[string]cty.Value, len(keys))
-		for i, val := range vals {
+		m := make(map[string]cty.Value, len(o.keys))
+		for i, val := range o.vals {
 			v, ok := val(rec)
 			if !ok {
 				return cty.NilVal, false
 			}
-			m[keys[i]] = v
+			m[o.keys[i]] = v
 		}
 		return cty.ObjectVal(m), true
 	}

@@ -35,7 +35,7 @@ func TestFastMatchesHCL(t *testing.T) {
 		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"v": cty.StringVal("pending")})},
 		Functions: Default.Functions(".", false, time.Time{}, new(atomic.Bool)),
 	}
-	answered := 0
+	answered, objects := 0, 0
 	for _, src := range exprs {
 		x, diags := hclsyntax.ParseExpression([]byte(src), "p.hcl", hcl.InitialPos)
 		if diags.HasErrors() {
@@ -62,10 +62,30 @@ func TestFastMatchesHCL(t *testing.T) {
 				default:
 					answered++
 				}
+				if names, attrs, ok := e.AttrValues(rec, nil); ok {
+					objects++
+					switch {
+					case err != nil:
+						t.Errorf("%s with %d,%d: AttrValues answered, HCL failed: %v", src, i, j, err)
+					case !sv.Type().IsObjectType() || len(names) != len(attrs) || len(names) != len(sv.Type().AttributeTypes()):
+						t.Errorf("%s with %d,%d: AttrValues gave %q %#v, HCL %#v", src, i, j, names, attrs, sv)
+					default:
+						k := 0
+						for it := sv.ElementIterator(); it.Next(); k++ {
+							name, v := it.Element()
+							if names[k] != name.AsString() || !attrs[k].RawEquals(v) {
+								t.Errorf("%s with %d,%d: attribute %d: AttrValues gave %s = %#v, HCL %s = %#v", src, i, j, k, names[k], attrs[k], name.AsString(), v)
+							}
+						}
+					}
+				}
 			}
 		}
 	}
 	if answered < 500 {
 		t.Errorf("the fast path answered only %d cases", answered)
+	}
+	if objects < 1000 { // 6 constructors, 256 records each
+		t.Errorf("AttrValues answered only %d cases", objects)
 	}
 }

@@ -2,8 +2,10 @@ package redialqueue
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
+	"github.com/etlhq/etl/etl"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -51,6 +53,44 @@ func TestStringsObjectDeclines(t *testing.T) {
 	} {
 		if b, ok := stringsObject(v); ok {
 			t.Errorf("%s: rendered %s", name, b)
+		}
+	}
+}
+
+// TestMetadataFromAttributesMatchesObject runs metadata objects both ways:
+// written bare, the sink renders them from their attributes
+// (etl.Expr.AttrValues); in parentheses, from the evaluated object. The
+// queue files must be byte for byte the same.
+func TestMetadataFromAttributesMatchesObject(t *testing.T) {
+	calls := []string{
+		`{ date = "2025-12-15", phone = "5619565858", lead_id = "1", call_id = "quote \" back \\ <b>&amp;</b>", batch_id = "b1", created_at = "2025-12-15T14:30:00.123456789Z" }`,
+		`{ date = "2025-12-15", phone = "7725550199", lead_id = "2", call_id = "tab\tnl\n ünïcødé ☎ \u2028", created_at = "2025-12-15T14:31:00Z" }`,
+		`{ date = "2025-12-16", phone = "3055550142", lead_id = "3", call_id = "", created_at = "2025-12-16T09:00:00.5Z" }`,
+	}
+	for _, meta := range []string{
+		`{ call_id = record.call_id, batch_id = record.batch_id, source = "bland_backfill" }`,
+		`{ z = record.call_id, a = record.batch_id, "k<&>" = "x", "é" = record.lead_id }`,
+		`{ missing = record.nope, n = record.lead_id, a = record.call_id, a = "later wins" }`,
+		`{ num = 1, s = record.call_id }`,
+		`{ nested = { s = record.call_id } }`,
+		`{ t = "${record.lead_id}-${record.call_id}" }`,
+		`{}`,
+	} {
+		files := make([][]byte, 2)
+		for i, m := range []string{meta, "(" + meta + ")"} {
+			h := newHarness(t)
+			src := strings.Replace(pipeline("2026-01-07", calls...),
+				`{ call_id = record.call_id, batch_id = record.batch_id, source = "bland_backfill" }`, m, 1)
+			if _, err := h.run(src, etl.RunOptions{}); err != nil {
+				t.Fatalf("metadata = %s: %v", m, err)
+			}
+			files[i] = h.read(queueRel)
+		}
+		if string(files[0]) != string(files[1]) {
+			t.Errorf("metadata = %s:\nfrom attributes %s\nfrom the object %s", meta, files[0], files[1])
+		}
+		if !strings.Contains(string(files[0]), `"metadata": {`) {
+			t.Errorf("metadata = %s: no metadata in %s", meta, files[0])
 		}
 	}
 }

@@ -51,6 +51,14 @@ type sink struct {
 	initial *queue
 
 	change etl.Change
+
+	// nextAttempt is next_attempt rendered once when it does not read the
+	// record (as in backfill.hcl); "" otherwise.
+	nextAttempt string
+	// metaVals and metaJSON are reused by every record's metadata (see
+	// metadata): the entry's json.Marshal copies the bytes.
+	metaVals []cty.Value
+	metaJSON []byte
 }
 
 // lockWait is how long a run waits for another run's merge to finish.
@@ -62,6 +70,10 @@ const maxMerges = 5
 
 func newSink(c Config, env etl.Env) (*sink, error) {
 	s := &sink{cfg: c, path: c.Path, env: env, drops: map[string]int64{}}
+	if _, ok := c.NextAttempt.Constant(); ok {
+		// An error stays for Write to report with the record's phone.
+		s.nextAttempt, _ = milliTime(c.NextAttempt, nil)
+	}
 	// Read and validate now, before any source sends a request: a broken
 	// queue file must stop the run before it costs API calls.
 	q, err := readQueue(s.path)
@@ -141,19 +153,38 @@ func (s *sink) newEntry(ph string, rec etl.Record) (*entry, error) {
 	if e.CreatedAt, err = milliTime(s.cfg.CreatedAt, rec); err != nil {
 		return nil, fmt.Errorf("created_at: %w", err)
 	}
-	if e.NextAttempt, err = milliTime(s.cfg.NextAttempt, rec); err != nil {
-		return nil, fmt.Errorf("next_attempt: %w", err)
+	if e.NextAttempt = s.nextAttempt; e.NextAttempt == "" {
+		if e.NextAttempt, err = milliTime(s.cfg.NextAttempt, rec); err != nil {
+			return nil, fmt.Errorf("next_attempt: %w", err)
+		}
 	}
 	if s.cfg.Metadata.IsSet() {
-		v, err := s.cfg.Metadata.Eval(rec)
-		if err != nil {
-			return nil, fmt.Errorf("metadata: %w", err)
-		}
-		if e.Metadata, err = metadataJSON(v); err != nil {
+		if e.Metadata, err = s.metadata(rec); err != nil {
 			return nil, fmt.Errorf("metadata: %w", err)
 		}
 	}
 	return e, nil
+}
+
+// metadata renders the metadata attribute for rec. The usual metadata, an
+// object constructor of strings, is rendered from its attributes without
+// building the object (etl.Expr.AttrValues), into a buffer the next record
+// reuses: it ran for every record the sink received, about six per entry
+// in the queue.
+func (s *sink) metadata(rec etl.Record) (json.RawMessage, error) {
+	names, vals, ok := s.cfg.Metadata.AttrValues(rec, s.metaVals)
+	s.metaVals = vals[:0]
+	if ok {
+		if b, ok := appendStringsObject(s.metaJSON[:0], names, vals); ok {
+			s.metaJSON = b
+			return b, nil
+		}
+	}
+	v, err := s.cfg.Metadata.Eval(rec)
+	if err != nil {
+		return nil, err
+	}
+	return metadataJSON(v)
 }
 
 // milliTime evaluates a time attribute and renders it RFC 3339 UTC with
@@ -198,8 +229,7 @@ func metadataJSON(v cty.Value) (json.RawMessage, error) {
 // nulls, the usual metadata, with the bytes ctyjson.Marshal would give
 // (keys sorted, strings escaped as encoding/json does but for <, > and &,
 // which the entry's json.Marshal escapes in both), at a fraction of its
-// cost: it ran for every record the sink received. ok is false for any
-// other value.
+// cost. ok is false for any other value.
 func stringsObject(v cty.Value) (b json.RawMessage, ok bool) {
 	if !v.IsKnown() || v.IsMarked() || !v.Type().IsObjectType() {
 		return nil, false
@@ -207,20 +237,40 @@ func stringsObject(v cty.Value) (b json.RawMessage, ok bool) {
 	b = append(b, '{')
 	for it := v.ElementIterator(); it.Next(); {
 		k, e := it.Element()
-		if !e.IsKnown() || e.IsMarked() || (!e.IsNull() && e.Type() != cty.String) {
+		if b, ok = appendStringAttr(b, k.AsString(), e); !ok {
 			return nil, false
-		}
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(etl.AppendJSONString(b, k.AsString()), ':')
-		if e.IsNull() {
-			b = append(b, "null"...)
-		} else {
-			b = etl.AppendJSONString(b, e.AsString())
 		}
 	}
 	return append(b, '}'), true
+}
+
+// appendStringsObject appends the object of the attributes names (sorted,
+// as go-cty orders them) with values vals as stringsObject renders it.
+func appendStringsObject(b []byte, names []string, vals []cty.Value) (_ []byte, ok bool) {
+	b = append(b, '{')
+	for i, name := range names {
+		if b, ok = appendStringAttr(b, name, vals[i]); !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// appendStringAttr appends one attribute of a strings object after the
+// opening brace or a previous attribute; ok is false when v is not a
+// known, unmarked string or null.
+func appendStringAttr(b []byte, name string, v cty.Value) ([]byte, bool) {
+	if !v.IsKnown() || v.IsMarked() || (!v.IsNull() && v.Type() != cty.String) {
+		return b, false
+	}
+	if b[len(b)-1] != '{' {
+		b = append(b, ',')
+	}
+	b = append(etl.AppendJSONString(b, name), ':')
+	if v.IsNull() {
+		return append(b, "null"...), true
+	}
+	return etl.AppendJSONString(b, v.AsString()), true
 }
 
 // EndPartition hands the partition's drop counts to the report. The
