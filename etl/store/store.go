@@ -91,6 +91,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		if err := writeMarker(dir); err != nil {
 			return nil, err
 		}
+	} else if isEmptyDir(dir) {
+		// A run stopped as it made the directory.
+		return nil, noCheckpointError{dir}
 	} else if !IsStore(dir) {
 		return nil, fmt.Errorf("%s is not an etl state directory", dir)
 	}
@@ -357,10 +360,45 @@ func PrefixEnd(prefix []byte) []byte {
 	return nil // every key
 }
 
-// IsStore reports whether dir is a store directory (holds the marker).
+// IsStore reports whether dir is a store directory: it holds the marker,
+// or (as an etl before the marker came first could leave it when killed
+// while creating the store) nothing but pebble's database and the lock
+// file.
 func IsStore(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, marker))
-	return err == nil
+	if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
+		return true
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		return false
+	}
+	for _, e := range entries {
+		if e.Name() != lockName && (e.Name() != "db" || !e.IsDir()) {
+			return false
+		}
+	}
+	return isPebbleDir(filepath.Join(dir, "db"))
+}
+
+// isPebbleDir reports whether dir holds pebble's own files (its LOCK, or
+// the manifest's marker), not some other database's.
+func isPebbleDir(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.Name() == "LOCK" || strings.HasPrefix(e.Name(), "marker.manifest.") || strings.HasPrefix(e.Name(), "marker.format-version.") {
+			return true
+		}
+	}
+	return false
+}
+
+// isEmptyDir reports whether dir is a directory with nothing in it.
+func isEmptyDir(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	return err == nil && len(entries) == 0
 }
 
 // Remove deletes the store in dir, after taking its lock: a store another
@@ -375,14 +413,15 @@ func Remove(dir string) error {
 		return err
 	}
 	defer lk.Unlock()
-	// The marker first, so that a crash midway leaves a directory that is
-	// no longer taken for a store; then only what a store holds, and the
+	// The database first and the marker after it, so that a crash midway
+	// leaves a directory still taken for a store: a damaged one, which
+	// --fresh and `etl state rm` remove, or an empty one. Then the
 	// directory itself only if that leaves it empty: a file someone put
 	// there is not ours to delete.
-	if err := os.Remove(filepath.Join(dir, marker)); err != nil {
+	if err := os.RemoveAll(filepath.Join(dir, "db")); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(filepath.Join(dir, "db")); err != nil {
+	if err := os.Remove(filepath.Join(dir, marker)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	lk.Unlock()

@@ -157,37 +157,55 @@ func TestInUseByReaderNamesNoDeadWriter(t *testing.T) {
 	}
 }
 
-// A process killed at any moment while it creates a store leaves a
-// directory that the next Open takes for a store: the marker comes before
-// anything else. The child process creates stores one after another until
-// it is killed; every directory it made must then open, read-only (as
-// `etl plan` would: nothing to resume yet) and read-write.
-func TestOpenSurvivesKillDuringCreate(t *testing.T) {
+// A process killed at any moment while it creates or removes a store
+// leaves a directory that the next Open takes for a store: the marker comes
+// before anything else is created, and goes after the database. The child
+// process creates stores one after another, removing every other one,
+// until it is killed; every directory it left must then open, read-only (as
+// `etl plan` would: no checkpoint yet) and read-write.
+func TestOpenSurvivesKillDuringCreateAndRemove(t *testing.T) {
 	if dir := os.Getenv("ETL_STORE_CREATE_LOOP"); dir != "" {
-		for i := 0; ; i++ {
-			s, err := Open(filepath.Join(dir, fmt.Sprint(i)), Options{})
+		parent := os.Getppid()
+		for i := 0; i < 5000 && os.Getppid() == parent; i++ {
+			path := filepath.Join(dir, fmt.Sprint(i))
+			s, err := Open(path, Options{})
+			if err == nil {
+				err = s.Close()
+			}
+			if err == nil && i%2 == 1 {
+				err = Remove(path)
+			}
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(3)
 			}
-			s.Close()
 		}
+		os.Exit(0)
 	}
 	root := t.TempDir()
-	for round := 0; round < 8; round++ {
+	for round := 0; round < 6; round++ {
 		dir := filepath.Join(root, fmt.Sprint(round))
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(os.Args[0], "-test.run=^TestOpenSurvivesKillDuringCreate$")
+		cmd := exec.Command(os.Args[0], "-test.run=^TestOpenSurvivesKillDuringCreateAndRemove$")
 		cmd.Env = append(os.Environ(), "ETL_STORE_CREATE_LOOP="+dir)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(100+round*37) * time.Millisecond)
+		// Kill it a different while after its first store: a slow start
+		// (-race, a busy machine) must not end a round before it began.
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if made, _ := os.ReadDir(dir); len(made) > 0 {
+				break
+			}
+		}
+		time.Sleep(time.Duration(20+round*37) * time.Millisecond)
 		cmd.Process.Kill()
-		cmd.Wait()
+		if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+			t.Fatalf("the child was not killed midway: %v", err)
+		}
 		made, err := os.ReadDir(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -209,6 +227,57 @@ func TestOpenSurvivesKillDuringCreate(t *testing.T) {
 			}
 			s.Close()
 		}
+	}
+}
+
+// A directory an earlier etl left when killed while creating the store
+// (pebble's files and the lock, no marker) is a store: Open takes it and
+// Remove deletes it. One whose db is not pebble's stays foreign.
+func TestDirectoryWithoutMarker(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "st")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.Remove(filepath.Join(dir, marker)); err != nil {
+		t.Fatal(err)
+	}
+	if !IsStore(dir) {
+		t.Fatalf("a store without its marker (entries %v) is not taken for a store", entryNames(dir))
+	}
+	if s, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.Remove(filepath.Join(dir, marker)); err != nil {
+		t.Fatal(err)
+	}
+	if err := Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Remove left %v", entryNames(dir))
+	}
+
+	foreign := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(foreign, "db"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(foreign, "db", "data.sqlite"), []byte("theirs"), 0o600)
+	if IsStore(foreign) {
+		t.Fatal("a directory holding another database's db/ is taken for a store")
+	}
+	if err := Remove(foreign); err == nil {
+		t.Fatal("Remove deleted another database's directory")
+	}
+	if _, err := Open(foreign, Options{}); err == nil {
+		t.Fatal("Open took over another database's directory")
+	}
+
+	empty := t.TempDir()
+	if _, err := Open(empty, Options{ReadOnly: true}); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("read-only Open of an empty directory: %v", err)
 	}
 }
 
