@@ -68,10 +68,12 @@ stop_fakes() {
 	fakes_pid=""
 }
 
-# run_backfill LABEL CALLS PHONES: one fresh run with its own fakes.
+# run_backfill LABEL CALLS PHONES RUN: one fresh run with its own fakes,
+# in a directory of its own (a queue file left by an earlier run would be
+# merged into, which is other work).
 run_backfill() {
-	local label=$1 calls=$2 phones=$3
-	local dir="$work/$label"
+	local label=$1 calls=$2 phones=$3 run=$4
+	local dir="$work/$label-$run"
 	mkdir -p "$dir"
 	start_fakes "$dir" "$calls" "$phones"
 	local BLAND_URL CONVOSO_URL BLAND_API_KEY CONVOSO_AUTH_TOKEN
@@ -117,18 +119,19 @@ run_backfill() {
 	echo "  target: exactly one Bland request per date: $(verdict "$one_per_date")"
 	echo "  target: peak RSS < $RSS_TARGET_MB MB: $(verdict "$rss_ok")"
 	[ "$one_per_date" = yes ] && [ "$rss_ok" = yes ] || missed=1
-	echo "$rss" >>"$work/rss_$label"
-	echo "$wall" >>"$work/wall_$label"
+	if [ "$status" -eq 0 ]; then # a failed run's figures are not the pipeline's
+		echo "$rss" >>"$work/rss_$label"
+		echo "$wall" >>"$work/wall_$label"
+	fi
 }
 
-# run_floor: the same fakes and requests without the pipeline
+# run_floor RUN: the same fakes and requests without the pipeline
 # (pipelines/internal/fakeapis/floor: the Bland and Convoso clients alone,
 # at backfill.hcl's concurrency). No pipeline that sends these requests on
 # this machine finishes sooner.
 run_floor() {
-	local dir="$work/floor"
+	local dir="$work/floor-$1"
 	mkdir -p "$dir"
-	go build -o "$work/floorclients" ./pipelines/internal/fakeapis/floor
 	start_fakes "$dir" "$CALLS" "$PHONES"
 	local status=0 wall cpu rss
 	(
@@ -152,11 +155,17 @@ run_floor() {
 }
 
 echo "backfill: bin/etl run pipelines/backfill.hcl against fakes in a separate process; Bland latency $BLAND_LATENCY, Convoso latency $CONVOSO_LATENCY"
+go build -o "$work/floorclients" ./pipelines/internal/fakeapis/floor
+: >"$work/wall_big"; : >"$work/rss_big"; : >"$work/wall_floor"
 for run in $(seq "$RUNS"); do
 	echo "-- run $run of $RUNS"
-	run_backfill big "$CALLS" "$PHONES"
-	run_floor
+	run_backfill big "$CALLS" "$PHONES" "$run"
+	run_floor "$run"
 done
+if ! [ -s "$work/wall_big" ] || ! [ -s "$work/wall_floor" ]; then
+	echo "no big run or no floor succeeded" >&2
+	exit 1
+fi
 wall_big=$(median <"$work/wall_big")
 wall_floor=$(median <"$work/wall_floor")
 rss_big=$(median <"$work/rss_big")
@@ -164,7 +173,7 @@ echo "big run, medians of $RUNS: wall $wall_big s (runs: $(tr '\n' ' ' <"$work/w
 printf 'target: big run wall time <= %s s: %s (%.1f s; the floor, with no pipeline, is %.1f s)\n' "$WALL_TARGET_S" \
 	"$(awk -v w="$wall_big" -v t="$WALL_TARGET_S" 'BEGIN {print (w <= t) ? "met" : "MISSED"}')" "$wall_big" "$wall_floor"
 if [ "${BACKFILL_SMALL:-1}" != 0 ]; then
-	run_backfill small "$SMALL_CALLS" "$SMALL_PHONES"
+	run_backfill small "$SMALL_CALLS" "$SMALL_PHONES" 1
 	echo "peak RSS: $rss_big MB at $CALLS calls/day vs $(cat "$work/rss_small") MB at $SMALL_CALLS calls/day (target: independent of the number of calls)"
 fi
 if [ "$failed" -ne 0 ] || { [ "${BACKFILL_STRICT:-0}" = 1 ] && [ "$missed" -ne 0 ]; }; then

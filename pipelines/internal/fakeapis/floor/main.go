@@ -41,30 +41,29 @@ func main() {
 	limit := flag.Int("limit", 10000, "Bland page size (bland_calls limit)")
 	flag.Parse()
 
-	settings := retry.Settings{MaxRetries: 5, BackoffBase: retry.DefaultBackoffBase, BackoffMax: retry.DefaultBackoffMax, Timeout: time.Minute}
+	// The plugins' default retry settings.
+	blandSettings, convosoSettings := retry.DefaultSettings(2*time.Minute), retry.DefaultSettings(30*time.Second)
 	transport := func(idle int) *http.Client {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = idle
 		return &http.Client{Transport: t}
 	}
 	bc := &bland.Client{BaseURL: os.Getenv("BLAND_URL"), Key: os.Getenv("BLAND_API_KEY"), Limit: *limit, MaxPages: 10,
-		HTTP: settings.Client(transport(*dateConc), nil, os.Getenv("BLAND_API_KEY")),
+		HTTP: blandSettings.Client(transport(*dateConc), nil, os.Getenv("BLAND_API_KEY")),
 		// The fields backfill.hcl's records do not carry.
-		Skip: bland.Skip{Metadata: true, AnsweredBy: true, CallLength: true}}
+		Skip: bland.Skip{Metadata: true, Status: true, AnsweredBy: true, CallLength: true}}
 	cc := &convoso.Client{BaseURL: os.Getenv("CONVOSO_URL"), Token: os.Getenv("CONVOSO_AUTH_TOKEN"),
-		HTTP: settings.Client(transport(*lookupConc), nil, os.Getenv("CONVOSO_AUTH_TOKEN"))}
+		HTTP: convosoSettings.Client(transport(*lookupConc), nil, os.Getenv("CONVOSO_AUTH_TOKEN"))}
 
 	first, err := time.Parse(time.DateOnly, *start)
 	check(err)
 	last, err := time.Parse(time.DateOnly, *end)
 	check(err)
 
-	ctx := context.Background()
+	// A failed lookup cancels the rest, so that a fetch waiting to hand
+	// over a phone does not wait forever.
+	ask, ctx := errgroup.WithContext(context.Background())
 	phones := make(chan string, 4096)
-	var mu sync.Mutex
-	seen := map[string]bool{}
-	calls := 0
-	var ask errgroup.Group
 	for range *lookupConc {
 		ask.Go(func() error {
 			for p := range phones {
@@ -75,19 +74,30 @@ func main() {
 			return nil
 		})
 	}
-	var fetch errgroup.Group
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	calls := 0
+	fetch, fctx := errgroup.WithContext(ctx)
 	fetch.SetLimit(*dateConc)
 	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
 		date := d.Format(time.DateOnly)
 		fetch.Go(func() error {
-			_, err := bc.FetchDate(ctx, date, func(batch []bland.Call) error {
+			_, err := bc.FetchDate(fctx, date, func(batch []bland.Call) error {
 				mu.Lock()
 				defer mu.Unlock()
 				for _, c := range batch {
 					calls++
-					if p, _, ok := phone.Normalize(c.To); ok && !seen[p] {
+					raw := c.To // as bland_calls makes the record's phone
+					if c.Inbound {
+						raw = c.From
+					}
+					if p, _, ok := phone.Normalize(raw); ok && !seen[p] {
 						seen[p] = true
-						phones <- p
+						select {
+						case phones <- p:
+						case <-fctx.Done():
+							return fctx.Err()
+						}
 					}
 				}
 				return nil
@@ -95,9 +105,11 @@ func main() {
 			return err
 		})
 	}
-	check(fetch.Wait())
+	fetchErr := fetch.Wait()
 	close(phones)
-	check(ask.Wait())
+	askErr := ask.Wait()
+	check(askErr) // the cause, when a failed lookup cancelled the fetch
+	check(fetchErr)
 	fmt.Printf("%d %d\n", calls, len(seen))
 }
 
