@@ -36,11 +36,14 @@ type Table interface {
 }
 
 // table is the engine's Table: changes not yet committed are held in
-// memory (pending, by key, the latest of each), over what the store holds.
-// Changes are grouped in deltas, one per partition: the changes made
-// since the last mark form the open delta; a mark seals it. Committing a
-// delta writes it into the store and drops from pending the keys no later
-// delta changed.
+// memory over what the store holds, grouped in deltas, one per partition:
+// the changes made since the last mark form the open delta (the latest
+// change of each key); a mark seals it, and it waits, in order, until the
+// tracker commits it into the store. A read looks in the open delta, then
+// in the sealed ones from the newest, then in the store. Sealing moves the
+// open delta's map into the list, and committing drops it, so that each
+// change is stored in memory once, with no per-key bookkeeping (dedupe
+// changes a key per record).
 type table struct {
 	prefix []byte
 
@@ -48,13 +51,11 @@ type table struct {
 	// base is the committed state; nil while it must be read as empty (a
 	// fresh run before it has wiped the old state).
 	base *store.Store
-	// pending holds, per key, its latest change not yet committed and the
-	// sequence number of the delta it belongs to.
-	pending map[string]pendingChange
-	// open holds the keys changed since the last seal.
-	open map[string]struct{}
-	seq  uint64 // the open delta's number
-	// keepAll makes deltas never committed (a plan): pending then holds
+	// open holds the changes since the last seal, by key.
+	open map[string]pendingChange
+	// sealed holds the deltas sealed and not yet committed, oldest first.
+	sealed []*delta
+	// keepAll makes deltas never committed (a plan): open then holds
 	// every change of the run, and sealing is a no-op.
 	keepAll bool
 }
@@ -62,26 +63,37 @@ type table struct {
 type pendingChange struct {
 	value   []byte
 	deleted bool
-	seq     uint64
 }
 
 // delta is the changes of one partition (or, for a cache, of everything
 // since the last commit), sealed and waiting to be committed.
 type delta struct {
 	t       *table
-	seq     uint64
 	changes map[string]pendingChange
 }
 
 func newTable(base *store.Store, prefix []byte, keepAll bool) *table {
-	return &table{prefix: prefix, base: base, pending: map[string]pendingChange{}, open: map[string]struct{}{}, seq: 1, keepAll: keepAll}
+	return &table{prefix: prefix, base: base, open: map[string]pendingChange{}, keepAll: keepAll}
+}
+
+// pendingLocked returns key's latest uncommitted change; t.mu is held.
+func (t *table) pendingLocked(key string) (pendingChange, bool) {
+	if c, ok := t.open[key]; ok {
+		return c, true
+	}
+	for i := len(t.sealed) - 1; i >= 0; i-- {
+		if c, ok := t.sealed[i].changes[key]; ok {
+			return c, true
+		}
+	}
+	return pendingChange{}, false
 }
 
 var _ Table = (*table)(nil)
 
 func (t *table) Get(key []byte) ([]byte, bool, error) {
 	t.mu.Lock()
-	if c, ok := t.pending[string(key)]; ok {
+	if c, ok := t.pendingLocked(string(key)); ok {
 		t.mu.Unlock()
 		if c.deleted {
 			return nil, false, nil
@@ -108,25 +120,25 @@ func (t *table) Delete(key []byte) error {
 
 func (t *table) change(key []byte, c pendingChange) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	c.seq = t.seq
-	k := string(key)
-	t.pending[k] = c
-	if !t.keepAll {
-		t.open[k] = struct{}{}
-	}
+	t.open[string(key)] = c
+	t.mu.Unlock()
 }
 
 // Scan merges the pending changes into the store's keys, in key order.
 func (t *table) Scan(fn func(key, value []byte) error) error {
 	t.mu.Lock()
-	keys := slices.Sorted(maps.Keys(t.pending))
-	changes := make([]pendingChange, len(keys))
-	for i, k := range keys {
-		changes[i] = t.pending[k]
+	pending := make(map[string]pendingChange, len(t.open))
+	for _, d := range t.sealed {
+		maps.Copy(pending, d.changes)
 	}
+	maps.Copy(pending, t.open)
 	base := t.base
 	t.mu.Unlock()
+	keys := slices.Sorted(maps.Keys(pending))
+	changes := make([]pendingChange, len(keys))
+	for i, k := range keys {
+		changes[i] = pending[k]
+	}
 
 	next := 0 // next pending key to merge
 	emitPendingBefore := func(k []byte) error {
@@ -198,12 +210,10 @@ func (t *table) seal() *delta {
 	if t.keepAll || len(t.open) == 0 {
 		return nil
 	}
-	d := &delta{t: t, seq: t.seq, changes: make(map[string]pendingChange, len(t.open))}
-	for k := range t.open {
-		d.changes[k] = t.pending[k]
-	}
-	clear(t.open)
-	t.seq++
+	d := &delta{t: t, changes: t.open}
+	t.sealed = append(t.sealed, d)
+	// The next partition changes about as many keys.
+	t.open = make(map[string]pendingChange, len(d.changes))
 	return d
 }
 
@@ -236,16 +246,15 @@ func (d *delta) size() int {
 	return n
 }
 
-// committed drops from pending the changes the store now holds: those no
-// later delta replaced.
+// committed drops the delta from memory: the store now holds its changes.
+// Deltas are committed in the order they were sealed; one committed out of
+// order is found all the same.
 func (d *delta) committed() {
 	t := d.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for k := range d.changes {
-		if c, ok := t.pending[k]; ok && c.seq == d.seq {
-			delete(t.pending, k)
-		}
+	if i := slices.Index(t.sealed, d); i >= 0 {
+		t.sealed = slices.Delete(t.sealed, i, i+1)
 	}
 }
 
