@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Lead is what the filter keeps of one Convoso lead.
@@ -227,12 +228,20 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 	switch {
 	case string(b) == "null":
 		*s = ""
+	case len(b) > 1 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b):
+		// No escape and valid UTF-8: the string is the bytes between the
+		// quotes (the whole answer was checked to be JSON before this is
+		// called). Five fields a lead; a nested json.Unmarshal each was
+		// most of decoding an answer.
+		*s = flexString(b[1 : len(b)-1])
 	case len(b) > 0 && b[0] == '"':
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
 			return err
 		}
 		*s = flexString(v)
+	case isJSONInt(b):
+		*s = flexString(b) // what json.Number would hold
 	default:
 		var n json.Number
 		if err := json.Unmarshal(b, &n); err != nil {
@@ -241,6 +250,22 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 		*s = flexString(n.String())
 	}
 	return nil
+}
+
+// isJSONInt reports whether b is a JSON integer: -?(0|[1-9][0-9]*).
+func isJSONInt(b []byte) bool {
+	if len(b) > 0 && b[0] == '-' {
+		b = b[1:]
+	}
+	if len(b) == 0 || (b[0] == '0' && len(b) > 1) {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // flexInt accepts an integer as a JSON number or a string ("" and null
