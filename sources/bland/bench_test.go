@@ -2,9 +2,11 @@ package bland
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/etlhq/etl/sources/bland/blandtest"
 )
@@ -57,4 +59,25 @@ func BenchmarkRecords(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(calls)), "ns/record")
+}
+
+// BenchmarkUnpackChunk unpacks a full chunk of waiting calls, as Read
+// takes a date that waited (three dates in four at concurrency 4).
+func BenchmarkUnpackChunk(b *testing.B) {
+	var chunk []byte
+	for i := 0; len(chunk) < packChunk-200; i++ {
+		c := Call{ID: fmt.Sprintf("c0a8%04d-1111-2222-3333-444455556666", i), To: "+15615550100", From: "+13055550142",
+			BatchID: "batch-2025-12-01", CreatedAt: time.Unix(1764547200+int64(i), 0).UTC()}
+		chunk = appendPacked(chunk, &c)
+	}
+	b.SetBytes(int64(len(chunk)))
+	b.ReportAllocs()
+	var buf []Call
+	for b.Loop() {
+		calls, err := unpackAll(buf, chunk)
+		if err != nil || len(calls) == 0 {
+			b.Fatal(err)
+		}
+		buf = calls
+	}
 }

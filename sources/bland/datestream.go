@@ -32,6 +32,9 @@ type dateStream struct {
 	day    *Day
 	err    error
 	wake   chan struct{} // a token when calls or the outcome arrived
+	// unpacked is take's buffer for a chunk's calls, reused: only the
+	// reader's goroutine touches it.
+	unpacked []Call
 }
 
 // packedChunk is a chunk of packed calls, in memory or in the spill file.
@@ -254,7 +257,8 @@ func (d *dateStream) take(ctx context.Context) ([]Call, bool, error) {
 			} else {
 				d.budget.release(chunk.size, chunk.kept)
 			}
-			calls, err := unpackAll(data)
+			calls, err := unpackAll(d.unpacked, data)
+			d.unpacked = calls
 			return calls, done, err
 		}
 		calls, done := d.calls, d.done
@@ -315,21 +319,27 @@ func appendPacked(b []byte, c *Call) []byte {
 
 var errPacked = errors.New("bland: corrupt packed call (a bug)")
 
-// unpackAll decodes a chunk of packed calls.
-func unpackAll(b []byte) ([]Call, error) {
-	var calls []Call
+// unpackAll decodes a chunk of packed calls, appending them to dst[:0]
+// (the reader's buffer from the last chunk: its calls have become records
+// by the time it takes the next).
+func unpackAll(dst []Call, b []byte) ([]Call, error) {
+	calls := dst[:0]
 	for len(b) > 0 {
-		var c Call
+		calls = append(calls, Call{})
 		var err error
-		if b, err = unpack(b, &c); err != nil {
+		if b, err = unpack(b, &calls[len(calls)-1]); err != nil {
 			return nil, err
 		}
-		calls = append(calls, c)
 	}
 	return calls, nil
 }
 
+// unpack decodes the call at the start of b into c and returns the rest.
+// The call's strings are cut from one string of its packed bytes: one
+// allocation a call instead of one a field.
 func unpack(b []byte, c *Call) ([]byte, error) {
+	start := b
+	var spans [6][2]int // each string's offset in start and length
 	bytesField := func() ([]byte, bool) {
 		n, w := binary.Uvarint(b)
 		if w <= 0 || uint64(len(b)-w) < n {
@@ -339,12 +349,16 @@ func unpack(b []byte, c *Call) ([]byte, error) {
 		b = b[w+int(n):]
 		return f, true
 	}
-	for _, dst := range [...]*string{&c.ID, &c.To, &c.From, &c.BatchID, &c.Status, &c.AnsweredBy} {
+	for i := range spans {
 		f, ok := bytesField()
 		if !ok {
 			return nil, errPacked
 		}
-		*dst = string(f)
+		spans[i] = [2]int{len(start) - len(b) - len(f), len(f)}
+	}
+	strs := string(start[:len(start)-len(b)])
+	for i, dst := range [...]*string{&c.ID, &c.To, &c.From, &c.BatchID, &c.Status, &c.AnsweredBy} {
+		*dst = strs[spans[i][0] : spans[i][0]+spans[i][1]]
 	}
 	sec, w := binary.Varint(b)
 	if w <= 0 {
