@@ -25,10 +25,11 @@ type RunOptions struct {
 	Events Reporter
 	// Logger is the base logger; slog.Default() when nil.
 	Logger *slog.Logger
-	// BatchSize is how many records travel together (default 256), and
-	// Buffer how many batches each channel holds (default 4). Together they
+	// BatchSize is how many records travel together (default 128), and
+	// Buffer how many batches each channel holds (default 2). Together they
 	// bound memory: a stage runs at most Buffer×BatchSize records ahead of
-	// each consumer.
+	// each consumer. The defaults are the smallest that left the benchmarks'
+	// time unchanged (docs/architecture.md).
 	BatchSize, Buffer int
 	// State is the store the run resumes from and commits each done
 	// partition to (see package store). Nil runs without a checkpoint.
@@ -114,10 +115,10 @@ func withDefaults(opts RunOptions) RunOptions {
 		opts.Stdout = os.Stdout
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 256
+		opts.BatchSize = 128
 	}
 	if opts.Buffer <= 0 {
-		opts.Buffer = 4
+		opts.Buffer = 2
 	}
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 30 * time.Second
