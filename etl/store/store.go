@@ -361,9 +361,9 @@ func PrefixEnd(prefix []byte) []byte {
 }
 
 // IsStore reports whether dir is a store directory: it holds the marker,
-// or (as an etl before the marker came first could leave it when killed
-// while creating the store) nothing but pebble's database and the lock
-// file.
+// or nothing but the lock file and pebble's database (what an etl before
+// the marker came first could leave when killed while creating the store,
+// or Remove when killed before its last step).
 func IsStore(dir string) bool {
 	if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
 		return true
@@ -373,11 +373,14 @@ func IsStore(dir string) bool {
 		return false
 	}
 	for _, e := range entries {
-		if e.Name() != lockName && (e.Name() != "db" || !e.IsDir()) {
+		switch {
+		case e.Name() == lockName:
+		case e.Name() == "db" && e.IsDir() && isPebbleDir(filepath.Join(dir, "db")):
+		default:
 			return false
 		}
 	}
-	return isPebbleDir(filepath.Join(dir, "db"))
+	return true
 }
 
 // isPebbleDir reports whether dir holds pebble's own files (its LOCK, or

@@ -275,6 +275,17 @@ func TestDirectoryWithoutMarker(t *testing.T) {
 		t.Fatal("Open took over another database's directory")
 	}
 
+	// Remove killed before it removed the lock file: the lock is all
+	// that is left.
+	lockOnly := t.TempDir()
+	os.WriteFile(filepath.Join(lockOnly, lockName), nil, 0o600)
+	if !IsStore(lockOnly) {
+		t.Fatal("a directory holding only the lock file is not taken for a store")
+	}
+	if _, err := Open(lockOnly, Options{ReadOnly: true}); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("read-only Open of a lock-only directory: %v", err)
+	}
+
 	empty := t.TempDir()
 	if _, err := Open(empty, Options{ReadOnly: true}); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("read-only Open of an empty directory: %v", err)
