@@ -161,8 +161,9 @@ func TestInUseByReaderNamesNoDeadWriter(t *testing.T) {
 // leaves a directory that the next Open takes for a store: the marker comes
 // before anything else is created, and goes after the database. The child
 // process creates stores one after another, removing every other one,
-// until it is killed; every directory it left must then open, read-only (as
-// `etl plan` would: no checkpoint yet) and read-write.
+// until it is killed; every directory it left must be a store that opens,
+// or, killed while Remove deleted the database, a damaged one that Remove
+// clears (as `etl state rm` and --fresh do).
 func TestOpenSurvivesKillDuringCreateAndRemove(t *testing.T) {
 	if dir := os.Getenv("ETL_STORE_CREATE_LOOP"); dir != "" {
 		parent := os.Getppid()
@@ -215,17 +216,29 @@ func TestOpenSurvivesKillDuringCreateAndRemove(t *testing.T) {
 		}
 		for _, e := range made {
 			path := filepath.Join(dir, e.Name())
-			if ro, err := Open(path, Options{ReadOnly: true}); err == nil {
-				ro.Close()
-			} else if !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("read-only Open of %s (entries %v): %v", path, entryNames(path), err)
-			}
-			s, err := Open(path, Options{})
-			if err != nil {
-				t.Errorf("Open of %s (entries %v): %v", path, entryNames(path), err)
+			if !IsStore(path) {
+				t.Errorf("%s (entries %v) is not taken for a store", path, entryNames(path))
 				continue
 			}
+			s, err := Open(path, Options{})
+			if openErr := err; openErr != nil {
+				// Killed while Remove deleted the database: a damaged
+				// state, which Remove (state rm, --fresh) clears.
+				if err := Remove(path); err != nil {
+					t.Errorf("Remove of %s (entries %v), which Open refused (%v): %v", path, entryNames(path), openErr, err)
+					continue
+				}
+				if s, err = Open(path, Options{}); err != nil {
+					t.Errorf("Open of %s after Remove: %v", path, err)
+					continue
+				}
+			}
 			s.Close()
+			if ro, err := Open(path, Options{ReadOnly: true}); err != nil {
+				t.Errorf("read-only Open of %s (entries %v): %v", path, entryNames(path), err)
+			} else {
+				ro.Close()
+			}
 		}
 	}
 }
