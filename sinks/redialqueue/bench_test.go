@@ -56,3 +56,26 @@ type bytesWriter struct{ b []byte }
 func (w *bytesWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
 var _ io.Writer = (*bytesWriter)(nil)
+
+// BenchmarkEntryJSON renders a backfill entry as the sink does for every
+// record it receives.
+func BenchmarkEntryJSON(b *testing.B) {
+	lead := "1000001"
+	e := entry{LeadID: &lead, PhoneNumber: "5619565858", Status: "pending", NextAttempt: "2026-01-07T16:00:00.000Z",
+		CreatedAt: "2025-12-15T14:30:00.123Z", Metadata: json.RawMessage(`{"batch_id":"batch-2025-12-15","call_id":"c0a80001-1111-2222-3333-444455556666","source":"bland_backfill"}`)}
+	b.Run("appendEntry", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			buf, _ = appendEntry(buf[:0], &e)
+		}
+	})
+	b.Run("json.Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(&e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -94,3 +94,42 @@ func TestMetadataFromAttributesMatchesObject(t *testing.T) {
 		}
 	}
 }
+
+// appendEntry renders an entry as json.Marshal does, or declines (strings
+// with <, >, &, U+2028 or U+2029, which only json.Marshal escapes).
+func TestAppendEntryMatchesMarshal(t *testing.T) {
+	strs := []string{"", "5619565858", "pending", "2026-01-07T16:00:00.000Z", `quote " back \ slash`, "tab\tnl\ncr\r",
+		"bs\b ff\f nul\x00 esc\x1b del\x7f", "line\u2028sep\u2029", "ünïcødé ☎", "bad utf8 \xff\xfe end", "a<b", "x&y", "gt>"}
+	metas := []json.RawMessage{nil, json.RawMessage(`{}`), json.RawMessage(`{"call_id":"c1","n":1.5,"o":{"a":null}}`), json.RawMessage(`{"k":"a<b"}`)}
+	declined := 0
+	for i, s := range strs {
+		for j, m := range metas {
+			lead := strs[(i+j)%len(strs)]
+			e := entry{PhoneNumber: s, Status: strs[(i+1)%len(strs)], Attempts: i - 3, NextAttempt: strs[(i+2)%len(strs)], CreatedAt: s, Metadata: m}
+			if j%2 == 0 {
+				e.LeadID = &lead
+			}
+			if j == 3 {
+				e.LastAttempt = &lead
+			}
+			want, err := json.Marshal(&e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := appendEntry(nil, &e)
+			if !ok {
+				declined++
+				if !strings.ContainsAny(s+e.Status+e.NextAttempt+lead+string(m), "<>&\u2028\u2029") {
+					t.Errorf("%+v: declined without <, >, &, U+2028 or U+2029", e)
+				}
+				continue
+			}
+			if string(got) != string(want) {
+				t.Errorf("entry %d/%d:\ngot  %s\nwant %s", i, j, got, want)
+			}
+		}
+	}
+	if declined == 0 || declined == len(strs)*len(metas) {
+		t.Errorf("declined %d of %d entries", declined, len(strs)*len(metas))
+	}
+}

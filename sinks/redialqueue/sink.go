@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/etlhq/etl/etl"
@@ -59,6 +60,8 @@ type sink struct {
 	// metadata): the entry's json.Marshal copies the bytes.
 	metaVals []cty.Value
 	metaJSON []byte
+	// entryJSON is reused by every record's entry: the table copies it.
+	entryJSON []byte
 }
 
 // lockWait is how long a run waits for another run's merge to finish.
@@ -118,11 +121,73 @@ func (s *sink) Write(_ context.Context, rec etl.Record) error {
 	if err != nil {
 		return fmt.Errorf("queue entry for phone %s: %w", phone.Mask(ph), err)
 	}
-	b, err := json.Marshal(e)
-	if err != nil {
+	b, ok := appendEntry(s.entryJSON[:0], e)
+	if ok {
+		s.entryJSON = b
+	} else if b, err = json.Marshal(e); err != nil {
 		return fmt.Errorf("queue entry for phone %s: %w", phone.Mask(ph), err)
 	}
-	return s.pending.Set([]byte(ph), b)
+	return s.pending.Set([]byte(ph), b) // the table copies b
+}
+
+// appendEntry appends e as json.Marshal renders it, without reflection,
+// for the entries of every record the sink receives. ok is false when a
+// string holds <, > or &, which json.Marshal escapes and etl's string
+// encoder does not, or U+2028 or U+2029, which json.Marshal escapes even
+// inside the metadata: the caller then uses json.Marshal. e.Metadata must
+// be compact JSON, as the sink renders it.
+func appendEntry(b []byte, e *entry) (_ []byte, ok bool) {
+	for _, s := range [...]string{e.PhoneNumber, e.Status, e.NextAttempt, e.CreatedAt, deref(e.LeadID), deref(e.LastAttempt)} {
+		if marshalEscapes(s) {
+			return b, false
+		}
+	}
+	if marshalEscapes(e.Metadata) {
+		return b, false
+	}
+	optional := func(b []byte, s *string) []byte {
+		if s == nil {
+			return append(b, "null"...)
+		}
+		return etl.AppendJSONString(b, *s)
+	}
+	b = optional(append(b, `{"lead_id":`...), e.LeadID)
+	b = etl.AppendJSONString(append(b, `,"phone_number":`...), e.PhoneNumber)
+	b = etl.AppendJSONString(append(b, `,"status":`...), e.Status)
+	b = strconv.AppendInt(append(b, `,"attempts":`...), int64(e.Attempts), 10)
+	b = optional(append(b, `,"last_attempt":`...), e.LastAttempt)
+	b = etl.AppendJSONString(append(b, `,"next_attempt":`...), e.NextAttempt)
+	b = etl.AppendJSONString(append(b, `,"created_at":`...), e.CreatedAt)
+	b = append(b, `,"metadata":`...)
+	if e.Metadata == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, e.Metadata...)
+	}
+	return append(b, '}'), true
+}
+
+// marshalEscapes reports whether s holds what json.Marshal escapes and
+// etl.AppendJSONString does not: <, >, &, U+2028 and U+2029 (E2 80 A8/A9).
+func marshalEscapes[S ~string | ~[]byte](s S) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '<', '>', '&':
+			return true
+		case 0xE2:
+			if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // entry returns the pending entry of ph.
