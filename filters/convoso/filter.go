@@ -247,16 +247,37 @@ func (f *Filter) apply(rec etl.Record, v verdict, out etl.Output) error {
 		out.Drop(v.reason)
 		return nil
 	}
-	null := cty.NullVal(cty.String)
-	fields := etl.Record{"lead_id": null, "lead_status": null, "list_id": null, "lead_count": cty.NumberIntVal(int64(v.count))}
+	// The record's copy, sized for the four fields set here (one map per
+	// kept record: a map of the fields to merge would be a second).
+	kept := rec.Clone(4)
+	kept["lead_count"] = leadCount(v.count)
 	if v.found {
-		fields["lead_id"] = cty.StringVal(v.latest.id)
-		fields["lead_status"] = cty.StringVal(v.latest.status)
-		fields["list_id"] = cty.StringVal(v.latest.listID)
+		kept["lead_id"] = cty.StringVal(v.latest.id)
+		kept["lead_status"] = cty.StringVal(v.latest.status)
+		kept["list_id"] = cty.StringVal(v.latest.listID)
 	} else {
+		null := cty.NullVal(cty.String)
+		kept["lead_id"], kept["lead_status"], kept["list_id"] = null, null, null
 		out.Count("kept not found", 1)
 	}
-	return out.Emit(rec.With(fields))
+	return out.Emit(kept)
+}
+
+// leadCounts are the lead_count values of phones with few leads, made
+// once: go-cty allocates a number for every NumberIntVal.
+var leadCounts = func() (vals [16]cty.Value) {
+	for i := range vals {
+		vals[i] = cty.NumberIntVal(int64(i))
+	}
+	return vals
+}()
+
+// leadCount is n as a lead_count value.
+func leadCount(n int32) cty.Value {
+	if n >= 0 && int(n) < len(leadCounts) {
+		return leadCounts[n]
+	}
+	return cty.NumberIntVal(int64(n))
 }
 
 // latest returns the lead with the latest modified_at ("2006-01-02
