@@ -27,6 +27,9 @@ type Filter struct {
 	client  *Client
 	api     api // client, or a mock's answers in a test
 	lookups *lookup.Lookup[phone.Number, verdict]
+	// values interns the statuses, list ids and drop reasons the verdicts
+	// keep: a few distinct strings shared by 50,000 phones.
+	values interner
 	// cache holds the answers for a resumed run (see cache.go); the
 	// settings they depend on are written with the first answer, once, so
 	// that a run with no answer changes nothing in it.
@@ -209,7 +212,7 @@ func (f *Filter) check(ctx context.Context, ph string) (verdict, error) {
 	if l := latest(leads); l != nil {
 		// Copies: the verdict must not keep the response alive.
 		v.found = true
-		v.latest = leadFields{id: strings.Clone(l.ID), status: strings.Clone(l.Status), listID: strings.Clone(l.ListID)}
+		v.latest = leadFields{id: strings.Clone(l.ID), status: f.values.get(l.Status), listID: f.values.get(l.ListID)}
 	}
 	var hits []string
 	for _, l := range leads {
@@ -224,7 +227,7 @@ func (f *Filter) check(ctx context.Context, ph string) (verdict, error) {
 	}
 	switch {
 	case len(hits) > 0:
-		v.reason = "excluded: " + slices.Min(hits)
+		v.reason = f.values.get("excluded: " + slices.Min(hits))
 	case v.reason != "":
 	case len(leads) == 0 && f.cfg.OnNotFound == NotFoundDrop:
 		v.reason = "not found"
@@ -239,6 +242,35 @@ func (f *Filter) check(ctx context.Context, ph string) (verdict, error) {
 	}
 	v.keep = v.reason == ""
 	return v, nil
+}
+
+// interner hands out one copy of each string it is given, up to a bound:
+// past it (values that are not a small set after all) a string is copied
+// as it comes. Safe for concurrent use.
+type interner struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// maxInterned bounds an interner's strings.
+const maxInterned = 4096
+
+// get returns s's shared copy, never s itself (it may point into an
+// answer that must not stay alive).
+func (in *interner) get(s string) string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if v, ok := in.m[s]; ok {
+		return v
+	}
+	s = strings.Clone(s)
+	if in.m == nil {
+		in.m = map[string]string{}
+	}
+	if len(in.m) < maxInterned {
+		in.m[s] = s
+	}
+	return s
 }
 
 // apply emits rec with its lead fields, or counts its drop.
