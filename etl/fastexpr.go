@@ -71,16 +71,16 @@ func compileFast(expr hcl.Expression, ctx *hcl.EvalContext) fastFunc {
 }
 
 // fastObject is an object constructor, { a = record.x, b = "lit" }, whose
-// keys do not read the record: the keys evaluated once, as HCL would
-// (converted to strings; a later duplicate wins), in go-cty's attribute
-// order (sorted), with the fast functions of their values.
+// keys do not read the record and are distinct: the keys evaluated once,
+// as HCL would (converted to strings), in go-cty's attribute order
+// (sorted), with the fast functions of their values.
 type fastObject struct {
 	keys []string
 	vals []fastFunc
 }
 
 // compileObjectParts returns x as a fastObject, or nil when a key reads the
-// record or a value has a shape compileFast does not handle.
+// record or repeats, or a value has a shape compileFast does not handle.
 func compileObjectParts(x *hclsyntax.ObjectConsExpr, ctx *hcl.EvalContext) *fastObject {
 	byKey := make(map[string]fastFunc, len(x.Items))
 	for _, item := range x.Items {
@@ -96,7 +96,9 @@ func compileObjectParts(x *hclsyntax.ObjectConsExpr, ctx *hcl.EvalContext) *fast
 			return nil
 		}
 		val := compileFast(item.ValueExpr, ctx)
-		if val == nil {
+		if _, dup := byKey[k.AsString()]; dup || val == nil {
+			// A duplicate key: HCL evaluates the value it replaces too,
+			// and fails when that one does; leave it to HCL.
 			return nil
 		}
 		byKey[k.AsString()] = val

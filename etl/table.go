@@ -196,13 +196,6 @@ func (t *table) key(key []byte) []byte {
 	return append(append(k, t.prefix...), key...)
 }
 
-// changed reports whether the table has changes not yet sealed.
-func (t *table) changed() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.open) > 0
-}
-
 // seal closes the open delta and returns it; nil when it changed nothing.
 func (t *table) seal() *delta {
 	t.mu.Lock()
@@ -247,15 +240,25 @@ func (d *delta) size() int {
 }
 
 // committed drops the delta from memory: the store now holds its changes.
-// Deltas are committed in the order they were sealed; one committed out of
-// order is found all the same.
+// The tracker commits a table's deltas in the order they were sealed,
+// except that it never commits one of a partition still open (Mark.Open),
+// which stays for this run's reads. Such an older delta must not hide
+// this one's newer values once this one is gone: its changes to the same
+// keys are dropped. (Nothing reads it outside mu: it is never written.)
 func (d *delta) committed() {
 	t := d.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if i := slices.Index(t.sealed, d); i >= 0 {
-		t.sealed = slices.Delete(t.sealed, i, i+1)
+	i := slices.Index(t.sealed, d)
+	if i < 0 {
+		return
 	}
+	for _, older := range t.sealed[:i] {
+		for k := range d.changes {
+			delete(older.changes, k)
+		}
+	}
+	t.sealed = slices.Delete(t.sealed, i, i+1)
 }
 
 // setBase makes the store the table's committed state (after a fresh run

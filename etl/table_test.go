@@ -87,6 +87,33 @@ func TestTableAgainstMap(t *testing.T) {
 	}
 }
 
+// A delta never committed (an open partition's) does not hide the newer
+// value of a later delta once that one is committed.
+func TestTableOpenDeltaUnderCommitted(t *testing.T) {
+	st := store.OpenMem()
+	defer st.Close()
+	tb := newTable(st, []byte("p"), false)
+	tb.Set([]byte("k"), []byte("v1"))
+	tb.Set([]byte("only-open"), []byte("o"))
+	tb.seal() // an open partition's: never committed
+	tb.Set([]byte("k"), []byte("v2"))
+	d2 := tb.seal()
+	b := st.NewBatch(0)
+	if err := d2.write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(false); err != nil {
+		t.Fatal(err)
+	}
+	d2.committed()
+	if v, ok, err := tb.Get([]byte("k")); err != nil || !ok || string(v) != "v2" {
+		t.Fatalf("Get(k) = %q, %v, %v; want v2", v, ok, err)
+	}
+	if got, want := scanAll(t, tb), []string{"k=v2", "only-open=o"}; !slices.Equal(got, want) {
+		t.Fatalf("Scan = %v, want %v", got, want)
+	}
+}
+
 // A table that keeps everything (a plan) never seals a delta: nothing can
 // reach the store.
 func TestTableKeepAllNeverSeals(t *testing.T) {
