@@ -196,6 +196,14 @@ func (t *table) key(key []byte) []byte {
 	return append(append(k, t.prefix...), key...)
 }
 
+// changed reports whether the table has changes not yet sealed (never, in
+// a plan, whose tables keep every change unsealed).
+func (t *table) changed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.keepAll && len(t.open) > 0
+}
+
 // seal closes the open delta and returns it; nil when it changed nothing.
 func (t *table) seal() *delta {
 	t.mu.Lock()
