@@ -92,6 +92,10 @@ func (e Expr) Constant() (v cty.Value, ok bool) {
 	return e.value, e.expr != nil && e.constant
 }
 
+// Field returns NAME when the expression is exactly record.NAME, whose
+// value for a record is that field's; ok is false otherwise.
+func (e Expr) Field() (name string, ok bool) { return e.field, e.field != "" }
+
 // IsSet reports whether the attribute was given.
 func (e Expr) IsSet() bool { return e.expr != nil }
 

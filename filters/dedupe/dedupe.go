@@ -18,8 +18,11 @@ import (
 // only (UseState, Process, Finish), so it needs no lock.
 //
 // The kept records live in the stage's table (etl.Table, checkpointed by
-// the engine), keyed by canonical key, each after its rank (order_by and
-// tie-breaker, encoded). Memory holds per key only its order_by as an
+// the engine), keyed by canonical key. When order_by and the tie-breaker
+// are fields of the record (record.created_at), the record is its own
+// rank: the value is a zero byte, then the record. Otherwise the value is
+// the rank (order_by and tie-breaker, encoded; its length first, never
+// zero), then the record. Memory holds per key only its order_by as an
 // integer when it is a time (about 40 bytes a key): comparing a new record
 // with its key's kept one reads the kept rank back from the table only
 // when the times are equal or order_by is not a time.
@@ -29,8 +32,18 @@ type Dedupe struct {
 	state etl.Table
 	kept  map[string]entry // canonical key → its kept record's order
 
+	// orderField and tieField name the fields order_by and tie_breaker
+	// are, when fieldRank ("" for no tie_breaker): the rank is then read
+	// from the kept record, not stored beside it (a third of a backfill
+	// state's bytes).
+	fieldRank            bool
+	orderField, tieField string
+
 	scratch, rankBuf []byte // encoding buffers, reused
 }
+
+// fieldRanked marks a value whose rank is its record's fields.
+const fieldRanked = 0
 
 // entry is what memory holds of a key's kept record: its order_by as Unix
 // nanoseconds, when timed.
@@ -41,7 +54,12 @@ type entry struct {
 
 // New returns a dedupe_latest stage.
 func New(cfg *Config, env etl.Env) *Dedupe {
-	return &Dedupe{cfg: cfg, env: env, kept: map[string]entry{}}
+	d := &Dedupe{cfg: cfg, env: env, kept: map[string]entry{}}
+	d.orderField, d.fieldRank = cfg.OrderBy.Field()
+	if d.fieldRank && cfg.TieBreaker.IsSet() {
+		d.tieField, d.fieldRank = cfg.TieBreaker.Field()
+	}
+	return d
 }
 
 // Process keeps rec when it is its key's latest; with emit = "updates" it
@@ -81,11 +99,15 @@ func (d *Dedupe) Process(_ context.Context, rec etl.Record, out etl.Output) erro
 // keep stores rec as ck's record.
 func (d *Dedupe) keep(ck string, rec etl.Record, r rank) error {
 	var err error
-	if d.rankBuf, err = appendRank(d.rankBuf[:0], r.order, r.tie); err != nil {
-		return fmt.Errorf("storing record: %w", err)
+	if d.fieldRank {
+		d.scratch = append(d.scratch[:0], fieldRanked)
+	} else {
+		if d.rankBuf, err = appendRank(d.rankBuf[:0], r.order, r.tie); err != nil {
+			return fmt.Errorf("storing record: %w", err)
+		}
+		d.scratch = binary.AppendUvarint(d.scratch[:0], uint64(len(d.rankBuf)))
+		d.scratch = append(d.scratch, d.rankBuf...)
 	}
-	d.scratch = binary.AppendUvarint(d.scratch[:0], uint64(len(d.rankBuf)))
-	d.scratch = append(d.scratch, d.rankBuf...)
 	if d.scratch, err = etl.AppendRecord(d.scratch, rec); err != nil {
 		return fmt.Errorf("storing record: %w", err)
 	}
@@ -173,16 +195,46 @@ func appendRank(dst []byte, order, tie cty.Value) ([]byte, error) {
 	return t, nil
 }
 
-// splitValue splits a stored value (the rank's length as a uvarint, the
-// rank as appendRank writes it, then the record as etl.AppendRecord does)
-// into the kept record's rank and its encoded record.
-func splitValue(v []byte) (order, tie cty.Value, rec []byte, err error) {
+// splitValue splits a stored value into the kept record's rank and its
+// encoded record (see Dedupe for the two forms). A value of either form
+// is read whatever the settings, so a state written before the record
+// was its own rank resumes; one whose rank is its fields needs order_by
+// to be a field (the fingerprint holds order_by, so a state never meets
+// other settings).
+func (d *Dedupe) splitValue(v []byte) (order, tie cty.Value, rec []byte, err error) {
+	if len(v) > 0 && v[0] == fieldRanked {
+		rec = v[1:]
+		if !d.fieldRank {
+			return order, tie, nil, fmt.Errorf("a kept record without its rank, but order_by is not a field of the record")
+		}
+		r, err := etl.DecodeRecord(rec)
+		if err != nil {
+			return order, tie, nil, fmt.Errorf("decoding a kept record: %w", err)
+		}
+		order, tie = r.Get(d.orderField), cty.NullVal(cty.DynamicPseudoType)
+		if d.tieField != "" {
+			tie = r.Get(d.tieField)
+		}
+		return etl.Unmarked(order), etl.Unmarked(tie), rec, nil
+	}
 	n, w := binary.Uvarint(v)
-	if w <= 0 || uint64(len(v)-w) < n {
+	if w <= 0 || n == 0 || uint64(len(v)-w) < n {
 		return order, tie, nil, fmt.Errorf("corrupt kept record")
 	}
 	order, tie, err = decodeRank(v[w : w+int(n)])
 	return order, tie, v[w+int(n):], err
+}
+
+// recordOf returns a stored value's encoded record, without its rank.
+func recordOf(v []byte) ([]byte, error) {
+	if len(v) > 0 && v[0] == fieldRanked {
+		return v[1:], nil
+	}
+	n, w := binary.Uvarint(v)
+	if w <= 0 || n == 0 || uint64(len(v)-w) < n {
+		return nil, fmt.Errorf("corrupt kept record")
+	}
+	return v[w+int(n):], nil
 }
 
 // decodeRank reverses appendRank.
@@ -213,7 +265,7 @@ func (d *Dedupe) laterThan(ck string, r rank, old entry) (bool, error) {
 	if !ok {
 		return false, fmt.Errorf("dedupe: the kept record of a key is missing from its state")
 	}
-	oldOrder, oldTie, _, err := splitValue(v)
+	oldOrder, oldTie, _, err := d.splitValue(v)
 	if err != nil {
 		return false, fmt.Errorf("dedupe: %w", err)
 	}
@@ -256,7 +308,7 @@ func (d *Dedupe) emitSorted(out etl.Output) error {
 	}
 	all := make([]kept, 0, len(d.kept))
 	err := d.state.Scan(func(k, v []byte) error {
-		_, _, rec, err := splitValue(v)
+		rec, err := recordOf(v)
 		if err != nil {
 			return fmt.Errorf("dedupe: %w", err)
 		}

@@ -12,7 +12,7 @@ func (d *Dedupe) UseState(t etl.Table) error {
 	d.state = t
 	clear(d.kept)
 	return t.Scan(func(k, v []byte) error {
-		order, _, _, err := splitValue(v)
+		order, _, _, err := d.splitValue(v)
 		if err != nil {
 			return fmt.Errorf("dedupe state: key %q: %w", k, err)
 		}

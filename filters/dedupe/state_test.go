@@ -249,7 +249,7 @@ func TestKeepsLatestLikeCompare(t *testing.T) {
 func checkKept(t *testing.T, d *Dedupe, want func(phone string) int) {
 	t.Helper()
 	err := d.state.Scan(func(_, v []byte) error {
-		_, _, data, err := splitValue(v)
+		_, _, data, err := d.splitValue(v)
 		if err != nil {
 			return err
 		}
@@ -266,4 +266,102 @@ func checkKept(t *testing.T, d *Dedupe, want func(phone string) int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// When order_by and tie_breaker are fields, a kept record is stored as its
+// own rank: a zero byte, then the record. Other expressions keep the rank
+// beside the record.
+func TestValueForms(t *testing.T) {
+	rec := etl.Record{"phone": cty.StringVal("5615550001"), "n": cty.NumberIntVal(7), "call_id": cty.StringVal("c1")}
+	encoded, err := etl.AppendRecord(nil, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for settings, fieldRank := range map[string]bool{
+		"key = record.phone\norder_by = record.n\ntie_breaker = record.call_id":        true,
+		"key = record.phone\norder_by = record.n":                                      true,
+		"key = record.phone\norder_by = record.n + 0":                                  false,
+		"key = record.phone\norder_by = record.n\ntie_breaker = upper(record.call_id)": false,
+	} {
+		h := newHarness()
+		cfg := h.load(t, pipeline(settings)).Blocks[1].Config.(*Config)
+		table := etltest.MemTable{}
+		d := newWithTable(t, cfg, table)
+		if err := d.Process(nil, rec, discardOut{}); err != nil {
+			t.Fatal(err)
+		}
+		v := table["s5615550001"]
+		if fieldRank {
+			if string(v) != "\x00"+string(encoded) {
+				t.Errorf("%q: stored %q, want a zero byte and the record", settings, v)
+			}
+		} else if len(v) == 0 || v[0] == fieldRanked || len(v) <= len(encoded)+1 {
+			t.Errorf("%q: stored %q, want the rank beside the record", settings, v)
+		}
+		order, _, data, err := d.splitValue(v)
+		if err != nil || !order.RawEquals(cty.NumberIntVal(7)) || string(data) != string(encoded) {
+			t.Errorf("%q: read back order %#v, record %q, %v", settings, order, data, err)
+		}
+	}
+}
+
+// A state holding both forms (a checkpoint written before the record was
+// its own rank, resumed by this version) restores, ranks and replays.
+func TestStateOfEitherFormResumes(t *testing.T) {
+	h := newHarness()
+	cfg := h.load(t, pipeline("key = record.phone\norder_by = record.n\ntie_breaker = record.call_id")).Blocks[1].Config.(*Config)
+	rec := func(ph string, n int64, id string) etl.Record {
+		return etl.Record{"phone": cty.StringVal(ph), "n": cty.NumberIntVal(n), "call_id": cty.StringVal(id)}
+	}
+	oldA, err := etl.AppendRecord(nil, rec("5615550001", 5, "a5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rank, err := appendRank(nil, cty.NumberIntVal(5), cty.StringVal("a5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newB, err := etl.AppendRecord(nil, rec("5615550002", 5, "b5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := etltest.MemTable{
+		"s5615550001": append(append(binary.AppendUvarint(nil, uint64(len(rank))), rank...), oldA...),
+		"s5615550002": append([]byte{fieldRanked}, newB...),
+	}
+	d := newWithTable(t, cfg, table)
+	var counts countOut
+	for _, r := range []etl.Record{
+		rec("5615550001", 5, "a4"), // a tie on n, a smaller call id: dropped
+		rec("5615550002", 5, "b4"), // the same against the new form
+		rec("5615550001", 5, "a6"), // a greater call id: replaces
+		rec("5615550002", 4, "b9"), // an older n: dropped
+	} {
+		if err := d.Process(nil, r, &counts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if counts.dropped["not latest"] != 3 || counts.counts["replaced"] != 1 {
+		t.Fatalf("dropped %v, counted %v; want 3 dropped and 1 replaced", counts.dropped, counts.counts)
+	}
+	var got collectOut
+	if err := New(cfg, etl.Env{}).useAndFinish(t, table, &got); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{}
+	for _, r := range got.recs {
+		ids = append(ids, r["call_id"].AsString())
+	}
+	if strings.Join(ids, ",") != "a6,b5" {
+		t.Errorf("replayed %v, want a6,b5", ids)
+	}
+}
+
+// useAndFinish restores d from table and emits its records as emit = "end".
+func (d *Dedupe) useAndFinish(t *testing.T, table etl.Table, out etl.Output) error {
+	t.Helper()
+	if err := d.UseState(table); err != nil {
+		return err
+	}
+	return d.emitSorted(out)
 }
