@@ -383,6 +383,18 @@ func IsStore(dir string) bool {
 	return true
 }
 
+// Unwritten reports whether dir is a store no run has written to: it
+// holds no database, only what a run killed while making it leaves (the
+// marker, the lock file). A run that then commits nothing removes it, as
+// it would a directory it made itself.
+func Unwritten(dir string) bool {
+	if !IsStore(dir) {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(dir, "db"))
+	return errors.Is(err, fs.ErrNotExist)
+}
+
 // isPebbleDir reports whether dir holds pebble's own files (its LOCK, or
 // the manifest's marker), not some other database's.
 func isPebbleDir(dir string) bool {

@@ -298,6 +298,18 @@ func TestDirectoryWithoutMarker(t *testing.T) {
 	if _, err := Open(lockOnly, Options{ReadOnly: true}); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("read-only Open of a lock-only directory: %v", err)
 	}
+	if !Unwritten(lockOnly) || Unwritten(t.TempDir()) {
+		t.Fatal("Unwritten: a lock-only directory is one, an empty directory (not a store) is not")
+	}
+	written := filepath.Join(t.TempDir(), "w")
+	if s, err := Open(written, Options{}); err != nil {
+		t.Fatal(err)
+	} else {
+		s.Close()
+	}
+	if Unwritten(written) {
+		t.Fatal("a store with its database is taken for unwritten")
+	}
 
 	empty := t.TempDir()
 	if _, err := Open(empty, Options{ReadOnly: true}); !errors.Is(err, fs.ErrNotExist) {

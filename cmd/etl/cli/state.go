@@ -54,7 +54,7 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 		return err
 	}
 	_, statErr := os.Stat(sa.path)
-	sa.created = errors.Is(statErr, fs.ErrNotExist)
+	sa.created = errors.Is(statErr, fs.ErrNotExist) || store.Unwritten(sa.path)
 	st, err := store.Open(sa.path, store.Options{ReadOnly: opts.Plan})
 	switch {
 	case opts.Plan && errors.Is(err, fs.ErrNotExist):
