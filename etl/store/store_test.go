@@ -216,7 +216,9 @@ func TestOpenSurvivesKillDuringCreateAndRemove(t *testing.T) {
 		}
 		for _, e := range made {
 			path := filepath.Join(dir, e.Name())
-			if !IsStore(path) {
+			// Killed right after making the directory: empty, which
+			// Open takes as new (the other Opens below check it).
+			if !IsStore(path) && len(entryNames(path)) > 0 {
 				t.Errorf("%s (entries %v) is not taken for a store", path, entryNames(path))
 				continue
 			}
