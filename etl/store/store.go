@@ -23,6 +23,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/gofrs/flock"
+
+	"github.com/etlhq/etl/etl/atomicfile"
 )
 
 // marker is a file every store directory holds: `etl state rm` deletes
@@ -472,12 +474,7 @@ func writeMarker(dir string) error {
 	}
 	// The directory entry too, so that the marker is on disk before the
 	// database files that follow it.
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.SyncDir(dir)
 }
 
 // acquire takes the directory's lock without waiting: exclusive to write,

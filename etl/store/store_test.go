@@ -118,11 +118,7 @@ func TestOpenRefusesForeignDirectory(t *testing.T) {
 	}
 	// A store someone put a file into: Remove deletes the store, not it.
 	st := filepath.Join(t.TempDir(), "st")
-	s, err := Open(st, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	openClose(t, st)
 	os.WriteFile(filepath.Join(st, "notes.txt"), []byte("mine"), 0o644)
 	if err := Remove(st); err == nil || !strings.Contains(err.Error(), "holds other files") {
 		t.Fatalf("Remove: %v", err)
@@ -250,21 +246,14 @@ func TestOpenSurvivesKillDuringCreateAndRemove(t *testing.T) {
 // Remove deletes it. One whose db is not pebble's stays foreign.
 func TestDirectoryWithoutMarker(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "st")
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	openClose(t, dir)
 	if err := os.Remove(filepath.Join(dir, marker)); err != nil {
 		t.Fatal(err)
 	}
 	if !IsStore(dir) {
 		t.Fatalf("a store without its marker (entries %v) is not taken for a store", entryNames(dir))
 	}
-	if s, err = Open(dir, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	openClose(t, dir)
 	if err := os.Remove(filepath.Join(dir, marker)); err != nil {
 		t.Fatal(err)
 	}
@@ -304,11 +293,7 @@ func TestDirectoryWithoutMarker(t *testing.T) {
 		t.Fatal("Unwritten: a lock-only directory is one, an empty directory (not a store) is not")
 	}
 	written := filepath.Join(t.TempDir(), "w")
-	if s, err := Open(written, Options{}); err != nil {
-		t.Fatal(err)
-	} else {
-		s.Close()
-	}
+	openClose(t, written)
 	if Unwritten(written) {
 		t.Fatal("a store with its database is taken for unwritten")
 	}
@@ -317,6 +302,16 @@ func TestDirectoryWithoutMarker(t *testing.T) {
 	if _, err := Open(empty, Options{ReadOnly: true}); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("read-only Open of an empty directory: %v", err)
 	}
+}
+
+// openClose opens (or creates) the store in dir and closes it.
+func openClose(t *testing.T, dir string) {
+	t.Helper()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("Open(%s): %v", dir, err)
+	}
+	s.Close()
 }
 
 func entryNames(dir string) []string {

@@ -26,6 +26,16 @@ type Call struct {
 	Metadata json.RawMessage
 }
 
+// LeadPhone is the lead's number as Bland gives it, not normalised: the
+// caller's for an inbound call, the number dialled otherwise. A record's
+// phone is made from it.
+func (c *Call) LeadPhone() string {
+	if c.Inbound {
+		return c.From
+	}
+	return c.To
+}
+
 // Page is the envelope of one response.
 type Page struct {
 	// TotalCount is how many calls matched; Count how many the response

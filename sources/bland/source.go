@@ -269,10 +269,7 @@ func (b *recordBuilder) emit(calls []Call, out etl.Output) (invalid int, err err
 // record turns a call into a record of the builder's fields; ok is false
 // when its phone is invalid.
 func (b *recordBuilder) record(c *Call) (etl.Record, bool) {
-	raw := c.To
-	if c.Inbound {
-		raw = c.From
-	}
+	raw := c.LeadPhone()
 	p, reason, ok := phone.Normalize(raw) // always: invalid phones are counted
 	rec := make(etl.Record, len(b.fields))
 	for _, f := range b.fields {

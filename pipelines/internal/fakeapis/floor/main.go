@@ -87,11 +87,7 @@ func main() {
 				defer mu.Unlock()
 				for _, c := range batch {
 					calls++
-					raw := c.To // as bland_calls makes the record's phone
-					if c.Inbound {
-						raw = c.From
-					}
-					if p, _, ok := phone.Normalize(raw); ok && !seen[p] {
+					if p, _, ok := phone.Normalize(c.LeadPhone()); ok && !seen[p] { // as bland_calls makes the record's phone
 						seen[p] = true
 						select {
 						case phones <- p:
