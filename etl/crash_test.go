@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/store"
 )
@@ -18,8 +17,8 @@ import (
 // checkpoint whose partitions and state agree: each commit (a partition's
 // done record with the state it changed) is there whole or not at all,
 // and every commit that returned before the crash is there. The store runs
-// on pebble's crashable in-memory file system; a crash is a clone of it
-// with what was synced and a random part of what was not.
+// on a crashable in-memory file system; a crash is a clone of it with what
+// was synced and a random part of what was not, some of it garbage.
 func TestCrashDuringCommitsKeepsCheckpointConsistent(t *testing.T) {
 	reg, _ := testRegistry(t)
 	registerCount(reg, nil)
@@ -35,14 +34,14 @@ sink "collect" "s" {
   input = transform.count.c
 }
 `)
-	fs := vfs.NewCrashableMem()
+	fs := store.NewMemFS()
 	st, err := store.OpenFS(fs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var committed atomic.Int64 // commits returned (events come after the commit)
 	type crash struct {
-		fs     *vfs.MemFS
+		fs     *store.MemFS
 		before int64
 	}
 	var (
@@ -54,7 +53,7 @@ sink "collect" "s" {
 		mu.Lock()
 		defer mu.Unlock()
 		before := committed.Load()
-		crashes = append(crashes, crash{fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: rng.IntN(101), RNG: rng}), before})
+		crashes = append(crashes, crash{fs.CrashClone(rng), before})
 	}
 	opts := etl.RunOptions{State: st, BatchSize: 4, Events: etl.ReporterFunc(func(e etl.Event) {
 		if e.Type == etl.EventPartition && e.Data["checkpoint"] == true {

@@ -371,8 +371,9 @@ func TestBackfillDiskFull(t *testing.T) {
 // first commit, a partition's), and extra after that.
 func afterCommit(dir string, extra time.Duration) <-chan time.Time {
 	return after(extra, func() bool {
-		logs, _ := filepath.Glob(filepath.Join(dir, "state", "db", "*.log"))
-		return slices.ContainsFunc(logs, func(p string) bool { fi, err := os.Stat(p); return err == nil && fi.Size() > 0 })
+		// A new log holds its 16-byte header; a commit makes it longer.
+		logs, _ := filepath.Glob(filepath.Join(dir, "state", "log", "state-*.log"))
+		return slices.ContainsFunc(logs, func(p string) bool { fi, err := os.Stat(p); return err == nil && fi.Size() > 16 })
 	})
 }
 

@@ -1,9 +1,9 @@
 // Package store is the embedded, transactional key-value store that holds a
 // pipeline's checkpoint: which partitions are done and the keyed state of
-// its stateful stages. It wraps pebble (an LSM tree: a commit writes what
-// changed to its log, so the cost of a save is proportional to the change,
-// not to the state) and guards the directory with a file lock, so that one
-// process at a time uses it.
+// its stateful stages. A commit appends what changed to a log (see log.go),
+// so the cost of a save is proportional to the change, not to the state;
+// memory holds only an index of where each value is. The directory is
+// guarded by a file lock, so that one process at a time uses it.
 //
 // The store knows nothing of pipelines: package etl lays its keys out.
 package store
@@ -12,16 +12,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/gofrs/flock"
 
 	"github.com/etlhq/etl/etl/atomicfile"
@@ -44,10 +43,24 @@ type Options struct {
 
 // Store is an open store. Its methods are safe for concurrent use.
 type Store struct {
-	db   *pebble.DB
 	dir  string
 	lock *flock.Flock
 	ro   bool
+	fsys fileSystem
+
+	// commitMu orders commits and compactions: the index and the log's
+	// end change only under it (and mu).
+	commitMu sync.Mutex
+	// mu guards the index and the current log; readers hold it shared
+	// while they read a value.
+	mu    sync.RWMutex
+	index *index
+	log   *logFile
+	seq   int   // the log's number
+	end   int64 // the end of the log's last record
+	// err is a failed commit's error: after a write or sync failed, what
+	// the log holds is unknown, and no further commit is made.
+	err error
 }
 
 // InUseError says another process holds the store.
@@ -103,14 +116,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	fsys := vfs.Default
-	if opts.ReadOnly {
-		// Our lock already keeps writers out; pebble's own lock would
-		// touch its LOCK file, and a plan leaves every file as it was.
-		fsys = noLockFS{vfs.Default}
-	}
 	s := &Store{dir: dir, lock: lk, ro: opts.ReadOnly}
-	if err := s.open(fsys); err != nil {
+	err = s.openDir()
+	if err != nil {
 		if lk != nil {
 			lk.Unlock()
 		}
@@ -119,19 +127,47 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// openDir opens the log in the store's directory, making its directory
+// (durably) unless read-only.
+func (s *Store) openDir() error {
+	logs := filepath.Join(s.dir, logDir)
+	if !s.ro {
+		if _, err := os.Stat(logs); errors.Is(err, fs.ErrNotExist) {
+			if err := os.Mkdir(logs, 0o700); err != nil {
+				return err
+			}
+			if err := atomicfile.SyncDir(s.dir); err != nil {
+				return err
+			}
+		}
+	} else if _, err := os.Stat(logs); errors.Is(err, fs.ErrNotExist) {
+		if isPebbleDir(filepath.Join(s.dir, pebbleDir)) {
+			return oldFormatError(s.dir)
+		}
+		// A run stopped after it made the directory and before it made
+		// its log.
+		return noCheckpointError{s.dir}
+	}
+	return s.open(osFS{dir: logs, ro: s.ro})
+}
+
+// oldFormatError says the state is an earlier etl's pebble database.
+func oldFormatError(dir string) error {
+	return fmt.Errorf("the state %s was written by an earlier etl (a pebble database), which this version does not read", dir)
+}
+
 // OpenMem returns a store held in memory, for tests.
 func OpenMem() *Store {
-	s, err := OpenFS(vfs.NewMem())
+	s, err := OpenFS(NewMemFS())
 	if err != nil {
 		panic(err) // an in-memory store cannot fail to open
 	}
 	return s
 }
 
-// OpenFS opens a store on a pebble file system, unlocked: for tests that
-// simulate a crash (vfs.NewCrashableMem, then CrashClone at any moment, and
-// OpenFS on the clone).
-func OpenFS(fsys vfs.FS) (*Store, error) {
+// OpenFS opens a store on a MemFS, unlocked: for tests that simulate a
+// crash (CrashClone at any moment, and OpenFS on the clone).
+func OpenFS(fsys *MemFS) (*Store, error) {
 	s := &Store{}
 	if err := s.open(fsys); err != nil {
 		return nil, err
@@ -139,41 +175,134 @@ func OpenFS(fsys vfs.FS) (*Store, error) {
 	return s, nil
 }
 
-// open opens pebble with settings sized for a pipeline's state: a small
-// memtable and block cache keep the process's memory low (the state is
-// read mostly once, at restore, and written in per-partition batches).
-func (s *Store) open(fsys vfs.FS) error {
-	cache := pebble.NewCache(4 << 20)
-	defer cache.Unref()
-	opts := &pebble.Options{
-		FS:                    fsys,
-		Cache:                 cache,
-		MemTableSize:          4 << 20,
-		L0CompactionThreshold: 32,
-		L0StopWritesThreshold: 64,
-		ReadOnly:              s.ro,
-		Logger:                quietLogger{},
+// open reads the log into the index; a writable store without one starts
+// an empty log. Files a crash left (an older log, a compaction's .tmp) are
+// removed.
+func (s *Store) open(fsys fileSystem) error {
+	s.fsys, s.index = fsys, newIndex()
+	names, err := fsys.list()
+	if err != nil {
+		return err
 	}
-	dir := s.dir
-	if dir == "" {
-		dir = "mem"
-	}
-	dbDir := filepath.Join(dir, "db")
-	if s.ro {
-		// A run stopped after it made the directory and before pebble
-		// wrote its first manifest left nothing to read.
-		if _, err := fsys.Stat(dbDir); errors.Is(err, fs.ErrNotExist) {
-			return noCheckpointError{s.dir}
+	var seqs []int
+	for _, name := range names {
+		if seq, ok := logSeq(name); ok {
+			seqs = append(seqs, seq)
+		} else if strings.HasSuffix(name, logSuffix+tmpSuffix) && !s.ro {
+			fsys.remove(name)
 		}
 	}
-	db, err := pebble.Open(dbDir, opts)
-	if s.ro && errors.Is(err, pebble.ErrDBDoesNotExist) {
-		return noCheckpointError{s.dir}
+	if len(seqs) == 0 {
+		switch {
+		case s.dir != "" && isPebbleDir(filepath.Join(s.dir, pebbleDir)):
+			return oldFormatError(s.dir)
+		case s.ro:
+			return noCheckpointError{s.dir}
+		}
+		return s.startLog(1, false)
 	}
+	slices.Sort(seqs)
+	s.seq = seqs[len(seqs)-1]
+	name := logName(s.seq)
+	f, err := fsys.open(name)
 	if err != nil {
 		return fmt.Errorf("opening the state %s: %w", s.dir, err)
 	}
-	s.db = db
+	s.log = &logFile{f: f, name: name}
+	s.log.acquire()
+	if s.end, err = replay(f, name, s.apply); err != nil {
+		f.Close()
+		return fmt.Errorf("opening the state %s: %w", s.dir, err)
+	}
+	if s.ro {
+		return nil
+	}
+	// Cut a torn tail off, so that the next commit follows the last whole
+	// one; older logs are what a compaction had replaced.
+	if err := f.Truncate(s.end); err != nil {
+		s.log.release()
+		return err
+	}
+	for _, seq := range seqs[:len(seqs)-1] {
+		fsys.remove(logName(seq))
+	}
+	return nil
+}
+
+// startLog makes log number seq, durably, and makes it the store's log,
+// holding the live entries of the current one if compact (else it starts
+// empty: a new store). It is written to a .tmp file, synced, renamed and
+// its directory synced, so that the highest-numbered log is always whole.
+// commitMu is held, or the store is not yet shared.
+func (s *Store) startLog(seq int, compact bool) error {
+	name := logName(seq)
+	tmp := name + tmpSuffix
+	f, err := s.fsys.create(tmp)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		f.Close()
+		s.fsys.remove(tmp)
+		return err
+	}
+	if _, err := f.WriteAt([]byte(logMagic), 0); err != nil {
+		return fail(err)
+	}
+	end := int64(len(logMagic))
+	old := s.log
+	if compact {
+		live := func(key []byte, at place) bool {
+			s.mu.RLock()
+			defer s.mu.RUnlock()
+			p, ok := s.index.get(key)
+			return ok && p == at
+		}
+		var copied int
+		if end, copied, err = compactInto(f, end, old, s.end, live); err != nil {
+			return fail(err)
+		}
+		s.mu.RLock()
+		keys := s.index.len()
+		s.mu.RUnlock()
+		if copied != keys {
+			// Every key points into the log: one not found in it would
+			// be lost by the switch.
+			return fail(fmt.Errorf("compaction found %d of the %d keys' values", copied, keys))
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := s.fsys.rename(tmp, name); err != nil {
+		return fail(err)
+	}
+	if err := s.fsys.syncDir(); err != nil {
+		f.Close()
+		return err
+	}
+	next := &logFile{f: f, name: name}
+	next.acquire()
+	s.mu.Lock()
+	if compact {
+		// Point the index at the copies: the new log is replayed over it
+		// (every key it holds is in the index; nothing else changes).
+		if _, err := replay(f, name, func(_ byte, key, _ []byte, at place) { s.index.set(key, at) }); err != nil {
+			s.mu.Unlock()
+			next.release()
+			next.retire()
+			// The index may point into either log now: no commit is made.
+			s.err = fmt.Errorf("compacting the state %s: %w", s.dir, err)
+			return s.err
+		}
+	}
+	s.log, s.seq, s.end = next, seq, end
+	s.mu.Unlock()
+	if old != nil {
+		old.release()
+		old.retire()
+		s.fsys.remove(old.name)
+	}
 	return nil
 }
 
@@ -183,10 +312,15 @@ func (s *Store) Dir() string { return s.dir }
 // Close closes the store and releases its lock.
 func (s *Store) Close() error {
 	var err error
-	if s.db != nil {
-		err = s.db.Close()
-		s.db = nil
+	s.commitMu.Lock()
+	s.mu.Lock()
+	if s.log != nil {
+		s.log.release()
+		s.log.retire()
+		s.log = nil
 	}
+	s.mu.Unlock()
+	s.commitMu.Unlock()
 	if s.lock != nil {
 		if !s.ro {
 			os.WriteFile(filepath.Join(s.dir, lockName), nil, 0o600) // the holder is gone
@@ -199,9 +333,8 @@ func (s *Store) Close() error {
 	return err
 }
 
-// noCheckpointError says a store directory holds no database yet: a run
-// stopped after it made the directory and before pebble wrote its first
-// manifest. It is an fs.ErrNotExist, so that a plan treats it as no state.
+// noCheckpointError says a store directory holds no log yet: a run
+// stopped after it made the directory and before it wrote its log. It is an fs.ErrNotExist, so that a plan treats it as no state.
 type noCheckpointError struct{ dir string }
 
 func (e noCheckpointError) Error() string {
@@ -210,36 +343,65 @@ func (e noCheckpointError) Error() string {
 
 func (noCheckpointError) Is(target error) bool { return target == fs.ErrNotExist }
 
-// noLockFS is a file system on which pebble's directory lock is a no-op
-// (see Open).
-type noLockFS struct{ vfs.FS }
-
-func (noLockFS) Lock(string) (io.Closer, error) { return io.NopCloser(nil), nil }
+// apply applies one operation of a record to the index; mu is held (or
+// the store is not yet shared).
+func (s *Store) apply(op byte, key, _ []byte, at place) {
+	switch op {
+	case opSet:
+		s.index.set(key, at)
+	case opDelete:
+		s.index.delete(key)
+	case opDeletePrefix:
+		whole, part := s.index.scope(key)
+		for _, name := range whole {
+			s.index.dropGroup(name)
+		}
+		for _, name := range part {
+			g := s.index.groups[name]
+			var buf []byte
+			var doomed []keyHash
+			g.each(func(h keyHash, p place) {
+				var k []byte
+				var err error
+				if buf, k, _, err = s.log.readEntry(buf, p); err == nil && bytes.HasPrefix(k, key) {
+					doomed = append(doomed, h)
+				}
+			})
+			for _, h := range doomed {
+				s.index.remove(g, h)
+			}
+		}
+	}
+}
 
 // Get returns the value of key; ok is false when there is none. The value
-// is a copy, the caller's to keep.
+// is the caller's to keep.
 func (s *Store) Get(key []byte) (value []byte, ok bool, err error) {
-	v, closer, err := s.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.index.get(key)
+	if !ok {
 		return nil, false, nil
+	}
+	_, k, value, err := s.log.readEntry(nil, p)
+	if err == nil && !bytes.Equal(k, key) {
+		err = fmt.Errorf("the state's log %s holds %q where the index says %q is", s.log.name, k, key)
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	value = bytes.Clone(v)
-	closer.Close()
 	return value, true, nil
 }
 
-// Scan calls fn for every key with the prefix, in key order. The slices
-// are valid only during the call.
+// Scan calls fn for every key with the prefix, in key order, as the store
+// was when Scan was called. The slices are valid only during the call.
 func (s *Store) Scan(prefix []byte, fn func(key, value []byte) error) error {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: PrefixEnd(prefix)})
+	it, err := s.NewIterator(prefix)
 	if err != nil {
 		return err
 	}
-	for it.First(); it.Valid(); it.Next() {
-		v, err := it.ValueAndErr()
+	for ; it.Valid(); it.Next() {
+		v, err := it.Value()
 		if err != nil {
 			it.Close()
 			return err
@@ -249,94 +411,181 @@ func (s *Store) Scan(prefix []byte, fn func(key, value []byte) error) error {
 			return err
 		}
 	}
-	if err := it.Error(); err != nil {
-		it.Close()
-		return err
-	}
 	return it.Close()
 }
 
-// Iterator walks the keys with a prefix in order, a step at a time: for
-// merging with changes not yet committed (see package etl's tables).
+// Iterator walks the keys with a prefix in order, a step at a time, as
+// the store was when it was made (for merging with changes not yet
+// committed: see package etl's tables).
 type Iterator struct {
-	it    *pebble.Iterator
-	valid bool
+	log     *logFile
+	entries []entry
+	i       int
+	buf     []byte
+}
+
+// entry is a key and where its entry is in the log.
+type entry struct {
+	key string
+	at  place
 }
 
 // NewIterator returns an iterator over the keys with prefix, positioned on
-// the first.
+// the first. The keys are read from the log and sorted: memory holds the
+// keys with the prefix, not their values, while it lives.
 func (s *Store) NewIterator(prefix []byte) (*Iterator, error) {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: PrefixEnd(prefix)})
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.log == nil {
+		return nil, errors.New("the state is closed")
+	}
+	var entries []entry
+	var buf []byte
+	var err error
+	whole, part := s.index.scope(prefix)
+	for _, name := range append(whole, part...) {
+		s.index.groups[name].each(func(_ keyHash, p place) {
+			var k []byte
+			if err != nil {
+				return
+			}
+			if buf, k, _, err = s.log.readEntry(buf, p); err == nil && bytes.HasPrefix(k, prefix) {
+				entries = append(entries, entry{string(k), p})
+			}
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &Iterator{it: it, valid: it.First()}, nil
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	return &Iterator{log: s.log.acquire(), entries: entries}, nil
 }
 
 // Valid reports whether the iterator is on a key.
-func (i *Iterator) Valid() bool { return i.valid }
+func (i *Iterator) Valid() bool { return i.i < len(i.entries) }
 
 // Key is the current key; valid until Next.
-func (i *Iterator) Key() []byte { return i.it.Key() }
+func (i *Iterator) Key() []byte { return []byte(i.entries[i.i].key) }
 
 // Value is the current value; valid until Next.
-func (i *Iterator) Value() ([]byte, error) { return i.it.ValueAndErr() }
-
-// Next moves to the next key.
-func (i *Iterator) Next() { i.valid = i.it.Next() }
-
-// Close releases the iterator and returns its error, if any.
-func (i *Iterator) Close() error {
-	err := i.it.Error()
-	if cerr := i.it.Close(); err == nil {
-		err = cerr
-	}
-	return err
+func (i *Iterator) Value() ([]byte, error) {
+	var v []byte
+	var err error
+	i.buf, _, v, err = i.log.readEntry(i.buf, i.entries[i.i].at)
+	return v, err
 }
 
-// Batch is a set of changes committed atomically.
+// Next moves to the next key.
+func (i *Iterator) Next() { i.i++ }
+
+// Close releases the iterator.
+func (i *Iterator) Close() error {
+	if i.log != nil {
+		i.log.release()
+		i.log = nil
+	}
+	return nil
+}
+
+// Batch is a set of changes committed atomically: one record of the log.
 type Batch struct {
-	b *pebble.Batch
+	s *Store
+	// rec is the record: its header's room, then the operations.
+	rec []byte
 }
 
 // NewBatch starts a batch with room for size bytes of changes (it grows
 // past that if need be).
-func (s *Store) NewBatch(size int) *Batch { return &Batch{b: s.db.NewBatchWithSize(size)} }
+func (s *Store) NewBatch(size int) *Batch {
+	rec := make([]byte, recordHeader, recordHeader+max(size, 0))
+	return &Batch{s: s, rec: rec}
+}
 
 // Set sets key to value in the batch (both are copied).
-func (b *Batch) Set(key, value []byte) error { return b.b.Set(key, value, nil) }
+func (b *Batch) Set(key, value []byte) error {
+	b.rec = appendOp(b.rec, opSet, key, value)
+	return nil
+}
 
 // Delete deletes key in the batch.
-func (b *Batch) Delete(key []byte) error { return b.b.Delete(key, nil) }
+func (b *Batch) Delete(key []byte) error {
+	b.rec = appendOp(b.rec, opDelete, key, nil)
+	return nil
+}
 
 // DeletePrefix deletes every key with the prefix.
 func (b *Batch) DeletePrefix(prefix []byte) error {
-	return b.b.DeleteRange(prefix, PrefixEnd(prefix), nil)
+	b.rec = appendOp(b.rec, opDeletePrefix, prefix, nil)
+	return nil
 }
 
 // Len is the size of the batch's changes in bytes, as written to the log.
-func (b *Batch) Len() int { return b.b.Len() }
+func (b *Batch) Len() int { return len(b.rec) - recordHeader }
 
 // Commit applies the batch atomically; with sync, it is on disk when
 // Commit returns (a crash afterwards keeps it).
 func (b *Batch) Commit(sync bool) error {
-	opt := pebble.NoSync
-	if sync {
-		opt = pebble.Sync
-	}
-	err := b.b.Commit(opt)
-	b.b.Close()
-	return err
+	defer b.Close()
+	return b.s.commit(b.rec, sync)
 }
 
 // Close discards a batch that was not committed.
-func (b *Batch) Close() { b.b.Close() }
+func (b *Batch) Close() { b.rec = nil }
+
+// commit appends the record to the log and applies it to the index. Reads
+// go on while it writes and syncs: the index points into the log only once
+// the record is whole.
+func (s *Store) commit(rec []byte, sync bool) error {
+	if rec == nil {
+		return errors.New("the batch was already committed or closed")
+	}
+	if s.ro {
+		return errors.New("the state is open read-only")
+	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	if s.log == nil {
+		return errors.New("the state is closed")
+	}
+	if len(rec) == recordHeader {
+		return nil // nothing to commit
+	}
+	sealRecord(rec)
+	off := s.end
+	if _, err := s.log.f.WriteAt(rec, off); err != nil {
+		s.err = fmt.Errorf("writing the state %s: %w", s.dir, err)
+		return s.err
+	}
+	if sync {
+		if err := s.log.f.Sync(); err != nil {
+			// After a failed fsync, what the file holds is unknown.
+			s.err = fmt.Errorf("syncing the state %s: %w", s.dir, err)
+			return s.err
+		}
+	}
+	s.mu.Lock()
+	err := walkOps(rec[recordHeader:], off+recordHeader, s.apply)
+	s.end += int64(len(rec))
+	live := s.index.live
+	s.mu.Unlock()
+	if err != nil {
+		return err // our own record: cannot happen
+	}
+	if s.end > compactMin && s.end > 2*live {
+		// A compaction that fails leaves the log as it is, whole and in
+		// use; the next commit tries again.
+		s.startLog(s.seq+1, true)
+	}
+	return nil
+}
 
 // Size is the disk space the store's files take, in bytes.
 func (s *Store) Size() int64 {
-	if s.dir == "" {
-		m := s.db.Metrics()
-		return int64(m.DiskSpaceUsage())
+	if m, ok := s.fsys.(*MemFS); ok {
+		return m.size()
 	}
 	var n int64
 	filepath.WalkDir(s.dir, func(_ string, d fs.DirEntry, err error) error {
@@ -362,10 +611,20 @@ func PrefixEnd(prefix []byte) []byte {
 	return nil // every key
 }
 
+// The directory's layout: the marker, the lock file, and logDir, which
+// holds the log (see log.go). Earlier versions kept a pebble database in
+// pebbleDir: such a state is refused with a message (--fresh starts
+// over), and Remove deletes it.
+const (
+	logDir    = "log"
+	pebbleDir = "db"
+)
+
 // IsStore reports whether dir is a store directory: it holds the marker,
-// or nothing but the lock file and pebble's database (what an etl before
-// the marker came first could leave when killed while creating the store,
-// or Remove when killed before its last step).
+// or nothing but the lock file and the log (or an earlier etl's pebble
+// database): what a run of an etl before the marker came first could leave
+// when killed while creating the store, or Remove when killed before its
+// last step.
 func IsStore(dir string) bool {
 	if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
 		return true
@@ -377,7 +636,8 @@ func IsStore(dir string) bool {
 	for _, e := range entries {
 		switch {
 		case e.Name() == lockName:
-		case e.Name() == "db" && e.IsDir() && isPebbleDir(filepath.Join(dir, "db")):
+		case e.Name() == logDir && e.IsDir() && isLogDir(filepath.Join(dir, logDir)):
+		case e.Name() == pebbleDir && e.IsDir() && isPebbleDir(filepath.Join(dir, pebbleDir)):
 		default:
 			return false
 		}
@@ -386,15 +646,34 @@ func IsStore(dir string) bool {
 }
 
 // Unwritten reports whether dir is a store no run has written to: it
-// holds no database, only what a run killed while making it leaves (the
-// marker, the lock file). A run that then commits nothing removes it, as
-// it would a directory it made itself.
+// holds no log, only what a run killed while making it leaves (the marker,
+// the lock file). A run that then commits nothing removes it, as it would
+// a directory it made itself.
 func Unwritten(dir string) bool {
 	if !IsStore(dir) {
 		return false
 	}
-	_, err := os.Stat(filepath.Join(dir, "db"))
-	return errors.Is(err, fs.ErrNotExist)
+	for _, sub := range []string{logDir, pebbleDir} {
+		if _, err := os.Stat(filepath.Join(dir, sub)); !errors.Is(err, fs.ErrNotExist) {
+			return false
+		}
+	}
+	return true
+}
+
+// isLogDir reports whether dir holds nothing but a store's log files.
+func isLogDir(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		name := strings.TrimSuffix(e.Name(), tmpSuffix)
+		if _, ok := logSeq(name); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // isPebbleDir reports whether dir holds pebble's own files (its LOCK, or
@@ -430,13 +709,15 @@ func Remove(dir string) error {
 		return err
 	}
 	defer lk.Unlock()
-	// The database first and the marker after it, so that a crash midway
+	// The log first and the marker after it, so that a crash midway
 	// leaves a directory still taken for a store: a damaged one, which
 	// --fresh and `etl state rm` remove, or an empty one. Then the
 	// directory itself only if that leaves it empty: a file someone put
 	// there is not ours to delete.
-	if err := os.RemoveAll(filepath.Join(dir, "db")); err != nil {
-		return err
+	for _, sub := range []string{logDir, pebbleDir} {
+		if err := os.RemoveAll(filepath.Join(dir, sub)); err != nil {
+			return err
+		}
 	}
 	if err := os.Remove(filepath.Join(dir, marker)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -462,7 +743,7 @@ func writeMarker(dir string) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString("This directory is an etl checkpoint (a pebble database). `etl state show` reads it, `etl state rm` deletes it.\n")
+	_, err = f.WriteString("This directory is an etl checkpoint. `etl state show` reads it, `etl state rm` deletes it.\n")
 	if serr := f.Sync(); err == nil {
 		err = serr
 	}
@@ -532,13 +813,3 @@ func processAlive(pid int) bool {
 // started is when this process started (close enough: when the package
 // was initialised).
 var started = time.Now()
-
-// quietLogger keeps pebble's informational lines ("Found 0 WALs") out of
-// the user's output; errors still come back as errors.
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf(format, args...))
-}

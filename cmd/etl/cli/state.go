@@ -68,8 +68,13 @@ func (sa *stateArgs) prepare(a *app, p *etl.Pipeline, opts *etl.RunOptions) erro
 			return err
 		}
 		// A damaged state: --fresh starts over, as it would from a
-		// readable one (there is nothing left to keep).
-		if !sa.Fresh || opts.Plan {
+		// readable one (there is nothing left to keep). A plan with
+		// --fresh ignores it, and leaves it as it is.
+		if sa.Fresh && opts.Plan {
+			a.reporter().Report(etl.Event{Type: etl.EventWarning, Message: fmt.Sprintf("the state %s cannot be read (%v); the plan ignores it (--fresh), and a run with --fresh removes it", sa.path, err)})
+			break
+		}
+		if !sa.Fresh {
 			return fmt.Errorf("%w\n  (the state cannot be read: run with --fresh to start over, or delete it with `etl state rm %s`)", err, sa.path)
 		}
 		if rerr := store.Remove(sa.path); rerr != nil {

@@ -1,0 +1,327 @@
+package store
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// The log's format. A log file starts with logMagic; then come records,
+// one per commit, each a header (the payload's length and its CRC-32C,
+// little-endian uint32s) and the payload: the batch's operations, each an
+// op byte, the key (uvarint length, bytes) and, for opSet, the value
+// (uvarint length, bytes). A record is written whole with one write and
+// applied only once it is; on open, the log is read up to the first
+// record that is short or fails its CRC (a commit a crash tore), which is
+// cut off. Commits come in order, each a partition's whole change, so what
+// is left is the checkpoint as it was after an earlier commit.
+//
+// Every value written stays in the log until the log is compacted: when it
+// has grown past twice what its live keys and values take (and past
+// compactMin), the live entries are written to a new file, which, once
+// synced, is renamed over the next number; the old file is removed. The
+// file with the highest number is the log; any other is one a crash left
+// behind before its removal, and a ".tmp" file is a compaction a crash
+// interrupted.
+const (
+	logMagic     = "etl state log 1\n"
+	recordHeader = 8
+	logPrefix    = "state-"
+	logSuffix    = ".log"
+	tmpSuffix    = ".tmp"
+
+	opSet          byte = 1
+	opDelete       byte = 2
+	opDeletePrefix byte = 3
+
+	// compactRecord is the payload size of a compaction's records.
+	compactRecord = 1 << 20
+)
+
+// compactMin is the log size below which it is never compacted (a
+// variable for tests).
+var compactMin int64 = 8 << 20
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// logName is the name of log number seq.
+func logName(seq int) string { return fmt.Sprintf("%s%06d%s", logPrefix, seq, logSuffix) }
+
+// logSeq parses a log's name; ok is false for other names.
+func logSeq(name string) (seq int, ok bool) {
+	digits, found := strings.CutPrefix(name, logPrefix)
+	if !found {
+		return 0, false
+	}
+	if digits, found = strings.CutSuffix(digits, logSuffix); !found {
+		return 0, false
+	}
+	n, err := strconv.Atoi(digits)
+	return n, err == nil && n > 0
+}
+
+// logFile is an open log file. A scan or iterator holds a reference, so
+// that the file it reads stays open after a compaction replaced it (the
+// data it points to is never changed, only appended to).
+type logFile struct {
+	f     file
+	name  string
+	refs  atomic.Int32
+	gone  atomic.Bool
+	close sync.Once
+}
+
+func (l *logFile) acquire() *logFile { l.refs.Add(1); return l }
+
+func (l *logFile) release() {
+	if l.refs.Add(-1) == 0 && l.gone.Load() {
+		l.close.Do(func() { l.f.Close() })
+	}
+}
+
+// retire marks the file replaced; it closes when its last reader is done.
+func (l *logFile) retire() {
+	l.gone.Store(true)
+	l.acquire().release()
+}
+
+// readEntry reads the entry at p into buf (grown as needed) and returns
+// its key and value, slices of buf.
+func (l *logFile) readEntry(buf []byte, p place) (newBuf, key, value []byte, err error) {
+	buf = slices.Grow(buf[:0], int(p.n))[:p.n]
+	if _, err := l.f.ReadAt(buf, p.off); err != nil {
+		return buf, nil, nil, fmt.Errorf("reading the state's log %s at %d: %w", l.name, p.off, err)
+	}
+	op, key, value, n, err := parseEntry(buf)
+	if err != nil || op != opSet || n != len(buf) {
+		return buf, nil, nil, fmt.Errorf("the state's log %s is damaged at %d", l.name, p.off)
+	}
+	return buf, key, value, nil
+}
+
+// appendOp appends one operation to a record's payload.
+func appendOp(b []byte, op byte, key, value []byte) []byte {
+	b = append(b, op)
+	b = binary.AppendUvarint(b, uint64(len(key)))
+	b = append(b, key...)
+	if op == opSet {
+		b = binary.AppendUvarint(b, uint64(len(value)))
+		b = append(b, value...)
+	}
+	return b
+}
+
+// sealRecord fills in the header of rec, whose payload follows its first
+// recordHeader bytes.
+func sealRecord(rec []byte) {
+	payload := rec[recordHeader:]
+	binary.LittleEndian.PutUint32(rec[0:4], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(rec[4:8], crc32.Checksum(payload, castagnoli))
+}
+
+var errBadRecord = errors.New("malformed record")
+
+// opFunc is called for each operation of a record: at is the entry's
+// place in the log (the operation whole: op, key and value).
+type opFunc func(op byte, key, value []byte, at place)
+
+// walkOps parses a record's payload, which starts at offset base in the
+// log, calling fn (if not nil) for each operation. A payload it cannot
+// parse is errBadRecord, and fn has then been called for none of it.
+func walkOps(payload []byte, base int64, fn opFunc) error {
+	if fn != nil {
+		if err := walkOps(payload, base, nil); err != nil {
+			return err
+		}
+	}
+	for i := 0; i < len(payload); {
+		op, key, value, n, err := parseEntry(payload[i:])
+		if err != nil {
+			return err
+		}
+		if fn != nil {
+			fn(op, key, value, place{base + int64(i), uint32(n)})
+		}
+		i += n
+	}
+	return nil
+}
+
+// parseEntry parses the operation at the start of b and returns its
+// length.
+func parseEntry(b []byte) (op byte, key, value []byte, n int, err error) {
+	if len(b) == 0 {
+		return 0, nil, nil, 0, errBadRecord
+	}
+	op, i := b[0], 1
+	klen, w := binary.Uvarint(b[i:])
+	if w <= 0 || klen > uint64(len(b)-i-w) {
+		return 0, nil, nil, 0, errBadRecord
+	}
+	i += w
+	key = b[i : i+int(klen)]
+	i += int(klen)
+	switch op {
+	case opSet:
+		vlen, w := binary.Uvarint(b[i:])
+		if w <= 0 || vlen > uint64(len(b)-i-w) {
+			return 0, nil, nil, 0, errBadRecord
+		}
+		i += w
+		value = b[i : i+int(vlen)]
+		i += int(vlen)
+	case opDelete, opDeletePrefix:
+	default:
+		return 0, nil, nil, 0, errBadRecord
+	}
+	if i >= 1<<32 {
+		return 0, nil, nil, 0, errBadRecord
+	}
+	return op, key, value, i, nil
+}
+
+// readRecords calls fn for each whole record of the log f from offset
+// from, in order, with its payload and the payload's offset, and returns
+// the end of the last whole record: where the next commit goes, and where
+// a torn tail starts. A record that is short, fails its CRC or that fn
+// finds malformed (errBadRecord) ends the log.
+func readRecords(f file, name string, from int64, fn func(payload []byte, base int64) error) (int64, error) {
+	off := from
+	var hdr [recordHeader]byte
+	var payload []byte
+	for {
+		if _, err := f.ReadAt(hdr[:], off); err != nil {
+			if errors.Is(err, io.EOF) {
+				return off, nil // the end, or a header a crash tore
+			}
+			return 0, fmt.Errorf("reading the state's log %s: %w", name, err)
+		}
+		n := binary.LittleEndian.Uint32(hdr[0:4])
+		if n > 1<<30 {
+			return off, nil // a torn header's garbage
+		}
+		payload = slices.Grow(payload[:0], int(n))[:n]
+		if _, err := f.ReadAt(payload, off+recordHeader); err != nil {
+			if errors.Is(err, io.EOF) {
+				return off, nil
+			}
+			return 0, fmt.Errorf("reading the state's log %s: %w", name, err)
+		}
+		if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(hdr[4:8]) {
+			return off, nil
+		}
+		if err := fn(payload, off+recordHeader); errors.Is(err, errBadRecord) {
+			return off, nil
+		} else if err != nil {
+			return 0, err
+		}
+		off += recordHeader + int64(n)
+	}
+}
+
+// replay reads the log f, calling apply for each operation, and returns
+// the end of its last whole record.
+func replay(f file, name string, apply opFunc) (int64, error) {
+	head := make([]byte, len(logMagic))
+	if _, err := f.ReadAt(head, 0); err != nil || string(head) != logMagic {
+		if err != nil && !errors.Is(err, io.EOF) {
+			return 0, fmt.Errorf("reading the state's log %s: %w", name, err)
+		}
+		return 0, fmt.Errorf("the state's log %s is damaged: it does not start as an etl state log", name)
+	}
+	return readRecords(f, name, int64(len(logMagic)), func(payload []byte, base int64) error {
+		return walkOps(payload, base, apply)
+	})
+}
+
+// compactInto copies the entries of the log src, up to end, that live
+// says are current (the index still points at them) to w from offset off,
+// in log order, as records of about compactRecord bytes; it returns the
+// end of what it wrote. It reads src as a stream: what it holds in memory
+// is a buffer and a record, whatever the size of src's records (every
+// record up to end was checked when written or replayed).
+func compactInto(w io.WriterAt, off int64, src *logFile, end int64, live func(key []byte, at place) bool) (newEnd int64, copied int, err error) {
+	r := bufio.NewReaderSize(io.NewSectionReader(src.f, 0, end), 256<<10)
+	if _, err := r.Discard(len(logMagic)); err != nil {
+		return 0, 0, err
+	}
+	rec := make([]byte, recordHeader, recordHeader+compactRecord+4<<10)
+	flush := func() error {
+		if len(rec) == recordHeader {
+			return nil
+		}
+		sealRecord(rec)
+		if _, err := w.WriteAt(rec, off); err != nil {
+			return err
+		}
+		off += int64(len(rec))
+		rec = rec[:recordHeader]
+		return nil
+	}
+	var key, value []byte
+	for pos := int64(len(logMagic)); pos < end; {
+		var hdr [recordHeader]byte
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return 0, 0, fmt.Errorf("reading the state's log %s: %w", src.name, err)
+		}
+		pos += recordHeader
+		recordEnd := pos + int64(binary.LittleEndian.Uint32(hdr[0:4]))
+		for pos < recordEnd {
+			start := pos
+			op, err := r.ReadByte()
+			if err != nil {
+				return 0, 0, err
+			}
+			if key, err = readBytes(r, key); err != nil {
+				return 0, 0, err
+			}
+			pos += 1 + int64(uvarintLen(len(key))+len(key))
+			if op != opSet {
+				continue
+			}
+			if value, err = readBytes(r, value); err != nil {
+				return 0, 0, err
+			}
+			pos += int64(uvarintLen(len(value)) + len(value))
+			if !live(key, place{start, uint32(pos - start)}) {
+				continue // set again later, or deleted
+			}
+			rec = appendOp(rec, opSet, key, value)
+			copied++
+			if len(rec)-recordHeader >= compactRecord {
+				if err := flush(); err != nil {
+					return 0, 0, err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return 0, 0, err
+	}
+	return off, copied, nil
+}
+
+// readBytes reads a uvarint length and that many bytes into buf.
+func readBytes(r *bufio.Reader, buf []byte) ([]byte, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	buf = slices.Grow(buf[:0], int(n))[:n]
+	_, err = io.ReadFull(r, buf)
+	return buf, err
+}
+
+// uvarintLen is the length of n as a uvarint.
+func uvarintLen(n int) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], uint64(n))
+}
