@@ -61,7 +61,10 @@ type Lookup[K comparable, A any] struct {
 	gate  chan struct{}
 
 	mu      sync.Mutex
-	answers map[K]*answer[A]
+	// answers holds values, not pointers: with a key and an answer that
+	// hold no pointer (a phone number, convoso's verdict), the map is
+	// memory the collector never scans.
+	answers map[K]answer[A]
 }
 
 // answer is a key's answer; used says a record of this run used it.
@@ -79,7 +82,7 @@ func New[K comparable, A any](opts Options, funcs Funcs[K, A]) *Lookup[K, A] {
 		opts.Waiting = DefaultWaiting
 	}
 	opts.Meter.UseKeys(opts.Unit)
-	return &Lookup[K, A]{opts: opts, funcs: funcs, gate: make(chan struct{}, opts.Concurrency), answers: map[K]*answer[A]{}}
+	return &Lookup[K, A]{opts: opts, funcs: funcs, gate: make(chan struct{}, opts.Concurrency), answers: map[K]answer[A]{}}
 }
 
 // Acquire takes a place among the requests in flight (retry.Gate).
@@ -103,7 +106,7 @@ func (l *Lookup[K, A]) Release() { <-l.gate }
 func (l *Lookup[K, A]) Seed(key K, a A) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.answers[key] = &answer[A]{a: a}
+	l.answers[key] = answer[A]{a: a}
 }
 
 // Range calls fn with every answer, seeded or obtained, and whether a
@@ -148,7 +151,10 @@ func (l *Lookup[K, A]) use(key K) (a A, ok, resumed bool) {
 		return a, false, false
 	}
 	resumed = !ans.used
-	ans.used = true
+	if resumed {
+		ans.used = true
+		l.answers[key] = ans
+	}
 	return ans.a, true, resumed
 }
 
@@ -156,5 +162,5 @@ func (l *Lookup[K, A]) use(key K) (a A, ok, resumed bool) {
 func (l *Lookup[K, A]) settle(key K, a A) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.answers[key] = &answer[A]{a: a, used: true}
+	l.answers[key] = answer[A]{a: a, used: true}
 }

@@ -79,7 +79,7 @@ func (f *Filter) UseCache(t etl.Table) error {
 		if !ok {
 			return fmt.Errorf("saved Convoso answer for %q: not a phone (run with --fresh to start over)", k)
 		}
-		vd, err := decodeAnswer(v)
+		vd, err := f.decodeAnswer(v)
 		if err != nil {
 			return fmt.Errorf("saved Convoso answer for %s: %w (run with --fresh to start over)", phone.Mask(string(k)), err)
 		}
@@ -103,11 +103,11 @@ func (f *Filter) remember(num phone.Number, v verdict) error {
 		b.WriteByte('0')
 	}
 	b.WriteString(",")
-	appendJSONString(&b, v.reason)
+	appendJSONString(&b, f.syms.str(v.reason))
 	b.WriteString(",")
 	b.WriteString(strconv.FormatInt(int64(v.count), 10))
 	if v.found {
-		for _, s := range []string{v.latest.id, v.latest.status, v.latest.listID} {
+		for _, s := range []string{f.leadIDText(v), f.syms.str(v.status), f.syms.str(v.listID)} {
 			b.WriteString(",")
 			appendJSONString(&b, s)
 		}
@@ -125,7 +125,7 @@ func (f *Filter) remember(num phone.Number, v verdict) error {
 }
 
 // decodeAnswer reads one saved answer (see remember).
-func decodeAnswer(raw []byte) (verdict, error) {
+func (f *Filter) decodeAnswer(raw []byte) (verdict, error) {
 	var row []any
 	if err := json.Unmarshal(raw, &row); err != nil {
 		return verdict{}, err
@@ -140,16 +140,15 @@ func decodeAnswer(raw []byte) (verdict, error) {
 	if !ok1 || !ok2 || !ok3 {
 		return verdict{}, bad
 	}
-	v := verdict{keep: keep == 1, reason: reason, count: int32(count)}
+	v := verdict{keep: keep == 1, reason: f.syms.id(reason), count: int32(count)}
 	if len(row) == 6 {
-		var ok [3]bool
-		v.found = true
-		v.latest.id, ok[0] = row[3].(string)
-		v.latest.status, ok[1] = row[4].(string)
-		v.latest.listID, ok[2] = row[5].(string)
-		if !ok[0] || !ok[1] || !ok[2] {
+		id, ok1 := row[3].(string)
+		status, ok2 := row[4].(string)
+		listID, ok3 := row[5].(string)
+		if !ok1 || !ok2 || !ok3 {
 			return verdict{}, bad
 		}
+		f.setLead(&v, id, status, listID)
 	}
 	return v, nil
 }

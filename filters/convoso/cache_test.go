@@ -99,7 +99,7 @@ func savedPhones(t *testing.T, st *store.Store) map[string]bool {
 		if key == string(settingsKey) {
 			return nil
 		}
-		if _, err := decodeAnswer(v); err != nil {
+		if _, err := new(Filter).decodeAnswer(v); err != nil {
 			t.Errorf("saved answer for %s: %v", key, err)
 		}
 		out[key] = true

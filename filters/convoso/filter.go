@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,9 +28,9 @@ type Filter struct {
 	client  *Client
 	api     api // client, or a mock's answers in a test
 	lookups *lookup.Lookup[phone.Number, verdict]
-	// values interns the statuses, list ids and drop reasons the verdicts
+	// syms numbers the statuses, list ids and drop reasons the verdicts
 	// keep: a few distinct strings shared by 50,000 phones.
-	values interner
+	syms symbols
 	// cache holds the answers for a resumed run (see cache.go); the
 	// settings they depend on are written with the first answer, once, so
 	// that a run with no answer changes nothing in it.
@@ -50,18 +51,39 @@ type Filter struct {
 }
 
 // verdict is the answer for one phone, shared by every record carrying it
-// and kept for the whole run: only what records get, not the leads.
+// and kept for the whole run: only what records get, not the leads. It
+// holds no pointer (strings are the Filter's symbols, and a numeric lead
+// id is a number), so that the answers of 50,000 phones are a few MB the
+// collector never scans.
 type verdict struct {
-	keep, found bool // found: latest is set
-	failed      bool // the lookup failed and was skipped: not an answer
-	count       int32
-	reason      string // drop reason
-	latest      leadFields
+	// leadID is the latest lead's id when idNumber; otherwise idText is.
+	leadID int64
+	count  int32
+	// reason is the drop reason; status, listID and idText are the latest
+	// lead's, when found.
+	reason, status, listID, idText sym
+	keep, found                    bool // found: the latest lead's fields are set
+	failed                         bool // the lookup failed and was skipped: not an answer
+	idNumber                       bool
 }
 
-// leadFields is what a kept record gets of its phone's latest lead.
-type leadFields struct {
-	id, status, listID string
+// setLead sets the latest lead's fields.
+func (f *Filter) setLead(v *verdict, id, status, listID string) {
+	v.found = true
+	v.status, v.listID = f.syms.id(status), f.syms.id(listID)
+	if n, err := strconv.ParseInt(id, 10, 64); err == nil && strconv.FormatInt(n, 10) == id {
+		v.leadID, v.idNumber = n, true
+	} else {
+		v.idText = f.syms.id(id) // not Convoso's numbers: kept as text
+	}
+}
+
+// leadIDText is the latest lead's id as Convoso gave it.
+func (f *Filter) leadIDText(v verdict) string {
+	if v.idNumber {
+		return strconv.FormatInt(v.leadID, 10)
+	}
+	return f.syms.str(v.idText)
 }
 
 // skippedPhone is a phone whose lookup failed, skipped.
@@ -176,7 +198,7 @@ func (f *Filter) skip(ph string, err error) verdict {
 	f.skipMu.Lock()
 	defer f.skipMu.Unlock()
 	f.skipped = append(f.skipped, skippedPhone{phone: ph, err: err})
-	return verdict{reason: reasonLookupFailed, failed: true}
+	return verdict{reason: f.syms.id(reasonLookupFailed), failed: true}
 }
 
 // Skipped lists the phones skipped with on_lookup_error = "skip", each
@@ -210,73 +232,103 @@ func (f *Filter) check(ctx context.Context, ph string) (verdict, error) {
 	}
 	v := verdict{count: int32(len(leads))}
 	if l := latest(leads); l != nil {
-		// Copies: the verdict must not keep the response alive.
-		v.found = true
-		v.latest = leadFields{id: strings.Clone(l.ID), status: f.values.get(l.Status), listID: f.values.get(l.ListID)}
+		f.setLead(&v, l.ID, l.Status, l.ListID)
 	}
 	var hits []string
+	reason := ""
 	for _, l := range leads {
 		if f.excluded[l.Status] {
 			hits = append(hits, l.Status)
 		}
-		if l.Status == "" && v.reason == "" {
+		if l.Status == "" && reason == "" {
 			// A lead whose status Convoso did not give might be a sale:
 			// skip the phone (counted) rather than risk redialling it.
-			v.reason = "lead without status"
+			reason = "lead without status"
 		}
 	}
 	switch {
 	case len(hits) > 0:
-		v.reason = f.values.get("excluded: " + slices.Min(hits))
-	case v.reason != "":
+		reason = "excluded: " + slices.Min(hits)
+	case reason != "":
 	case len(leads) == 0 && f.cfg.OnNotFound == NotFoundDrop:
-		v.reason = "not found"
+		reason = "not found"
 	case f.cfg.CheckDNCList:
 		on, _, err := f.api.OnDNC(ctx, ph, 0)
 		if err != nil {
 			return verdict{}, err
 		}
 		if on {
-			v.reason = "on dnc list"
+			reason = "on dnc list"
 		}
 	}
-	v.keep = v.reason == ""
+	v.reason, v.keep = f.syms.id(reason), reason == ""
 	return v, nil
 }
 
-// interner hands out one copy of each string it is given, up to a bound:
-// past it (values that are not a small set after all) a string is copied
-// as it comes. Safe for concurrent use.
-type interner struct {
-	mu sync.Mutex
-	m  map[string]string
+// sym numbers a string in a Filter's symbols; 0 is "".
+type sym uint32
+
+// symbols numbers the few distinct strings verdicts hold (statuses, list
+// ids, drop reasons), each kept once with its go-cty value, which records
+// then share. Safe for concurrent use.
+type symbols struct {
+	mu   sync.RWMutex
+	ids  map[string]sym
+	strs []string
+	vals []cty.Value
 }
 
-// maxInterned bounds an interner's strings.
-const maxInterned = 4096
-
-// get returns s's shared copy, never s itself (it may point into an
+// id returns s's number, numbering it if new (a copy: s may point into an
 // answer that must not stay alive).
-func (in *interner) get(s string) string {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if v, ok := in.m[s]; ok {
-		return v
+func (t *symbols) id(s string) sym {
+	if s == "" {
+		return 0
+	}
+	t.mu.RLock()
+	n, ok := t.ids[s]
+	t.mu.RUnlock()
+	if ok {
+		return n
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n, ok := t.ids[s]; ok {
+		return n
+	}
+	if t.ids == nil {
+		t.ids, t.strs, t.vals = map[string]sym{}, []string{""}, []cty.Value{cty.StringVal("")}
 	}
 	s = strings.Clone(s)
-	if in.m == nil {
-		in.m = map[string]string{}
+	n = sym(len(t.strs))
+	t.ids[s] = n
+	t.strs, t.vals = append(t.strs, s), append(t.vals, cty.StringVal(s))
+	return n
+}
+
+// str returns the string numbered n.
+func (t *symbols) str(n sym) string {
+	if n == 0 {
+		return ""
 	}
-	if len(in.m) < maxInterned {
-		in.m[s] = s
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.strs[n]
+}
+
+// val returns the string numbered n as a go-cty value.
+func (t *symbols) val(n sym) cty.Value {
+	if n == 0 {
+		return cty.StringVal("")
 	}
-	return s
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.vals[n]
 }
 
 // apply emits rec with its lead fields, or counts its drop.
 func (f *Filter) apply(rec etl.Record, v verdict, out etl.Output) error {
 	if !v.keep {
-		out.Drop(v.reason)
+		out.Drop(f.syms.str(v.reason))
 		return nil
 	}
 	// The record's copy, sized for the four fields set here (one map per
@@ -284,9 +336,13 @@ func (f *Filter) apply(rec etl.Record, v verdict, out etl.Output) error {
 	kept := rec.Clone(4)
 	kept["lead_count"] = leadCount(v.count)
 	if v.found {
-		kept["lead_id"] = cty.StringVal(v.latest.id)
-		kept["lead_status"] = cty.StringVal(v.latest.status)
-		kept["list_id"] = cty.StringVal(v.latest.listID)
+		if v.idNumber {
+			kept["lead_id"] = cty.StringVal(strconv.FormatInt(v.leadID, 10))
+		} else {
+			kept["lead_id"] = f.syms.val(v.idText)
+		}
+		kept["lead_status"] = f.syms.val(v.status)
+		kept["list_id"] = f.syms.val(v.listID)
 	} else {
 		null := cty.NullVal(cty.String)
 		kept["lead_id"], kept["lead_status"], kept["list_id"] = null, null, null

@@ -53,7 +53,7 @@ func (f *Filter) outcomeCounts() map[string]int64 {
 		case v.keep:
 			outcomes["kept"]++
 		default:
-			outcomes[v.reason]++
+			outcomes[f.syms.str(v.reason)]++
 		}
 	})
 	return outcomes
