@@ -60,7 +60,7 @@ type Lookup[K comparable, A any] struct {
 	funcs Funcs[K, A]
 	gate  chan struct{}
 
-	mu      sync.Mutex
+	mu sync.Mutex
 	// answers holds values, not pointers: with a key and an answer that
 	// hold no pointer (a phone number, convoso's verdict), the map is
 	// memory the collector never scans.
