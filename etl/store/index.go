@@ -2,19 +2,18 @@ package store
 
 import (
 	"bytes"
-	"hash/maphash"
 	"slices"
 	"strings"
+
+	"github.com/etlhq/etl/etl/keyhash"
 )
 
 // index says, for every key, where its entry (the operation that set it:
 // op, key and value) is in the log. It is all of the state a store holds
-// in memory, and it holds no key: a key is known by a 128-bit hash of it,
-// and an entry is read back from the log, key included, when its value is
-// wanted. Two keys with the same 128-bit hash would be taken for one (the
-// chance among a million keys is about 1 in 10^26); a read checks the key
-// it finds in the log all the same, and says so rather than return another
-// key's value.
+// in memory, and it holds no key: a key is known by its 128-bit hash (see
+// etl/keyhash), and an entry is read back from the log, key included, when
+// its value is wanted; a read checks the key it finds there, and says so
+// rather than return another key's value.
 //
 // Keys are grouped by their part up to and including the first zero byte,
 // if any: package etl's keys are a table's prefix ending in a NUL, then the
@@ -22,7 +21,7 @@ import (
 // table's prefix is a walk over one group, and deleting a table drops its
 // group. A key costs about 35 bytes of memory, whatever its length.
 type index struct {
-	seeds  [2]maphash.Seed
+	hasher keyhash.Hasher
 	groups map[string]*group
 	// live is the bytes of the entries the index points to: about what a
 	// compacted log holds.
@@ -34,7 +33,7 @@ type group struct {
 	big    map[keyHash]place  // places that do not pack (rare)
 }
 
-type keyHash [2]uint64
+type keyHash = keyhash.Hash
 
 // place is where an entry is: its offset in the log and its length.
 type place struct {
@@ -54,7 +53,7 @@ func pack(p place) (uint64, bool) {
 func unpack(v uint64) place { return place{int64(v >> 24), uint32(v & (1<<24 - 1))} }
 
 func newIndex() *index {
-	return &index{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, groups: map[string]*group{}}
+	return &index{hasher: keyhash.New(), groups: map[string]*group{}}
 }
 
 // split cuts key into its group's name and the rest.
@@ -65,9 +64,7 @@ func split(key []byte) (name, rest []byte) {
 	return nil, key
 }
 
-func (x *index) hash(rest []byte) keyHash {
-	return keyHash{maphash.Bytes(x.seeds[0], rest), maphash.Bytes(x.seeds[1], rest)}
-}
+func (x *index) hash(rest []byte) keyHash { return x.hasher.Bytes(rest) }
 
 func (g *group) get(h keyHash) (place, bool) {
 	if v, ok := g.places[h]; ok {

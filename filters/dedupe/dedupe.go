@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/keyhash"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -30,7 +31,10 @@ type Dedupe struct {
 	cfg   *Config
 	env   etl.Env
 	state etl.Table
-	kept  map[string]entry // canonical key → its kept record's order
+	// kept holds each canonical key's kept record's order, by the key's
+	// hash: no pointer, so 50,000 keys are a map the collector skips.
+	kept   map[keyhash.Hash]entry
+	hasher keyhash.Hasher
 
 	// orderField and tieField name the fields order_by and tie_breaker
 	// are, when fieldRank ("" for no tie_breaker): the rank is then read
@@ -54,7 +58,7 @@ type entry struct {
 
 // New returns a dedupe_latest stage.
 func New(cfg *Config, env etl.Env) *Dedupe {
-	d := &Dedupe{cfg: cfg, env: env, kept: map[string]entry{}}
+	d := &Dedupe{cfg: cfg, env: env, kept: map[keyhash.Hash]entry{}, hasher: keyhash.New()}
 	d.orderField, d.fieldRank = cfg.OrderBy.Field()
 	if d.fieldRank && cfg.TieBreaker.IsSet() {
 		d.tieField, d.fieldRank = cfg.TieBreaker.Field()
@@ -73,7 +77,7 @@ func (d *Dedupe) Process(_ context.Context, rec etl.Record, out etl.Output) erro
 		out.Drop("null key")
 		return nil
 	}
-	old, seen := d.kept[ck]
+	old, seen := d.kept[d.hasher.String(ck)]
 	if seen {
 		later, err := d.laterThan(ck, r, old)
 		if err != nil {
@@ -114,7 +118,7 @@ func (d *Dedupe) keep(ck string, rec etl.Record, r rank) error {
 	if err := d.state.Set([]byte(ck), d.scratch); err != nil {
 		return err
 	}
-	d.kept[ck] = entry{at: r.at, timed: r.timed}
+	d.kept[d.hasher.String(ck)] = entry{at: r.at, timed: r.timed}
 	return nil
 }
 
