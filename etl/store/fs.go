@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/etlhq/etl/etl/atomicfile"
 )
@@ -37,6 +38,7 @@ type file interface {
 	io.WriterAt
 	Sync() error
 	Truncate(size int64) error
+	Stat() (fs.FileInfo, error)
 	Close() error
 }
 
@@ -255,3 +257,19 @@ func (f *memFile) Truncate(size int64) error {
 }
 
 func (f *memFile) Close() error { return nil }
+
+func (f *memFile) Stat() (fs.FileInfo, error) {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	return memInfo(len(f.data)), nil
+}
+
+// memInfo is a memFile's fs.FileInfo: its size is all a store asks.
+type memInfo int64
+
+func (m memInfo) Name() string       { return "" }
+func (m memInfo) Size() int64        { return int64(m) }
+func (m memInfo) Mode() fs.FileMode  { return 0o600 }
+func (m memInfo) ModTime() time.Time { return time.Time{} }
+func (m memInfo) IsDir() bool        { return false }
+func (m memInfo) Sys() any           { return nil }

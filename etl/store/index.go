@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 	"strings"
 
@@ -103,10 +104,14 @@ func (x *index) set(key []byte, p place) {
 		x.groups[string(name)] = g
 	}
 	h := x.hash(rest)
-	x.remove(g, h)
+	if old, ok := g.get(h); ok {
+		x.live -= int64(old.n)
+		delete(g.big, h)
+	}
 	if v, ok := pack(p); ok {
 		g.places[h] = v
 	} else {
+		delete(g.places, h)
 		if g.big == nil {
 			g.big = map[keyHash]place{}
 		}
@@ -115,20 +120,25 @@ func (x *index) set(key []byte, p place) {
 	x.live += int64(p.n)
 }
 
-// remove deletes h's place from g.
-func (x *index) remove(g *group, h keyHash) {
+// remove deletes h's place from the group name, and the group once empty.
+func (x *index) remove(name string, h keyHash) {
+	g := x.groups[name]
+	if g == nil {
+		return
+	}
 	if old, ok := g.get(h); ok {
 		x.live -= int64(old.n)
 		delete(g.places, h)
 		delete(g.big, h)
 	}
+	if g.len() == 0 {
+		delete(x.groups, name)
+	}
 }
 
 func (x *index) delete(key []byte) {
 	name, rest := split(key)
-	if g := x.groups[string(name)]; g != nil {
-		x.remove(g, x.hash(rest))
-	}
+	x.remove(string(name), x.hash(rest))
 }
 
 // dropGroup deletes a whole group.
@@ -141,12 +151,15 @@ func (x *index) dropGroup(name string) {
 
 // scope says which groups hold keys with the prefix: every key of the
 // groups in whole, and some keys of those in part (the prefix reaches past
-// the group's name: its keys must be read to tell).
+// the group's name: its keys must be read to tell). The group of keys
+// without a NUL is never in part for a prefix with one.
 func (x *index) scope(prefix []byte) (whole, part []string) {
+	hasNUL := bytes.IndexByte(prefix, 0) >= 0
 	for name := range x.groups {
 		switch {
 		case strings.HasPrefix(name, string(prefix)):
 			whole = append(whole, name)
+		case name == "" && hasNUL:
 		case strings.HasPrefix(string(prefix), name):
 			part = append(part, name)
 		}
@@ -154,27 +167,34 @@ func (x *index) scope(prefix []byte) (whole, part []string) {
 	return whole, part
 }
 
-// move points every entry of x at its new place after a compaction:
-// from[i] (ascending) was where an entry was, to[i] where it is now.
-// Hashes are fixed-size keys, so nothing is allocated.
-func (x *index) move(from []int64, to []place) {
+// move points every entry of x at its new place after a compaction
+// (moves are in ascending order of their old offsets). Hashes are
+// fixed-size keys, so nothing is allocated.
+func (x *index) move(moves []move) {
+	find := func(off int64) (place, bool) {
+		i, ok := slices.BinarySearchFunc(moves, off, func(m move, off int64) int { return cmp.Compare(m.from, off) })
+		if !ok {
+			return place{}, false
+		}
+		return moves[i].to, true
+	}
 	for _, g := range x.groups {
 		for h, v := range g.places {
-			if i, ok := slices.BinarySearch(from, unpack(v).off); ok {
-				if nv, ok := pack(to[i]); ok {
+			if to, ok := find(unpack(v).off); ok {
+				if nv, ok := pack(to); ok {
 					g.places[h] = nv
 				} else {
 					delete(g.places, h)
 					if g.big == nil {
 						g.big = map[keyHash]place{}
 					}
-					g.big[h] = to[i]
+					g.big[h] = to
 				}
 			}
 		}
 		for h, p := range g.big {
-			if i, ok := slices.BinarySearch(from, p.off); ok {
-				g.big[h] = to[i]
+			if to, ok := find(p.off); ok {
+				g.big[h] = to
 			}
 		}
 	}

@@ -27,7 +27,7 @@ import (
 // Every value written stays in the log until the log is compacted: when it
 // has grown past twice what its live keys and values take (and past
 // compactMin), the live entries are written to a new file, which, once
-// synced, is renamed over the next number; the old file is removed. The
+// synced, is renamed to the next number; the old file is removed. The
 // file with the highest number is the log; any other is one a crash left
 // behind before its removal, and a ".tmp" file is a compaction a crash
 // interrupted.
@@ -107,6 +107,28 @@ func (l *logFile) readEntry(buf []byte, p place) (newBuf, key, value []byte, err
 	return buf, key, value, nil
 }
 
+// readKey reads the key of the entry at p into buf (grown as needed),
+// reading no more of the entry than it must; it returns the buffer and
+// the key, a slice of it.
+func (l *logFile) readKey(buf []byte, p place) (newBuf, key []byte, err error) {
+	n := min(int(p.n), 64) // the op, the length and a short key
+	for {
+		buf = slices.Grow(buf[:0], n)[:n]
+		if _, err := l.f.ReadAt(buf, p.off); err != nil {
+			return buf, nil, fmt.Errorf("reading the state's log %s at %d: %w", l.name, p.off, err)
+		}
+		klen, w := binary.Uvarint(buf[1:])
+		if buf[0] != opSet || w <= 0 || 1+uint64(w)+klen > uint64(p.n) {
+			return buf, nil, fmt.Errorf("the state's log %s is damaged at %d", l.name, p.off)
+		}
+		need := 1 + w + int(klen)
+		if need <= n {
+			return buf, buf[1+w : need], nil
+		}
+		n = need
+	}
+}
+
 // appendOp appends one operation to a record's payload.
 func appendOp(b []byte, op byte, key, value []byte) []byte {
 	b = append(b, op)
@@ -131,11 +153,12 @@ var errBadRecord = errors.New("malformed record")
 
 // opFunc is called for each operation of a record: at is the entry's
 // place in the log (the operation whole: op, key and value).
-type opFunc func(op byte, key, value []byte, at place)
+type opFunc func(op byte, key, value []byte, at place) error
 
 // walkOps parses a record's payload, which starts at offset base in the
 // log, calling fn (if not nil) for each operation. A payload it cannot
-// parse is errBadRecord, and fn has then been called for none of it.
+// parse is errBadRecord, and fn has then been called for none of it; an
+// error of fn ends the walk.
 func walkOps(payload []byte, base int64, fn opFunc) error {
 	if fn != nil {
 		if err := walkOps(payload, base, nil); err != nil {
@@ -148,7 +171,9 @@ func walkOps(payload []byte, base int64, fn opFunc) error {
 			return err
 		}
 		if fn != nil {
-			fn(op, key, value, place{base + int64(i), uint32(n)})
+			if err := fn(op, key, value, place{base + int64(i), uint32(n)}); err != nil {
+				return err
+			}
 		}
 		i += n
 	}
@@ -188,43 +213,49 @@ func parseEntry(b []byte) (op byte, key, value []byte, n int, err error) {
 	return op, key, value, i, nil
 }
 
+// maxRecord bounds a record's payload: a commit larger is refused, and a
+// header that says more is a torn one's garbage.
+const maxRecord = 1 << 30
+
 // readRecords calls fn for each whole record of the log f from offset
 // from, in order, with its payload and the payload's offset, and returns
 // the end of the last whole record: where the next commit goes, and where
-// a torn tail starts. A record that is short, fails its CRC or that fn
-// finds malformed (errBadRecord) ends the log.
+// a torn tail starts. A record that is empty (zeros a crash left), runs
+// past the end of the file or fails its CRC ends the log: a commit a
+// crash tore. An error of fn (a record whose CRC holds but which does not
+// parse is errBadRecord: damage, not a torn write) is returned.
 func readRecords(f file, name string, from int64, fn func(payload []byte, base int64) error) (int64, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("reading the state's log %s: %w", name, err)
+	}
+	size := info.Size()
 	off := from
 	var hdr [recordHeader]byte
 	var payload []byte
-	for {
+	for off+recordHeader <= size {
 		if _, err := f.ReadAt(hdr[:], off); err != nil {
-			if errors.Is(err, io.EOF) {
-				return off, nil // the end, or a header a crash tore
-			}
 			return 0, fmt.Errorf("reading the state's log %s: %w", name, err)
 		}
-		n := binary.LittleEndian.Uint32(hdr[0:4])
-		if n > 1<<30 {
-			return off, nil // a torn header's garbage
+		n := int64(binary.LittleEndian.Uint32(hdr[0:4]))
+		if n == 0 || n > maxRecord || off+recordHeader+n > size {
+			break // zeros, or a header or payload a crash tore
 		}
 		payload = slices.Grow(payload[:0], int(n))[:n]
 		if _, err := f.ReadAt(payload, off+recordHeader); err != nil {
-			if errors.Is(err, io.EOF) {
-				return off, nil
-			}
 			return 0, fmt.Errorf("reading the state's log %s: %w", name, err)
 		}
 		if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(hdr[4:8]) {
-			return off, nil
+			break
 		}
 		if err := fn(payload, off+recordHeader); errors.Is(err, errBadRecord) {
-			return off, nil
+			return 0, fmt.Errorf("the state's log %s is damaged: the record at %d does not parse", name, off)
 		} else if err != nil {
 			return 0, err
 		}
-		off += recordHeader + int64(n)
+		off += recordHeader + n
 	}
+	return off, nil
 }
 
 // replay reads the log f, calling apply for each operation, and returns
@@ -242,16 +273,24 @@ func replay(f file, name string, apply opFunc) (int64, error) {
 	})
 }
 
+// move is where a compaction copied an entry: from its old offset to its
+// new place.
+type move struct {
+	from int64
+	to   place
+}
+
 // compactInto copies the entries of the log src, up to end, that live
 // says are current (the index still points at them) to w from offset off,
 // in log order, as records of about compactRecord bytes; it returns the
-// end of what it wrote. It reads src as a stream: what it holds in memory
-// is a buffer and a record, whatever the size of src's records (every
-// record up to end was checked when written or replayed).
-func compactInto(w io.WriterAt, off int64, src *logFile, end int64, live func(key []byte, at place) bool) (newEnd int64, copied int, err error) {
+// end of what it wrote and the moves, in log order (ascending from). It
+// reads src as a stream: what it holds in memory is a buffer, a record
+// and the moves (24 bytes a key), whatever the size of src's records
+// (every record up to end was checked when written or replayed).
+func compactInto(w io.WriterAt, off int64, src *logFile, end int64, live func(key []byte, at place) bool) (newEnd int64, moves []move, err error) {
 	r := bufio.NewReaderSize(io.NewSectionReader(src.f, 0, end), 256<<10)
 	if _, err := r.Discard(len(logMagic)); err != nil {
-		return 0, 0, err
+		return 0, nil, err
 	}
 	rec := make([]byte, recordHeader, recordHeader+compactRecord+4<<10)
 	flush := func() error {
@@ -270,7 +309,7 @@ func compactInto(w io.WriterAt, off int64, src *logFile, end int64, live func(ke
 	for pos := int64(len(logMagic)); pos < end; {
 		var hdr [recordHeader]byte
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return 0, 0, fmt.Errorf("reading the state's log %s: %w", src.name, err)
+			return 0, nil, fmt.Errorf("reading the state's log %s: %w", src.name, err)
 		}
 		pos += recordHeader
 		recordEnd := pos + int64(binary.LittleEndian.Uint32(hdr[0:4]))
@@ -278,35 +317,35 @@ func compactInto(w io.WriterAt, off int64, src *logFile, end int64, live func(ke
 			start := pos
 			op, err := r.ReadByte()
 			if err != nil {
-				return 0, 0, err
+				return 0, nil, err
 			}
 			if key, err = readBytes(r, key); err != nil {
-				return 0, 0, err
+				return 0, nil, err
 			}
 			pos += 1 + int64(uvarintLen(len(key))+len(key))
 			if op != opSet {
 				continue
 			}
 			if value, err = readBytes(r, value); err != nil {
-				return 0, 0, err
+				return 0, nil, err
 			}
 			pos += int64(uvarintLen(len(value)) + len(value))
 			if !live(key, place{start, uint32(pos - start)}) {
 				continue // set again later, or deleted
 			}
+			moves = append(moves, move{from: start, to: place{off + int64(len(rec)), uint32(pos - start)}})
 			rec = appendOp(rec, opSet, key, value)
-			copied++
 			if len(rec)-recordHeader >= compactRecord {
 				if err := flush(); err != nil {
-					return 0, 0, err
+					return 0, nil, err
 				}
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return 0, 0, err
+		return 0, nil, err
 	}
-	return off, copied, nil
+	return off, moves, nil
 }
 
 // readBytes reads a uvarint length and that many bytes into buf.

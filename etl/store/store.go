@@ -2,14 +2,16 @@
 // pipeline's checkpoint: which partitions are done and the keyed state of
 // its stateful stages. A commit appends what changed to a log (see log.go),
 // so the cost of a save is proportional to the change, not to the state;
-// memory holds only an index of where each value is. The directory is
-// guarded by a file lock, so that one process at a time uses it.
+// memory holds an index of where each value is (about 35 bytes a key),
+// and, while a scan runs, the keys it walks. The directory is guarded by a
+// file lock, so that one process at a time uses it.
 //
 // The store knows nothing of pipelines: package etl lays its keys out.
 package store
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -61,6 +63,11 @@ type Store struct {
 	// err is a failed commit's error: after a write or sync failed, what
 	// the log holds is unknown, and no further commit is made.
 	err error
+	// unsynced says a commit was made without sync since the last sync.
+	unsynced bool
+	// compactAt is the log size at which the next compaction may start:
+	// after one failed, not before the log has grown again.
+	compactAt int64
 }
 
 // InUseError says another process holds the store.
@@ -128,25 +135,30 @@ func Open(dir string, opts Options) (*Store, error) {
 }
 
 // openDir opens the log in the store's directory, making its directory
-// (durably) unless read-only.
+// (durably) unless read-only. An earlier etl's pebble state is refused
+// before anything is made in it.
 func (s *Store) openDir() error {
 	logs := filepath.Join(s.dir, logDir)
-	if !s.ro {
-		if _, err := os.Stat(logs); errors.Is(err, fs.ErrNotExist) {
-			if err := os.Mkdir(logs, 0o700); err != nil {
-				return err
-			}
-			if err := atomicfile.SyncDir(s.dir); err != nil {
-				return err
-			}
-		}
-	} else if _, err := os.Stat(logs); errors.Is(err, fs.ErrNotExist) {
-		if isPebbleDir(filepath.Join(s.dir, pebbleDir)) {
-			return oldFormatError(s.dir)
-		}
+	_, err := os.Stat(logs)
+	missing := errors.Is(err, fs.ErrNotExist)
+	switch {
+	case missing && isPebbleDir(filepath.Join(s.dir, pebbleDir)):
+		return oldFormatError(s.dir)
+	case missing && s.ro:
 		// A run stopped after it made the directory and before it made
 		// its log.
 		return noCheckpointError{s.dir}
+	case missing:
+		if err := os.Mkdir(logs, 0o700); err != nil {
+			return err
+		}
+	}
+	if !s.ro {
+		// The log directory's entry, every time: a run killed after it
+		// made it, before this sync, left it not yet durable.
+		if err := atomicfile.SyncDir(s.dir); err != nil {
+			return err
+		}
 	}
 	return s.open(osFS{dir: logs, ro: s.ro})
 }
@@ -193,10 +205,7 @@ func (s *Store) open(fsys fileSystem) error {
 		}
 	}
 	if len(seqs) == 0 {
-		switch {
-		case s.dir != "" && isPebbleDir(filepath.Join(s.dir, pebbleDir)):
-			return oldFormatError(s.dir)
-		case s.ro:
+		if s.ro {
 			return noCheckpointError{s.dir}
 		}
 		return s.startLog(1, false)
@@ -210,30 +219,41 @@ func (s *Store) open(fsys fileSystem) error {
 	}
 	s.log = &logFile{f: f, name: name}
 	s.log.acquire()
-	if s.end, err = replay(f, name, s.apply); err != nil {
-		f.Close()
+	fail := func(err error) error {
+		s.log.release()
+		s.log.retire()
+		s.log = nil
 		return fmt.Errorf("opening the state %s: %w", s.dir, err)
+	}
+	if s.end, err = replay(f, name, s.apply); err != nil {
+		return fail(err)
 	}
 	if s.ro {
 		return nil
 	}
 	// Cut a torn tail off, so that the next commit follows the last whole
-	// one; older logs are what a compaction had replaced.
+	// one; older logs are what a compaction had replaced. Then the names
+	// are made durable: a run killed between a compaction's rename and
+	// its directory sync left the log's name not yet on disk.
 	if err := f.Truncate(s.end); err != nil {
-		s.log.release()
-		return err
+		return fail(err)
 	}
 	for _, seq := range seqs[:len(seqs)-1] {
 		fsys.remove(logName(seq))
+	}
+	if err := fsys.syncDir(); err != nil {
+		return fail(err)
 	}
 	return nil
 }
 
 // startLog makes log number seq, durably, and makes it the store's log,
 // holding the live entries of the current one if compact (else it starts
-// empty: a new store). It is written to a .tmp file, synced, renamed and
-// its directory synced, so that the highest-numbered log is always whole.
-// commitMu is held, or the store is not yet shared.
+// empty: a new store). It is written to a .tmp file, synced, renamed to
+// its number and its directory synced, so that the highest-numbered log
+// is always whole. An error before the rename leaves the current log in
+// use; after it, the store takes no more commits (which log holds them
+// next would be unsure). commitMu is held, or the store is not yet shared.
 func (s *Store) startLog(seq int, compact bool) error {
 	name := logName(seq)
 	tmp := name + tmpSuffix
@@ -251,6 +271,7 @@ func (s *Store) startLog(seq int, compact bool) error {
 	}
 	end := int64(len(logMagic))
 	old := s.log
+	var moves []move
 	if compact {
 		live := func(key []byte, at place) bool {
 			s.mu.RLock()
@@ -258,17 +279,16 @@ func (s *Store) startLog(seq int, compact bool) error {
 			p, ok := s.index.get(key)
 			return ok && p == at
 		}
-		var copied int
-		if end, copied, err = compactInto(f, end, old, s.end, live); err != nil {
+		if end, moves, err = compactInto(f, end, old, s.end, live); err != nil {
 			return fail(err)
 		}
 		s.mu.RLock()
 		keys := s.index.len()
 		s.mu.RUnlock()
-		if copied != keys {
+		if len(moves) != keys {
 			// Every key points into the log: one not found in it would
 			// be lost by the switch.
-			return fail(fmt.Errorf("compaction found %d of the %d keys' values", copied, keys))
+			return fail(fmt.Errorf("compaction found %d of the %d keys' values", len(moves), keys))
 		}
 	}
 	if err := f.Sync(); err != nil {
@@ -279,23 +299,13 @@ func (s *Store) startLog(seq int, compact bool) error {
 	}
 	if err := s.fsys.syncDir(); err != nil {
 		f.Close()
-		return err
+		s.err = fmt.Errorf("the state %s: syncing its directory: %w", s.dir, err)
+		return s.err
 	}
 	next := &logFile{f: f, name: name}
 	next.acquire()
 	s.mu.Lock()
-	if compact {
-		// Point the index at the copies: the new log is replayed over it
-		// (every key it holds is in the index; nothing else changes).
-		if _, err := replay(f, name, func(_ byte, key, _ []byte, at place) { s.index.set(key, at) }); err != nil {
-			s.mu.Unlock()
-			next.release()
-			next.retire()
-			// The index may point into either log now: no commit is made.
-			s.err = fmt.Errorf("compacting the state %s: %w", s.dir, err)
-			return s.err
-		}
-	}
+	s.index.move(moves)
 	s.log, s.seq, s.end = next, seq, end
 	s.mu.Unlock()
 	if old != nil {
@@ -314,6 +324,9 @@ func (s *Store) Close() error {
 	var err error
 	s.commitMu.Lock()
 	s.mu.Lock()
+	if s.log != nil && s.unsynced && s.err == nil {
+		err = s.log.f.Sync() // commits made without sync are kept too
+	}
 	if s.log != nil {
 		s.log.release()
 		s.log.retire()
@@ -344,8 +357,9 @@ func (e noCheckpointError) Error() string {
 func (noCheckpointError) Is(target error) bool { return target == fs.ErrNotExist }
 
 // apply applies one operation of a record to the index; mu is held (or
-// the store is not yet shared).
-func (s *Store) apply(op byte, key, _ []byte, at place) {
+// the store is not yet shared). A prefix that reaches into a group needs
+// that group's keys, read from the log.
+func (s *Store) apply(op byte, key, _ []byte, at place) error {
 	switch op {
 	case opSet:
 		s.index.set(key, at)
@@ -356,22 +370,28 @@ func (s *Store) apply(op byte, key, _ []byte, at place) {
 		for _, name := range whole {
 			s.index.dropGroup(name)
 		}
+		var buf []byte
 		for _, name := range part {
-			g := s.index.groups[name]
-			var buf []byte
 			var doomed []keyHash
-			g.each(func(h keyHash, p place) {
+			var err error
+			s.index.groups[name].each(func(h keyHash, p place) {
+				if err != nil {
+					return
+				}
 				var k []byte
-				var err error
-				if buf, k, _, err = s.log.readEntry(buf, p); err == nil && bytes.HasPrefix(k, key) {
+				if buf, k, err = s.log.readKey(buf, p); err == nil && bytes.HasPrefix(k, key) {
 					doomed = append(doomed, h)
 				}
 			})
+			if err != nil {
+				return err
+			}
 			for _, h := range doomed {
-				s.index.remove(g, h)
+				s.index.remove(name, h)
 			}
 		}
 	}
+	return nil
 }
 
 // Get returns the value of key; ok is false when there is none. The value
@@ -379,6 +399,9 @@ func (s *Store) apply(op byte, key, _ []byte, at place) {
 func (s *Store) Get(key []byte) (value []byte, ok bool, err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if s.log == nil {
+		return nil, false, errClosed
+	}
 	p, ok := s.index.get(key)
 	if !ok {
 		return nil, false, nil
@@ -431,35 +454,42 @@ type entry struct {
 }
 
 // NewIterator returns an iterator over the keys with prefix, positioned on
-// the first. The keys are read from the log and sorted: memory holds the
-// keys with the prefix, not their values, while it lives.
+// the first. It reads the keys from the log (in the log's order) and sorts
+// them: while it lives, memory holds those keys, not their values.
 func (s *Store) NewIterator(prefix []byte) (*Iterator, error) {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	if s.log == nil {
-		return nil, errors.New("the state is closed")
+		s.mu.RUnlock()
+		return nil, errClosed
 	}
 	var entries []entry
-	var buf []byte
-	var err error
 	whole, part := s.index.scope(prefix)
 	for _, name := range append(whole, part...) {
-		s.index.groups[name].each(func(_ keyHash, p place) {
-			var k []byte
-			if err != nil {
-				return
-			}
-			if buf, k, _, err = s.log.readEntry(buf, p); err == nil && bytes.HasPrefix(k, prefix) {
-				entries = append(entries, entry{string(k), p})
-			}
-		})
+		s.index.groups[name].each(func(_ keyHash, p place) { entries = append(entries, entry{at: p}) })
 	}
-	if err != nil {
-		return nil, err
+	log := s.log.acquire()
+	s.mu.RUnlock()
+	// The log's entries never change: read them without the lock.
+	slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.at.off, b.at.off) })
+	var buf []byte
+	kept := entries[:0]
+	for _, e := range entries {
+		var k []byte
+		var err error
+		if buf, k, err = log.readKey(buf, e.at); err != nil {
+			log.release()
+			return nil, err
+		}
+		if bytes.HasPrefix(k, prefix) {
+			kept = append(kept, entry{string(k), e.at})
+		}
 	}
-	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
-	return &Iterator{log: s.log.acquire(), entries: entries}, nil
+	slices.SortFunc(kept, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	return &Iterator{log: log, entries: kept}, nil
 }
+
+// errClosed is the error of a closed store's reads.
+var errClosed = errors.New("the state is closed")
 
 // Valid reports whether the iterator is on a key.
 func (i *Iterator) Valid() bool { return i.i < len(i.entries) }
@@ -469,9 +499,12 @@ func (i *Iterator) Key() []byte { return []byte(i.entries[i.i].key) }
 
 // Value is the current value; valid until Next.
 func (i *Iterator) Value() ([]byte, error) {
-	var v []byte
+	var k, v []byte
 	var err error
-	i.buf, _, v, err = i.log.readEntry(i.buf, i.entries[i.i].at)
+	i.buf, k, v, err = i.log.readEntry(i.buf, i.entries[i.i].at)
+	if err == nil && string(k) != i.entries[i.i].key {
+		err = fmt.Errorf("the state's log %s holds %q where %q was", i.log.name, k, i.entries[i.i].key)
+	}
 	return v, err
 }
 
@@ -502,25 +535,29 @@ func (s *Store) NewBatch(size int) *Batch {
 }
 
 // Set sets key to value in the batch (both are copied).
-func (b *Batch) Set(key, value []byte) error {
-	b.rec = appendOp(b.rec, opSet, key, value)
-	return nil
-}
+func (b *Batch) Set(key, value []byte) error { return b.add(opSet, key, value) }
 
 // Delete deletes key in the batch.
-func (b *Batch) Delete(key []byte) error {
-	b.rec = appendOp(b.rec, opDelete, key, nil)
+func (b *Batch) Delete(key []byte) error { return b.add(opDelete, key, nil) }
+
+// DeletePrefix deletes every key with the prefix (every key at all for an
+// empty prefix; pebble's DeleteRange, used before, missed some there).
+func (b *Batch) DeletePrefix(prefix []byte) error { return b.add(opDeletePrefix, prefix, nil) }
+
+// add appends an operation to the record.
+func (b *Batch) add(op byte, key, value []byte) error {
+	if b.rec == nil {
+		return errBatchDone
+	}
+	b.rec = appendOp(b.rec, op, key, value)
 	return nil
 }
 
-// DeletePrefix deletes every key with the prefix.
-func (b *Batch) DeletePrefix(prefix []byte) error {
-	b.rec = appendOp(b.rec, opDeletePrefix, prefix, nil)
-	return nil
-}
+// errBatchDone is the error of a batch used after Commit or Close.
+var errBatchDone = errors.New("the batch was already committed or closed")
 
 // Len is the size of the batch's changes in bytes, as written to the log.
-func (b *Batch) Len() int { return len(b.rec) - recordHeader }
+func (b *Batch) Len() int { return max(len(b.rec)-recordHeader, 0) }
 
 // Commit applies the batch atomically; with sync, it is on disk when
 // Commit returns (a crash afterwards keeps it).
@@ -534,13 +571,25 @@ func (b *Batch) Close() { b.rec = nil }
 
 // commit appends the record to the log and applies it to the index. Reads
 // go on while it writes and syncs: the index points into the log only once
-// the record is whole.
+// the record is whole. A failure once the record may be in the log stops
+// the store's commits (what the log holds is then unknown); the run fails
+// and a resumed run replays what is whole.
 func (s *Store) commit(rec []byte, sync bool) error {
 	if rec == nil {
-		return errors.New("the batch was already committed or closed")
+		return errBatchDone
 	}
 	if s.ro {
 		return errors.New("the state is open read-only")
+	}
+	payload := rec[recordHeader:]
+	if len(payload) == 0 {
+		return nil // nothing to commit: an empty record would read as the log's end
+	}
+	if len(payload) > maxRecord {
+		return fmt.Errorf("the state %s: a commit of %d MB is over the %d MB a record may hold", s.dir, len(payload)>>20, maxRecord>>20)
+	}
+	if err := walkOps(payload, 0, nil); err != nil {
+		return fmt.Errorf("the state %s: a malformed batch: %w", s.dir, err)
 	}
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
@@ -548,10 +597,7 @@ func (s *Store) commit(rec []byte, sync bool) error {
 		return s.err
 	}
 	if s.log == nil {
-		return errors.New("the state is closed")
-	}
-	if len(rec) == recordHeader {
-		return nil // nothing to commit
+		return errClosed
 	}
 	sealRecord(rec)
 	off := s.end
@@ -567,17 +613,27 @@ func (s *Store) commit(rec []byte, sync bool) error {
 		}
 	}
 	s.mu.Lock()
-	err := walkOps(rec[recordHeader:], off+recordHeader, s.apply)
+	err := walkOps(payload, off+recordHeader, s.apply)
 	s.end += int64(len(rec))
+	s.unsynced = !sync // a sync makes the earlier commits durable too
 	live := s.index.live
 	s.mu.Unlock()
 	if err != nil {
-		return err // our own record: cannot happen
+		// A key a prefix delete had to read could not be: the index and
+		// the log may disagree.
+		s.err = fmt.Errorf("the state %s: %w", s.dir, err)
+		return s.err
 	}
-	if s.end > compactMin && s.end > 2*live {
-		// A compaction that fails leaves the log as it is, whole and in
-		// use; the next commit tries again.
-		s.startLog(s.seq+1, true)
+	if s.end > compactMin && s.end > 2*live && s.end >= s.compactAt {
+		if err := s.startLog(s.seq+1, true); err != nil {
+			if s.err != nil {
+				return s.err
+			}
+			// The log as it is stays whole and in use; try again once it
+			// has grown by half (a full disk must not copy the state at
+			// every commit).
+			s.compactAt = s.end + s.end/2
+		}
 	}
 	return nil
 }
