@@ -24,13 +24,16 @@ import (
 // cut off. Commits come in order, each a partition's whole change, so what
 // is left is the checkpoint as it was after an earlier commit.
 //
-// Every value written stays in the log until the log is compacted: when it
-// has grown past twice what its live keys and values take (and past
-// compactMin), the live entries are written to a new file, which, once
-// synced, is renamed to the next number; the old file is removed. The
-// file with the highest number is the log; any other is one a crash left
-// behind before its removal, and a ".tmp" file is a compaction a crash
-// interrupted.
+// Every value written stays in the log until the log is compacted: the
+// live entries are written to a new file, which, once synced, is renamed
+// to the next number; the old file is removed. The file with the highest
+// number is the log; any other is one a crash left behind before its
+// removal, and a ".tmp" file is a compaction a crash interrupted. A log is
+// compacted when the store closes, once it is over twice what its live
+// entries take (and over compactMin): then nothing else needs the memory
+// or the time, and the index need not follow the copies. During a run,
+// only a log over four times that, and over 16 times compactMin, is:
+// a safety valve for long runs that rewrite the same keys.
 const (
 	logMagic     = "etl state log 1\n"
 	recordHeader = 8
@@ -49,6 +52,16 @@ const (
 // compactMin is the log size below which it is never compacted (a
 // variable for tests).
 var compactMin int64 = 8 << 20
+
+// compactNow reports whether a log of end bytes, live of them live, is
+// compacted: when the store closes (closing), or as a safety valve during
+// a run.
+func compactNow(end, live int64, closing bool) bool {
+	if closing {
+		return end > compactMin && end > 2*live
+	}
+	return end > 16*compactMin && end > 4*live
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -286,11 +299,16 @@ type move struct {
 // end of what it wrote and the moves, in log order (ascending from). It
 // reads src as a stream: what it holds in memory is a buffer, a record
 // and the moves (24 bytes a key), whatever the size of src's records
-// (every record up to end was checked when written or replayed).
-func compactInto(w io.WriterAt, off int64, src *logFile, end int64, live func(key []byte, at place) bool) (newEnd int64, moves []move, err error) {
+// (every record up to end was checked when written or replayed). keys is
+// how many keys are live, or -1 when the moves are not wanted (a store
+// closing: only their count, copied, is).
+func compactInto(w io.WriterAt, off int64, src *logFile, end int64, keys int, live func(key []byte, at place) bool) (newEnd int64, moves []move, copied int, err error) {
+	if keys >= 0 {
+		moves = make([]move, 0, keys) // one per live key: grown, it would be allocated five times over
+	}
 	r := bufio.NewReaderSize(io.NewSectionReader(src.f, 0, end), 256<<10)
 	if _, err := r.Discard(len(logMagic)); err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	rec := make([]byte, recordHeader, recordHeader+compactRecord+4<<10)
 	flush := func() error {
@@ -309,7 +327,7 @@ func compactInto(w io.WriterAt, off int64, src *logFile, end int64, live func(ke
 	for pos := int64(len(logMagic)); pos < end; {
 		var hdr [recordHeader]byte
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return 0, nil, fmt.Errorf("reading the state's log %s: %w", src.name, err)
+			return 0, nil, 0, fmt.Errorf("reading the state's log %s: %w", src.name, err)
 		}
 		pos += recordHeader
 		recordEnd := pos + int64(binary.LittleEndian.Uint32(hdr[0:4]))
@@ -317,35 +335,38 @@ func compactInto(w io.WriterAt, off int64, src *logFile, end int64, live func(ke
 			start := pos
 			op, err := r.ReadByte()
 			if err != nil {
-				return 0, nil, err
+				return 0, nil, 0, err
 			}
 			if key, err = readBytes(r, key); err != nil {
-				return 0, nil, err
+				return 0, nil, 0, err
 			}
 			pos += 1 + int64(uvarintLen(len(key))+len(key))
 			if op != opSet {
 				continue
 			}
 			if value, err = readBytes(r, value); err != nil {
-				return 0, nil, err
+				return 0, nil, 0, err
 			}
 			pos += int64(uvarintLen(len(value)) + len(value))
 			if !live(key, place{start, uint32(pos - start)}) {
 				continue // set again later, or deleted
 			}
-			moves = append(moves, move{from: start, to: place{off + int64(len(rec)), uint32(pos - start)}})
+			if keys >= 0 {
+				moves = append(moves, move{from: start, to: place{off + int64(len(rec)), uint32(pos - start)}})
+			}
+			copied++
 			rec = appendOp(rec, opSet, key, value)
 			if len(rec)-recordHeader >= compactRecord {
 				if err := flush(); err != nil {
-					return 0, nil, err
+					return 0, nil, 0, err
 				}
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
-	return off, moves, nil
+	return off, moves, copied, nil
 }
 
 // readBytes reads a uvarint length and that many bytes into buf.

@@ -208,7 +208,7 @@ func (s *Store) open(fsys fileSystem) error {
 		if s.ro {
 			return noCheckpointError{s.dir}
 		}
-		return s.startLog(1, false)
+		return s.startLog(1, false, false)
 	}
 	slices.Sort(seqs)
 	s.seq = seqs[len(seqs)-1]
@@ -249,12 +249,13 @@ func (s *Store) open(fsys fileSystem) error {
 
 // startLog makes log number seq, durably, and makes it the store's log,
 // holding the live entries of the current one if compact (else it starts
-// empty: a new store). It is written to a .tmp file, synced, renamed to
+// empty: a new store); closing says the store is closing, and the index
+// need not follow. It is written to a .tmp file, synced, renamed to
 // its number and its directory synced, so that the highest-numbered log
 // is always whole. An error before the rename leaves the current log in
 // use; after it, the store takes no more commits (which log holds them
 // next would be unsure). commitMu is held, or the store is not yet shared.
-func (s *Store) startLog(seq int, compact bool) error {
+func (s *Store) startLog(seq int, compact, closing bool) error {
 	name := logName(seq)
 	tmp := name + tmpSuffix
 	f, err := s.fsys.create(tmp)
@@ -279,16 +280,21 @@ func (s *Store) startLog(seq int, compact bool) error {
 			p, ok := s.index.get(key)
 			return ok && p == at
 		}
-		if end, moves, err = compactInto(f, end, old, s.end, live); err != nil {
-			return fail(err)
-		}
 		s.mu.RLock()
 		keys := s.index.len()
 		s.mu.RUnlock()
-		if len(moves) != keys {
+		track := keys
+		if closing {
+			track = -1 // the index is not used again
+		}
+		var copied int
+		if end, moves, copied, err = compactInto(f, end, old, s.end, track, live); err != nil {
+			return fail(err)
+		}
+		if copied != keys {
 			// Every key points into the log: one not found in it would
 			// be lost by the switch.
-			return fail(fmt.Errorf("compaction found %d of the %d keys' values", len(moves), keys))
+			return fail(fmt.Errorf("compaction found %d of the %d keys' values", copied, keys))
 		}
 	}
 	if err := f.Sync(); err != nil {
@@ -323,6 +329,16 @@ func (s *Store) Dir() string { return s.dir }
 func (s *Store) Close() error {
 	var err error
 	s.commitMu.Lock()
+	if s.log != nil && !s.ro && s.err == nil {
+		s.mu.RLock()
+		compact := compactNow(s.end, s.index.live, true)
+		s.mu.RUnlock()
+		if compact {
+			// The log's garbage goes now, when the run needs neither the
+			// memory nor the time; a failure leaves the log as it is.
+			s.startLog(s.seq+1, true, true)
+		}
+	}
 	s.mu.Lock()
 	if s.log != nil && s.unsynced && s.err == nil {
 		err = s.log.f.Sync() // commits made without sync are kept too
@@ -624,8 +640,8 @@ func (s *Store) commit(rec []byte, sync bool) error {
 		s.err = fmt.Errorf("the state %s: %w", s.dir, err)
 		return s.err
 	}
-	if s.end > compactMin && s.end > 2*live && s.end >= s.compactAt {
-		if err := s.startLog(s.seq+1, true); err != nil {
+	if compactNow(s.end, live, false) && s.end >= s.compactAt {
+		if err := s.startLog(s.seq+1, true, false); err != nil {
 			if s.err != nil {
 				return s.err
 			}
