@@ -1,27 +1,37 @@
 package spill
 
 import (
-	"maps"
+	"cmp"
+	"encoding/binary"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
+
+	"github.com/etlhq/etl/etl/keyhash"
 )
 
-// Map is a keyed table of byte values for the length of one run: values
-// wait in an anonymous spill file and memory holds, per key, only where
-// its value is. It is what the engine hands a stage as its scratch table
-// (etl.Scratcher): the redial queue's pending entries, 50,000 phones of a
-// few hundred bytes each, cost a few MB of memory this way. A key set
-// again points to its newer value; the older one stays in the file unread.
-// Nothing is ever committed, and nothing is left on disk (see New).
+// Map is a keyed table of byte values for the length of one run: entries
+// (key and value) wait in an anonymous spill file, and memory holds, per
+// key, only its 128-bit hash (etl/keyhash) and where its entry is: 32
+// bytes and no pointer, so that the collector never scans the map. It is
+// what the engine hands a stage as its scratch table (etl.Scratcher): the
+// redial queue's pending entries, 50,000 phones of a few hundred bytes
+// each, cost about 2 MB of memory this way. A key set again points to its
+// newer entry; the older one stays in the file unread. Nothing is ever
+// committed, and nothing is left on disk (see New).
 //
 // Map has the methods of etl.Table; they are safe for concurrent use.
 type Map struct {
-	dir   string
-	mu    sync.Mutex
-	file  *File // created by the first Set
-	where map[string]place
+	dir    string
+	hasher keyhash.Hasher
+	mu     sync.Mutex
+	file   *File // created by the first Set
+	where  map[keyhash.Hash]place
+	buf    []byte // Set's entry, reused
 }
 
+// place is where an entry is: its offset and length.
 type place struct {
 	off int64
 	n   uint32
@@ -30,23 +40,40 @@ type place struct {
 // NewMap returns an empty Map whose spill file, once one is needed, is
 // created in dir (os.TempDir() when "").
 func NewMap(dir string) *Map {
-	return &Map{dir: dir, where: map[string]place{}}
+	return &Map{dir: dir, hasher: keyhash.New(), where: map[keyhash.Hash]place{}}
+}
+
+// read reads the entry at p into buf (grown as needed) and returns its key
+// and value, slices of it.
+func (m *Map) read(f *File, buf []byte, p place) (newBuf, key, value []byte, err error) {
+	buf = slices.Grow(buf[:0], int(p.n))[:p.n]
+	if err := f.ReadAt(buf, p.off); err != nil {
+		return buf, nil, nil, err
+	}
+	klen, w := binary.Uvarint(buf)
+	if w <= 0 || uint64(len(buf)-w) < klen {
+		return buf, nil, nil, fmt.Errorf("spill map: a damaged entry at %d", p.off)
+	}
+	return buf, buf[w : w+int(klen)], buf[w+int(klen):], nil
 }
 
 // Get returns a copy of key's value.
 func (m *Map) Get(key []byte) ([]byte, bool, error) {
 	m.mu.Lock()
-	at, ok := m.where[string(key)]
+	at, ok := m.where[m.hasher.Bytes(key)]
 	f := m.file
 	m.mu.Unlock()
 	if !ok {
 		return nil, false, nil
 	}
-	b := make([]byte, at.n)
-	if err := f.ReadAt(b, at.off); err != nil {
+	_, k, v, err := m.read(f, nil, at)
+	if err == nil && string(k) != string(key) {
+		err = fmt.Errorf("spill map: %q found where %q was set", k, key)
+	}
+	if err != nil {
 		return nil, false, err
 	}
-	return b, true, nil
+	return v, true, nil
 }
 
 // Set makes value the value of key.
@@ -60,18 +87,20 @@ func (m *Map) Set(key, value []byte) error {
 		}
 		m.file = f
 	}
-	off, err := m.file.Append(value)
+	m.buf = binary.AppendUvarint(m.buf[:0], uint64(len(key)))
+	m.buf = append(append(m.buf, key...), value...)
+	off, err := m.file.Append(m.buf)
 	if err != nil {
 		return err
 	}
-	m.where[string(key)] = place{off, uint32(len(value))}
+	m.where[m.hasher.Bytes(key)] = place{off, uint32(len(m.buf))}
 	return nil
 }
 
 // Delete removes key.
 func (m *Map) Delete(key []byte) error {
 	m.mu.Lock()
-	delete(m.where, string(key))
+	delete(m.where, m.hasher.Bytes(key))
 	m.mu.Unlock()
 	return nil
 }
@@ -84,25 +113,42 @@ func (m *Map) Len() int {
 }
 
 // Scan calls fn for every key in key order, with its value; the slices
-// are valid only during the call. Keys set during the scan may be missed.
+// are valid only during the call. It reads the keys from the file first
+// (in file order), so memory holds the keys while it runs; keys set or
+// deleted during the scan may be missed.
 func (m *Map) Scan(fn func(key, value []byte) error) error {
+	type keyed struct {
+		key string
+		at  place
+	}
 	m.mu.Lock()
-	keys := slices.Sorted(maps.Keys(m.where))
+	all := make([]keyed, 0, len(m.where))
+	for _, p := range m.where {
+		all = append(all, keyed{at: p})
+	}
+	f := m.file
 	m.mu.Unlock()
+	if len(all) == 0 {
+		return nil
+	}
+	slices.SortFunc(all, func(a, b keyed) int { return cmp.Compare(a.at.off, b.at.off) })
 	var buf []byte
-	for _, k := range keys {
-		m.mu.Lock()
-		at, ok := m.where[k]
-		f := m.file
-		m.mu.Unlock()
-		if !ok {
-			continue // deleted meanwhile
-		}
-		buf = slices.Grow(buf[:0], int(at.n))[:at.n]
-		if err := f.ReadAt(buf, at.off); err != nil {
+	for i := range all {
+		var k []byte
+		var err error
+		if buf, k, _, err = m.read(f, buf, all[i].at); err != nil {
 			return err
 		}
-		if err := fn([]byte(k), buf); err != nil {
+		all[i].key = string(k)
+	}
+	slices.SortFunc(all, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	for _, e := range all {
+		var v []byte
+		var err error
+		if buf, _, v, err = m.read(f, buf, e.at); err != nil {
+			return err
+		}
+		if err := fn([]byte(e.key), v); err != nil {
 			return err
 		}
 	}

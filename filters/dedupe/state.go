@@ -17,7 +17,7 @@ func (d *Dedupe) UseState(t etl.Table) error {
 			return fmt.Errorf("dedupe state: key %q: %w", k, err)
 		}
 		at, timed := timeKey(order)
-		d.kept[d.hasher.Bytes(k)] = entry{at: at, timed: timed}
+		d.kept[d.hasher.Bytes(k)] = newEntry(at, timed)
 		return nil
 	})
 }
