@@ -1,21 +1,28 @@
 package stats
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
 	"github.com/etlhq/etl/etl"
 )
 
-// The sink's table (checkpointed by the engine with each date) holds one
-// entry per date and one per key seen, so that a date's commit writes its
-// row and the keys new that day, not everything seen so far:
+// The sink's table (checkpointed by the engine with each date) holds two
+// entries per date, so that a date's commit writes its row and the keys
+// new that day, not everything seen so far:
 //
 //	"r" DATE → the date's stored row (Row, plus the bytes the source reported)
-//	"k" KEY  → nothing: the key has been seen (cumulative and "new" counts)
+//	"n" DATE → the keys first seen that date, each a uvarint length and its
+//	           bytes (cumulative and "new" counts)
+//
+// One entry for a date's new keys, not one per key: 50,000 phones are 38
+// entries in the store's index, not 50,000. A state written before holds
+// "k" KEY → nothing, one per key seen, and still restores.
 const (
-	rowPrefix = 'r'
-	keyPrefix = 'k'
+	rowPrefix    = 'r'
+	newKeyPrefix = 'n'
+	keyPrefix    = 'k' // the earlier layout's, read only
 )
 
 // storedRow is a row as the table keeps it.
@@ -40,6 +47,15 @@ func (s *sink) UseState(t etl.Table) error {
 			s.rows = append(s.rows, r.Row)
 			if r.Bytes != nil {
 				s.bytes[r.Date] = *r.Bytes
+			}
+		case len(k) > 0 && k[0] == newKeyPrefix:
+			for rest := v; len(rest) > 0; {
+				n, w := binary.Uvarint(rest)
+				if w <= 0 || uint64(len(rest)-w) < n {
+					return fmt.Errorf("stats state: new keys of %s: corrupt", k[1:])
+				}
+				s.seen.add(string(rest[w : w+int(n)]))
+				rest = rest[w+int(n):]
 			}
 		case len(k) > 0 && k[0] == keyPrefix:
 			s.seen.add(string(k[1:]))
@@ -70,10 +86,13 @@ func (s *sink) storeRow(r Row, bytes int64, hasBytes bool, fresh []string) error
 	if err := s.state.Set(append([]byte{rowPrefix}, r.Date...), data); err != nil {
 		return err
 	}
-	for _, k := range fresh {
-		if err := s.state.Set(append([]byte{keyPrefix}, k...), nil); err != nil {
-			return err
-		}
+	if len(fresh) == 0 {
+		return nil
 	}
-	return nil
+	var packed []byte
+	for _, k := range fresh {
+		packed = binary.AppendUvarint(packed, uint64(len(k)))
+		packed = append(packed, k...)
+	}
+	return s.state.Set(append([]byte{newKeyPrefix}, r.Date...), packed)
 }

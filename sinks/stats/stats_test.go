@@ -1,12 +1,15 @@
 package stats
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -384,5 +387,50 @@ func TestNewPhonesSeries(t *testing.T) {
 	want := `[{new phones per date [2025-12-01 2025-12-02 2025-12-03 2025-12-04] [2 2 0 1]}]`
 	if fmt.Sprint(got) != want {
 		t.Errorf("series %v, want %s", got, want)
+	}
+}
+
+// A state written before the new keys of a date were one entry (one "k"
+// entry per key seen) still resumes, to the same file.
+func TestOldKeyLayoutResumes(t *testing.T) {
+	full := newHarness(t)
+	if _, err := full.run(fmt.Sprintf(genPipeline, 5, 0), etl.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(filepath.Join(full.dir, "stats.json"))
+	st := store.OpenMem()
+	defer st.Close()
+	if _, err := newHarness(t).run(fmt.Sprintf(genPipeline, 5, 2*40+13), etl.RunOptions{State: st}); err == nil {
+		t.Fatal("the first run did not fail")
+	}
+	// Rewrite the table as the earlier layout had it.
+	b := st.NewBatch(0)
+	converted := 0
+	err := st.Scan([]byte("state/"), func(k, v []byte) error {
+		table, rest, _ := bytes.Cut(k, []byte{0})
+		if len(rest) == 0 || rest[0] != newKeyPrefix {
+			return nil
+		}
+		for len(v) > 0 {
+			n, w := binary.Uvarint(v)
+			key := append(append(append(slices.Clone(table), 0), keyPrefix), v[w:w+int(n)]...)
+			b.Set(key, nil)
+			v = v[w+int(n):]
+			converted++
+		}
+		return b.Delete(k)
+	})
+	if err != nil || converted == 0 {
+		t.Fatalf("converted %d keys: %v", converted, err)
+	}
+	if err := b.Commit(true); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	if _, err := h.run(fmt.Sprintf(genPipeline, 5, 0), etl.RunOptions{State: st}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(h.dir, "stats.json")); string(got) != string(want) {
+		t.Errorf("resumed from the old layout:\n%s\nwant\n%s", got, want)
 	}
 }
