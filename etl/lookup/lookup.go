@@ -134,10 +134,14 @@ func (l *Lookup[K, A]) Stream(ctx context.Context, in <-chan etl.Batch, out etl.
 	g, gctx := errgroup.WithContext(ctx)
 	r := &run[K, A]{l: l, g: g, out: out, in: in,
 		done:    make(chan result[K, A], 2*l.opts.Concurrency),
+		keys:    make(chan K),
 		waiting: map[K][]held{},
 		open:    []int{0},
 	}
-	g.Go(func() error { return r.loop(gctx) })
+	g.Go(func() error {
+		defer close(r.keys) // the callers end with the loop
+		return r.loop(gctx)
+	})
 	return g.Wait()
 }
 
