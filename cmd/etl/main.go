@@ -23,11 +23,13 @@ import (
 
 // defaultGOGC is the collector's target unless GOGC is set: the heap may
 // grow 40% over the live data before a collection, rather than Go's 100%.
-// A pipeline holds its state compact or in spill files, so its live heap
-// is small and steady; with 100% the backfill at 50,000 phones peaks at
-// 65 MB resident, with 40% at about 50 MB, for about 20% more time
-// (README, Performance). GOGC and GOMEMLIMIT work as in any Go program;
-// setting GOGC also turns the heap floor off.
+// A pipeline holds its state compact, in its store or in spill files, so
+// its live heap is small and steady; the backfill at 50,000 phones peaks
+// at 79-81 MB resident with 100%, 68-71 MB with 60% and 62-63 MB with 40%,
+// for 12% more CPU than at 100% (docs/architecture.md, "Where the scale
+// run's memory is"). GOGC and
+// GOMEMLIMIT work as in any Go program; setting GOGC also turns the heap
+// floor off.
 const defaultGOGC = 40
 
 // heapFloor is the smallest heap goal (package gctune): below it the
