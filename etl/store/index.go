@@ -77,6 +77,20 @@ func (g *group) get(h keyHash) (place, bool) {
 
 func (g *group) len() int { return len(g.places) + len(g.big) }
 
+// put sets h's place, packed when it fits.
+func (g *group) put(h keyHash, p place) {
+	if v, ok := pack(p); ok {
+		delete(g.big, h)
+		g.places[h] = v
+		return
+	}
+	delete(g.places, h)
+	if g.big == nil {
+		g.big = map[keyHash]place{}
+	}
+	g.big[h] = p
+}
+
 // each calls fn for every place of the group.
 func (g *group) each(fn func(h keyHash, p place)) {
 	for h, v := range g.places {
@@ -106,17 +120,8 @@ func (x *index) set(key []byte, p place) {
 	h := x.hash(rest)
 	if old, ok := g.get(h); ok {
 		x.live -= int64(old.n)
-		delete(g.big, h)
 	}
-	if v, ok := pack(p); ok {
-		g.places[h] = v
-	} else {
-		delete(g.places, h)
-		if g.big == nil {
-			g.big = map[keyHash]place{}
-		}
-		g.big[h] = p
-	}
+	g.put(h, p)
 	x.live += int64(p.n)
 }
 
@@ -178,23 +183,18 @@ func (x *index) move(moves []move) {
 		}
 		return moves[i].to, true
 	}
+	// A copy is never further into its log than the original was, and
+	// has its length: one that packed still packs, so the first loop
+	// never moves an entry into big, which the second walks.
 	for _, g := range x.groups {
 		for h, v := range g.places {
 			if to, ok := find(unpack(v).off); ok {
-				if nv, ok := pack(to); ok {
-					g.places[h] = nv
-				} else {
-					delete(g.places, h)
-					if g.big == nil {
-						g.big = map[keyHash]place{}
-					}
-					g.big[h] = to
-				}
+				g.put(h, to)
 			}
 		}
 		for h, p := range g.big {
 			if to, ok := find(p.off); ok {
-				g.big[h] = to
+				g.put(h, to)
 			}
 		}
 	}
