@@ -81,10 +81,10 @@ func (r *run[K, A]) loop(ctx context.Context) error {
 	}
 }
 
-// start hands key to a caller, starting one when none is idle: fewer
-// than running callers are busy (running counts the keys handed out and
-// not yet answered), and a caller's result never waits (done holds as
-// many as may run), so one is waiting for a key.
+// start hands key to a caller, starting one when none is idle. running
+// counts the keys handed out and not yet answered, one per busy caller
+// (a caller's result never waits: done holds as many as may run), so
+// callers − running callers are idle, waiting for a key.
 func (r *run[K, A]) start(ctx context.Context, key K) {
 	if r.callers == r.running {
 		r.callers++

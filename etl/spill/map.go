@@ -57,6 +57,27 @@ func (m *Map) read(f *File, buf []byte, p place) (newBuf, key, value []byte, err
 	return buf, buf[w : w+int(klen)], buf[w+int(klen):], nil
 }
 
+// readKey reads the key of the entry at p into buf (grown as needed),
+// reading no more of the entry than it must.
+func (m *Map) readKey(f *File, buf []byte, p place) (newBuf, key []byte, err error) {
+	n := min(int(p.n), 64) // the length and a short key
+	for {
+		buf = slices.Grow(buf[:0], n)[:n]
+		if err := f.ReadAt(buf, p.off); err != nil {
+			return buf, nil, err
+		}
+		klen, w := binary.Uvarint(buf)
+		if w <= 0 || uint64(p.n-uint32(w)) < klen {
+			return buf, nil, fmt.Errorf("spill map: a damaged entry at %d", p.off)
+		}
+		need := w + int(klen)
+		if need <= n {
+			return buf, buf[w:need], nil
+		}
+		n = need
+	}
+}
+
 // Get returns a copy of key's value.
 func (m *Map) Get(key []byte) ([]byte, bool, error) {
 	m.mu.Lock()
@@ -87,6 +108,9 @@ func (m *Map) Set(key, value []byte) error {
 		}
 		m.file = f
 	}
+	if len(key)+len(value) >= 1<<32-binary.MaxVarintLen64 {
+		return fmt.Errorf("spill map: an entry of %d bytes is over 4 GB", len(key)+len(value))
+	}
 	m.buf = binary.AppendUvarint(m.buf[:0], uint64(len(key)))
 	m.buf = append(append(m.buf, key...), value...)
 	off, err := m.file.Append(m.buf)
@@ -114,8 +138,9 @@ func (m *Map) Len() int {
 
 // Scan calls fn for every key in key order, with its value; the slices
 // are valid only during the call. It reads the keys from the file first
-// (in file order), so memory holds the keys while it runs; keys set or
-// deleted during the scan may be missed.
+// (in file order), so memory holds the keys while it runs. It walks the
+// keys as they were when it started: fn must not change the map (as
+// etl.Table says).
 func (m *Map) Scan(fn func(key, value []byte) error) error {
 	type keyed struct {
 		key string
@@ -136,7 +161,7 @@ func (m *Map) Scan(fn func(key, value []byte) error) error {
 	for i := range all {
 		var k []byte
 		var err error
-		if buf, k, _, err = m.read(f, buf, all[i].at); err != nil {
+		if buf, k, err = m.readKey(f, buf, all[i].at); err != nil {
 			return err
 		}
 		all[i].key = string(k)

@@ -394,3 +394,58 @@ func TestBatchReuseIsRefused(t *testing.T) {
 		t.Fatal("an acknowledged commit is gone after reopening")
 	}
 }
+
+// A Get running while Close compacts gets "closed", never a read of the
+// new log at the old log's offsets.
+func TestGetDuringCloseCompaction(t *testing.T) {
+	defer func(n int64) { compactMin = n }(compactMin)
+	compactMin = 2 << 10
+	for round := range 200 {
+		s := &Store{}
+		if err := s.open(NewMemFS()); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 60 { // three keys rewritten: a log Close compacts
+			b := s.NewBatch(0)
+			b.Set([]byte(fmt.Sprintf("t\x00k%d", i%3)), []byte(fmt.Sprintf("%0100d", i)))
+			if err := b.Commit(true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stop := make(chan error, 1)
+		go func() {
+			for {
+				if _, _, err := s.Get([]byte("t\x00k1")); err != nil {
+					stop <- err
+					return
+				}
+			}
+		}()
+		s.Close()
+		if err := <-stop; !errors.Is(err, errClosed) {
+			t.Fatalf("round %d: Get during Close: %v", round, err)
+		}
+	}
+}
+
+// A compaction at Close that fails after its rename is Close's error.
+func TestCloseReturnsCompactionError(t *testing.T) {
+	defer func(n int64) { compactMin = n }(compactMin)
+	compactMin = 2 << 10
+	fsys := &flakyFS{MemFS: NewMemFS()}
+	s := &Store{}
+	if err := s.open(fsys); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		b := s.NewBatch(0)
+		b.Set([]byte(fmt.Sprintf("t\x00k%d", i%3)), []byte(fmt.Sprintf("%0100d", i)))
+		if err := b.Commit(true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fsys.failSync = true
+	if err := s.Close(); err == nil || fsys.failSync {
+		t.Fatalf("Close: %v (the directory sync failed: %v)", err, !fsys.failSync)
+	}
+}

@@ -208,7 +208,7 @@ func (s *Store) open(fsys fileSystem) error {
 		if s.ro {
 			return noCheckpointError{s.dir}
 		}
-		return s.startLog(1, false, false)
+		return s.startLog(1, false)
 	}
 	slices.Sort(seqs)
 	s.seq = seqs[len(seqs)-1]
@@ -249,30 +249,51 @@ func (s *Store) open(fsys fileSystem) error {
 
 // startLog makes log number seq, durably, and makes it the store's log,
 // holding the live entries of the current one if compact (else it starts
-// empty: a new store); closing says the store is closing, and the index
-// need not follow. It is written to a .tmp file, synced, renamed to
-// its number and its directory synced, so that the highest-numbered log
-// is always whole. An error before the rename leaves the current log in
-// use; after it, the store takes no more commits (which log holds them
-// next would be unsure). commitMu is held, or the store is not yet shared.
-func (s *Store) startLog(seq int, compact, closing bool) error {
-	name := logName(seq)
-	tmp := name + tmpSuffix
-	f, err := s.fsys.create(tmp)
+// empty: a new store). An error before the rename leaves the current log
+// in use; after it, the store takes no more commits (which log holds
+// them next would be unsure). commitMu is held, or the store is not yet
+// shared.
+func (s *Store) startLog(seq int, compact bool) error {
+	old := s.log
+	f, end, moves, err := s.writeLog(seq, old, compact, true)
 	if err != nil {
 		return err
 	}
-	fail := func(err error) error {
+	next := &logFile{f: f, name: logName(seq)}
+	next.acquire()
+	s.mu.Lock()
+	s.index.move(moves)
+	s.log, s.seq, s.end = next, seq, end
+	s.mu.Unlock()
+	if old != nil {
+		old.release()
+		old.retire()
+		s.fsys.remove(old.name)
+	}
+	return nil
+}
+
+// writeLog writes log number seq, with the live entries of src if
+// compact: to a .tmp file, synced, renamed to its number and its
+// directory synced, so that the highest-numbered log is always whole. It
+// returns the file, its end and, if track, where each entry moved. An
+// error after the rename sets s.err. commitMu is held (or the store is not
+// yet shared), so the index does not change meanwhile.
+func (s *Store) writeLog(seq int, src *logFile, compact, track bool) (f file, end int64, moves []move, err error) {
+	name := logName(seq)
+	tmp := name + tmpSuffix
+	if f, err = s.fsys.create(tmp); err != nil {
+		return nil, 0, nil, err
+	}
+	fail := func(err error) (file, int64, []move, error) {
 		f.Close()
 		s.fsys.remove(tmp)
-		return err
+		return nil, 0, nil, err
 	}
 	if _, err := f.WriteAt([]byte(logMagic), 0); err != nil {
 		return fail(err)
 	}
-	end := int64(len(logMagic))
-	old := s.log
-	var moves []move
+	end = int64(len(logMagic))
 	if compact {
 		live := func(key []byte, at place) bool {
 			s.mu.RLock()
@@ -283,12 +304,12 @@ func (s *Store) startLog(seq int, compact, closing bool) error {
 		s.mu.RLock()
 		keys := s.index.len()
 		s.mu.RUnlock()
-		track := keys
-		if closing {
-			track = -1 // the index is not used again
+		want := keys
+		if !track {
+			want = -1
 		}
 		var copied int
-		if end, moves, copied, err = compactInto(f, end, old, s.end, track, live); err != nil {
+		if end, moves, copied, err = compactInto(f, end, src, s.end, want, live); err != nil {
 			return fail(err)
 		}
 		if copied != keys {
@@ -306,20 +327,9 @@ func (s *Store) startLog(seq int, compact, closing bool) error {
 	if err := s.fsys.syncDir(); err != nil {
 		f.Close()
 		s.err = fmt.Errorf("the state %s: syncing its directory: %w", s.dir, err)
-		return s.err
+		return nil, 0, nil, s.err
 	}
-	next := &logFile{f: f, name: name}
-	next.acquire()
-	s.mu.Lock()
-	s.index.move(moves)
-	s.log, s.seq, s.end = next, seq, end
-	s.mu.Unlock()
-	if old != nil {
-		old.release()
-		old.retire()
-		s.fsys.remove(old.name)
-	}
-	return nil
+	return f, end, moves, nil
 }
 
 // Dir is the store's directory ("" in memory).
@@ -327,28 +337,33 @@ func (s *Store) Dir() string { return s.dir }
 
 // Close closes the store and releases its lock.
 func (s *Store) Close() error {
-	var err error
 	s.commitMu.Lock()
-	if s.log != nil && !s.ro && s.err == nil {
-		s.mu.RLock()
-		compact := compactNow(s.end, s.index.live, true)
-		s.mu.RUnlock()
-		if compact {
-			// The log's garbage goes now, when the run needs neither the
-			// memory nor the time; a failure leaves the log as it is.
-			s.startLog(s.seq+1, true, true)
-		}
-	}
 	s.mu.Lock()
+	var err error
 	if s.log != nil && s.unsynced && s.err == nil {
 		err = s.log.f.Sync() // commits made without sync are kept too
 	}
-	if s.log != nil {
-		s.log.release()
-		s.log.retire()
-		s.log = nil
-	}
+	log := s.log
+	s.log = nil // reads from now on are errClosed
+	compact := log != nil && !s.ro && s.err == nil && err == nil &&
+		compactNow(s.end, s.index.live, true) && s.end >= s.compactAt
 	s.mu.Unlock()
+	if compact {
+		// The log's garbage goes now, when the run needs neither the
+		// memory nor the time, and the index need not follow the copies.
+		// A failure before the rename leaves the log as it is, whole; one
+		// after it is the store's error.
+		if f, _, _, cerr := s.writeLog(s.seq+1, log, true, false); cerr == nil {
+			f.Close()
+			s.fsys.remove(log.name)
+		} else if s.err != nil {
+			err = s.err
+		}
+	}
+	if log != nil {
+		log.release()
+		log.retire()
+	}
 	s.commitMu.Unlock()
 	if s.lock != nil {
 		if !s.ro {
@@ -641,7 +656,7 @@ func (s *Store) commit(rec []byte, sync bool) error {
 		return s.err
 	}
 	if compactNow(s.end, live, false) && s.end >= s.compactAt {
-		if err := s.startLog(s.seq+1, true, false); err != nil {
+		if err := s.startLog(s.seq+1, true); err != nil {
 			if s.err != nil {
 				return s.err
 			}

@@ -270,7 +270,9 @@ type sym uint32
 
 // symbols numbers the few distinct strings verdicts hold (statuses, list
 // ids, drop reasons), each kept once with its go-cty value, which records
-// then share. Safe for concurrent use.
+// then share. It has no bound: those are a few dozen values. A lead id
+// that is not a number (Convoso's are) is a symbol too, one per phone for
+// the run, as its string was before. Safe for concurrent use.
 type symbols struct {
 	mu   sync.RWMutex
 	ids  map[string]sym

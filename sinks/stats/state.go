@@ -89,10 +89,16 @@ func (s *sink) storeRow(r Row, bytes int64, hasBytes bool, fresh []string) error
 	if len(fresh) == 0 {
 		return nil
 	}
-	var packed []byte
+	// A date that ends twice in a run (the engine's "again") adds to the
+	// keys its first end saved.
+	key := append([]byte{newKeyPrefix}, r.Date...)
+	packed, _, err := s.state.Get(key)
+	if err != nil {
+		return err
+	}
 	for _, k := range fresh {
 		packed = binary.AppendUvarint(packed, uint64(len(k)))
 		packed = append(packed, k...)
 	}
-	return s.state.Set(append([]byte{newKeyPrefix}, r.Date...), packed)
+	return s.state.Set(key, packed)
 }

@@ -434,3 +434,23 @@ func TestOldKeyLayoutResumes(t *testing.T) {
 		t.Errorf("resumed from the old layout:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// A date that ends twice in a run saves the keys of both ends, so that a
+// resumed run counts them all.
+func TestDateEndingTwiceKeepsBothKeySets(t *testing.T) {
+	table := etltest.MemTable{}
+	s := &sink{state: table, bytes: map[string]int64{}, seen: newKeySet()}
+	if err := s.storeRow(Row{Date: "2025-12-01", CumulativeUniquePhones: 2}, 0, false, []string{"2025550100", "2025550101"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.storeRow(Row{Date: "2025-12-01", CumulativeUniquePhones: 3}, 0, false, []string{"2025550102"}); err != nil {
+		t.Fatal(err)
+	}
+	r := &sink{bytes: map[string]int64{}}
+	if err := r.UseState(table); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.seen.sorted(); strings.Join(got, " ") != "2025550100 2025550101 2025550102" {
+		t.Fatalf("restored keys %v", got)
+	}
+}
