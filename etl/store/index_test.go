@@ -41,3 +41,31 @@ func TestIndexKeepsPlacesThatDoNotPack(t *testing.T) {
 		t.Fatal("an empty group stays")
 	}
 }
+
+// Len counts the keys, deletes and prefix deletes included.
+func TestLen(t *testing.T) {
+	st := OpenMem()
+	defer st.Close()
+	if st.Len() != 0 {
+		t.Fatal("a new store has keys")
+	}
+	b := st.NewBatch(0)
+	b.Set([]byte("cache/x\x00a"), []byte("1"))
+	b.Set([]byte("cache/x\x00b"), []byte("2"))
+	b.Set([]byte("meta"), []byte("{}"))
+	b.Delete([]byte("meta"))
+	if err := b.Commit(true); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.Len(); n != 2 {
+		t.Fatalf("Len %d, want 2", n)
+	}
+	b = st.NewBatch(0)
+	b.DeletePrefix([]byte("cache/"))
+	if err := b.Commit(true); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.Len(); n != 0 {
+		t.Fatalf("Len %d after deleting everything", n)
+	}
+}

@@ -669,6 +669,13 @@ func (s *Store) commit(rec []byte, sync bool) error {
 	return nil
 }
 
+// Len is the number of keys the store holds (from its index: no read).
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.index.len()
+}
+
 // Size is the disk space the store's files take, in bytes.
 func (s *Store) Size() int64 {
 	if m, ok := s.fsys.(*MemFS); ok {
