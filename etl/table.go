@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/etlhq/etl/etl/spill"
 	"github.com/etlhq/etl/etl/store"
 )
 
@@ -33,6 +34,24 @@ type Table interface {
 	// Scan calls fn for every key in key order; fn must not change the
 	// table. The slices it gets are valid only during the call.
 	Scan(fn func(key, value []byte) error) error
+}
+
+// KeyScanner is implemented by tables that can walk their keys without
+// reading their values (the scratch table: its values are in a file).
+type KeyScanner interface {
+	// ScanKeys calls fn for every key in key order, as Scan does.
+	ScanKeys(fn func(key []byte) error) error
+}
+
+var _ KeyScanner = (*spill.Map)(nil) // the scratch table
+
+// ScanKeys calls fn for every key of t in key order: through ScanKeys
+// when t has it, otherwise through Scan.
+func ScanKeys(t Table, fn func(key []byte) error) error {
+	if ks, ok := t.(KeyScanner); ok {
+		return ks.ScanKeys(fn)
+	}
+	return t.Scan(func(key, _ []byte) error { return fn(key) })
 }
 
 // table is the engine's Table: changes not yet committed are held in

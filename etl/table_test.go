@@ -5,8 +5,10 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/etlhq/etl/etl/spill"
 	"github.com/etlhq/etl/etl/store"
 )
 
@@ -137,4 +139,26 @@ func mapLines(m map[string]string) []string {
 		out = append(out, k+"="+m[k])
 	}
 	return out
+}
+
+// ScanKeys walks a table's keys in order, through ScanKeys where the
+// table has it (the scratch table) and through Scan where it does not.
+func TestScanKeys(t *testing.T) {
+	scratch := spill.NewMap(t.TempDir())
+	defer scratch.Close()
+	plain := newTable(store.OpenMem(), []byte("state/x\x00"), false)
+	for _, tb := range []Table{scratch, plain} {
+		for _, k := range []string{"b", "a", "c"} {
+			if err := tb.Set([]byte(k), []byte("v")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var keys []string
+		if err := ScanKeys(tb, func(k []byte) error { keys = append(keys, string(k)); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(keys, " ") != "a b c" {
+			t.Errorf("%T: ScanKeys gave %v", tb, keys)
+		}
+	}
 }

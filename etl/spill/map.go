@@ -142,34 +142,13 @@ func (m *Map) Len() int {
 // keys as they were when it started: fn must not change the map (as
 // etl.Table says).
 func (m *Map) Scan(fn func(key, value []byte) error) error {
-	type keyed struct {
-		key string
-		at  place
+	f, all, err := m.sortedKeys()
+	if err != nil {
+		return err
 	}
-	m.mu.Lock()
-	all := make([]keyed, 0, len(m.where))
-	for _, p := range m.where {
-		all = append(all, keyed{at: p})
-	}
-	f := m.file
-	m.mu.Unlock()
-	if len(all) == 0 {
-		return nil
-	}
-	slices.SortFunc(all, func(a, b keyed) int { return cmp.Compare(a.at.off, b.at.off) })
 	var buf []byte
-	for i := range all {
-		var k []byte
-		var err error
-		if buf, k, err = m.readKey(f, buf, all[i].at); err != nil {
-			return err
-		}
-		all[i].key = string(k)
-	}
-	slices.SortFunc(all, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
 	for _, e := range all {
 		var v []byte
-		var err error
 		if buf, _, v, err = m.read(f, buf, e.at); err != nil {
 			return err
 		}
@@ -178,6 +157,54 @@ func (m *Map) Scan(fn func(key, value []byte) error) error {
 		}
 	}
 	return nil
+}
+
+// ScanKeys calls fn for every key in key order, reading no value
+// (etl.KeyScanner).
+func (m *Map) ScanKeys(fn func(key []byte) error) error {
+	_, all, err := m.sortedKeys()
+	if err != nil {
+		return err
+	}
+	for _, e := range all {
+		if err := fn([]byte(e.key)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyed is a key and where its entry is.
+type keyed struct {
+	key string
+	at  place
+}
+
+// sortedKeys reads every key back from the file (in file order, the
+// key's part of its entry only) and returns them sorted, with the file.
+func (m *Map) sortedKeys() (*File, []keyed, error) {
+	m.mu.Lock()
+	all := make([]keyed, 0, len(m.where))
+	for _, p := range m.where {
+		all = append(all, keyed{at: p})
+	}
+	f := m.file
+	m.mu.Unlock()
+	if len(all) == 0 {
+		return nil, nil, nil
+	}
+	slices.SortFunc(all, func(a, b keyed) int { return cmp.Compare(a.at.off, b.at.off) })
+	var buf []byte
+	for i := range all {
+		var k []byte
+		var err error
+		if buf, k, err = m.readKey(f, buf, all[i].at); err != nil {
+			return nil, nil, err
+		}
+		all[i].key = string(k)
+	}
+	slices.SortFunc(all, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	return f, all, nil
 }
 
 // Close lets the spill file go; the Map is empty afterwards.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -67,5 +68,21 @@ func TestMapGetReturnsACopy(t *testing.T) {
 	again, _, _ := m.Get([]byte("k"))
 	if !bytes.Equal(again, []byte("value")) {
 		t.Errorf("changing what Get returned changed the map: %q", again)
+	}
+}
+
+// ScanKeys walks the keys in the order Scan does, reading no value.
+func TestMapScanKeys(t *testing.T) {
+	m := NewMap(t.TempDir())
+	defer m.Close()
+	for _, k := range []string{"b", "a", "c", "a"} {
+		m.Set([]byte(k), []byte("value of "+k))
+	}
+	var keys []string
+	if err := m.ScanKeys(func(k []byte) error { keys = append(keys, string(k)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(keys, " ") != "a b c" {
+		t.Fatalf("ScanKeys: %v", keys)
 	}
 }

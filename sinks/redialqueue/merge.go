@@ -44,7 +44,7 @@ type queuedElsewhere struct {
 // describe read it from pending).
 func plan(q *queue, pending etl.Table) (mergeResult, error) {
 	r := mergeResult{created: !q.state.exists, attempts: 1}
-	err := pending.Scan(func(key, _ []byte) error {
+	err := etl.ScanKeys(pending, func(key []byte) error {
 		k := string(key)
 		num, _ := phone.ParseNumber(k)
 		queued, others := q.queued(num)
