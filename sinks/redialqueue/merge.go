@@ -76,6 +76,10 @@ var errChanged = errors.New("queue file changed on disk during the merge")
 // beforeRename is a test hook run between the merge's read and its rename.
 var beforeRename func(path string)
 
+// beforeLock is a test hook run between the merge's first plan and its
+// taking the file's lock.
+var beforeLock func(path string)
+
 // merge writes the entries the file lacks, under the lock. If the file
 // changes between our read and our rename, the merge is redone on the new
 // content rather than overwriting it.
@@ -86,11 +90,15 @@ func (s *sink) merge() (mergeResult, error) {
 	if err != nil {
 		return mergeResult{}, err
 	}
-	if r, err := plan(q, s.pending); err != nil || len(r.added) == 0 {
-		return r, err
+	first, err := plan(q, s.pending)
+	if err != nil || len(first.added) == 0 {
+		return first, err
 	}
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
 		return mergeResult{}, fmt.Errorf("creating queue directory: %w", err)
+	}
+	if beforeLock != nil {
+		beforeLock(s.path)
 	}
 	unlock, err := lockFile(s.path+".lock", lockWait)
 	if err != nil {
@@ -98,13 +106,19 @@ func (s *sink) merge() (mergeResult, error) {
 	}
 	defer unlock()
 	for attempt := 1; ; attempt++ {
-		q, err := readQueue(s.path)
-		if err != nil {
+		prev := q.state
+		if q, err = readQueue(s.path); err != nil {
 			return mergeResult{}, err
 		}
-		r, err := plan(q, s.pending)
-		if err != nil {
-			return mergeResult{}, err
+		r := first
+		if attempt > 1 || !q.state.same(prev) {
+			// Another writer came between the first read and the lock:
+			// plan on what the file holds now (the scan of the pending
+			// phones is the merge's cost; with the file unchanged, the
+			// plan made before the lock stands).
+			if r, err = plan(q, s.pending); err != nil {
+				return mergeResult{}, err
+			}
 		}
 		r.attempts = attempt
 		if len(r.added) == 0 {

@@ -411,3 +411,29 @@ func TestLockedQueueFails(t *testing.T) {
 		t.Error("queue changed while another run held the lock")
 	}
 }
+
+// A writer that comes between the merge's first plan and its lock: the
+// merge plans again on the file as it is then (a phone the writer queued
+// is not added twice), rather than reusing the plan it made before.
+func TestWriterBeforeTheLockIsSeen(t *testing.T) {
+	h := newHarness(t)
+	h.write(queueRel, []byte(existing))
+	theirs := `{"lead_id": "7", "phone_number": "7725550199", "status": "called", "attempts": 2, "last_attempt": "2026-01-06T16:00:00.000Z", "next_attempt": null, "created_at": "2025-12-16T12:00:00.000Z", "metadata": {}}`
+	processed := strings.Replace(existing, "\n}\n", ",\n  \"7725550199\": "+theirs+"\n}\n", 1)
+	beforeLock = func(path string) {
+		if err := os.WriteFile(path, []byte(processed), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	t.Cleanup(func() { beforeLock = nil })
+	res, err := h.run(pipeline("2026-01-07", baseCalls...), etl.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := sinkResult(t, res); !strings.HasPrefix(c.Summary, "added 1 entries, 2 already queued") {
+		t.Errorf("change %q", c.Summary)
+	}
+	if got := h.read(queueRel); !bytes.Contains(got, []byte(`"7725550199": `+theirs)) {
+		t.Errorf("the writer's entry was replaced:\n%s", got)
+	}
+}
