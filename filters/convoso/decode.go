@@ -106,6 +106,9 @@ func decodeEnvelope(body []byte) (json.RawMessage, error) {
 // Numbers may come as JSON numbers or strings. Entries of other shapes
 // than objects are an error, as is a lead without an id.
 func DecodeLeads(body []byte) (*LeadPage, error) {
+	if p, ok := decodeLeadsFast(body); ok {
+		return p, nil
+	}
 	if p, ok := decodeLeadsAtOnce(body); ok {
 		return p, nil
 	}

@@ -2,6 +2,7 @@ package convoso
 
 import (
 	"encoding/json"
+	"reflect"
 	"strconv"
 	"testing"
 )
@@ -47,11 +48,9 @@ func TestFlexStringMatchesJSON(t *testing.T) {
 }
 
 // BenchmarkDecodeLeads decodes an answer shaped like the fake's (and
-// Convoso's): two leads of twelve fields, ids as strings.
+// Convoso's).
 func BenchmarkDecodeLeads(b *testing.B) {
-	body := []byte(`{"success":true,"data":{"offset":0,"limit":100,"total":"2","entries":[` +
-		`{"id":"1000001","lead_id":"1000001","list_id":"501","status":"NA","status_name":"No Answer","phone_number":"5619565858","phone_code":"1","first_name":"Test","last_name":"Lead1000001","created_at":"2025-11-02 10:00:00","modified_at":"2025-12-01 16:05:09","called_count":"3"},` +
-		`{"id":"1000002","lead_id":"1000002","list_id":"502","status":"SALE","status_name":"Sale","phone_number":"5619565858","phone_code":"1","first_name":"Test","last_name":"Lead1000002","created_at":"2025-11-03 10:00:00","modified_at":"2025-12-02 09:15:00","called_count":"1"}]}}`)
+	body := benchAnswer
 	b.ReportAllocs()
 	for b.Loop() {
 		p, err := DecodeLeads(body)
@@ -60,3 +59,29 @@ func BenchmarkDecodeLeads(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeLeadsEncodingJSON is the same answer through
+// encoding/json (decodeLeadsAtOnce), what DecodeLeads did before fastjson.
+func BenchmarkDecodeLeadsEncodingJSON(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if p, ok := decodeLeadsAtOnce(benchAnswer); !ok || len(p.Leads) != 2 {
+			b.Fatal(p)
+		}
+	}
+}
+
+// The usual answer takes the fastjson path, to the same page.
+func TestUsualAnswerIsReadByFastjson(t *testing.T) {
+	fast, ok := decodeLeadsFast(benchAnswer)
+	slow, err := decodeLeadsStepwise(benchAnswer)
+	if !ok || err != nil || !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("fastjson %+v (%v), stepwise %+v (%v)", fast, ok, slow, err)
+	}
+}
+
+// benchAnswer is an answer shaped like the fake's (and Convoso's): two
+// leads of twelve fields, ids as strings.
+var benchAnswer = []byte(`{"success":true,"data":{"offset":0,"limit":100,"total":"2","entries":[` +
+	`{"id":"1000001","lead_id":"1000001","list_id":"501","status":"NA","status_name":"No Answer","phone_number":"5619565858","phone_code":"1","first_name":"Test","last_name":"Lead1000001","created_at":"2025-11-02 10:00:00","modified_at":"2025-12-01 16:05:09","called_count":"3"},` +
+	`{"id":"1000002","lead_id":"1000002","list_id":"502","status":"SALE","status_name":"Sale","phone_number":"5619565858","phone_code":"1","first_name":"Test","last_name":"Lead1000002","created_at":"2025-11-03 10:00:00","modified_at":"2025-12-02 09:15:00","called_count":"1"}]}}`)

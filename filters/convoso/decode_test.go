@@ -115,11 +115,25 @@ func FuzzDecodeLeads(f *testing.F) {
 		`{"success":true,"SUCCESS":false,"data":{"entries":[{"ID":"7","Status":"A"}],"Data":null}}`,
 		`{"success":true,"data":{"entries":[{"id":"7","id":"8","lead_id":null}]}}`,
 		`{"success":true,"code":"x","data":{"total":1,"entries":[{"id":"7"}]}}`,
+		`{"success":true,"code":200,"text":"ok","data":{"offset":"0","limit":" 10 ","total":2,"entries":[{"id":"5","lead_id":"\u0035","first_name":{"x":[1,2]},"status":"A\u00e9"},{"lead_id":12345678901234567890,"status":null}]}}`,
+		`{"success":true,"data":{"total":1,"entries":[{"id":"7","Lead_ID":"8"}]}}`,
+		`{"success":true,"data":{"total":1,"entries":[{"id":"\ud800"}]}}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := DecodeLeads(body)
+		// The fastjson path reads what it reads as the stepwise one does,
+		// duplicate keys included (it refuses those it would read).
+		if fast, ok := decodeLeadsFast(body); ok {
+			slow, err := decodeLeadsStepwise(body)
+			if err != nil {
+				t.Fatalf("decoded by fastjson to %+v, stepwise failed: %v", fast, err)
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("fastjson %+v, stepwise %+v", fast, slow)
+			}
+		}
 		if fast, ok := decodeLeadsAtOnce(body); ok && !duplicateKeys(body) {
 			slow, err := decodeLeadsStepwise(body)
 			if err != nil {
