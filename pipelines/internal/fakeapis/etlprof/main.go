@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/etlhq/etl/cmd/etl/cli"
+	"github.com/etlhq/etl/cmd/etl/gctune"
 	"github.com/etlhq/etl/etl"
 )
 
@@ -36,6 +37,7 @@ func main() {
 		defer close(watched)
 		watchHeap(dir, stop)
 	}()
+	gctune.StartDefault() // the etl binary's collector
 	status := cli.Main(os.Args[1:], os.Stdout, os.Stderr, os.Environ(), etl.Default)
 	close(stop)
 	<-watched
