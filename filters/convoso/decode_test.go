@@ -121,6 +121,9 @@ func FuzzDecodeLeads(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
+	for _, seed := range edgeSeeds {
+		f.Add([]byte(seed))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := DecodeLeads(body)
 		// The fastjson path reads what it reads as the stepwise one does,
