@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -106,18 +105,23 @@ func (l *logFile) retire() {
 	l.acquire().release()
 }
 
-// readEntry reads the entry at p into buf (grown as needed) and returns
-// its key and value, slices of buf.
-func (l *logFile) readEntry(buf []byte, p place) (newBuf, key, value []byte, err error) {
+// readValue reads the entry at p into buf (grown as needed) and returns
+// its value, a slice of buf. The entry's key must be key: the index knows
+// keys by their hash, and a read says so rather than return another
+// key's value.
+func (l *logFile) readValue(buf []byte, p place, key []byte) (newBuf, value []byte, err error) {
 	buf = slices.Grow(buf[:0], int(p.n))[:p.n]
 	if _, err := l.f.ReadAt(buf, p.off); err != nil {
-		return buf, nil, nil, fmt.Errorf("reading the state's log %s at %d: %w", l.name, p.off, err)
+		return buf, nil, fmt.Errorf("reading the state's log %s at %d: %w", l.name, p.off, err)
 	}
-	op, key, value, n, err := parseEntry(buf)
+	op, k, value, n, err := parseEntry(buf)
 	if err != nil || op != opSet || n != len(buf) {
-		return buf, nil, nil, fmt.Errorf("the state's log %s is damaged at %d", l.name, p.off)
+		return buf, nil, fmt.Errorf("the state's log %s is damaged at %d", l.name, p.off)
 	}
-	return buf, key, value, nil
+	if string(k) != string(key) {
+		return buf, nil, fmt.Errorf("the state's log %s holds %q at %d, where the index says %q is", l.name, k, p.off, key)
+	}
+	return buf, value, nil
 }
 
 // readKey reads the key of the entry at p into buf (grown as needed),
@@ -169,15 +173,11 @@ var errBadRecord = errors.New("malformed record")
 type opFunc func(op byte, key, value []byte, at place) error
 
 // walkOps parses a record's payload, which starts at offset base in the
-// log, calling fn (if not nil) for each operation. A payload it cannot
-// parse is errBadRecord, and fn has then been called for none of it; an
-// error of fn ends the walk.
+// log, calling fn (if not nil) for each operation; an error of fn ends
+// the walk. A payload it cannot parse is errBadRecord, found after fn saw
+// the operations before the bad one: where a record must apply whole or
+// not at all, a walk with no fn checks it first.
 func walkOps(payload []byte, base int64, fn opFunc) error {
-	if fn != nil {
-		if err := walkOps(payload, base, nil); err != nil {
-			return err
-		}
-	}
 	for i := 0; i < len(payload); {
 		op, key, value, n, err := parseEntry(payload[i:])
 		if err != nil {
@@ -282,6 +282,9 @@ func replay(f file, name string, apply opFunc) (int64, error) {
 		return 0, fmt.Errorf("the state's log %s is damaged: it does not start as an etl state log", name)
 	}
 	return readRecords(f, name, int64(len(logMagic)), func(payload []byte, base int64) error {
+		if err := walkOps(payload, base, nil); err != nil {
+			return err // checked whole before any of it is applied
+		}
 		return walkOps(payload, base, apply)
 	})
 }
@@ -297,19 +300,11 @@ type move struct {
 // says are current (the index still points at them) to w from offset off,
 // in log order, as records of about compactRecord bytes; it returns the
 // end of what it wrote and the moves, in log order (ascending from). It
-// reads src as a stream: what it holds in memory is a buffer, a record
-// and the moves (24 bytes a key), whatever the size of src's records
-// (every record up to end was checked when written or replayed). keys is
-// how many keys are live, or -1 when the moves are not wanted (a store
-// closing: only their count, copied, is).
-func compactInto(w io.WriterAt, off int64, src *logFile, end int64, keys int, live func(key []byte, at place) bool) (newEnd int64, moves []move, copied int, err error) {
-	if keys >= 0 {
-		moves = make([]move, 0, keys) // one per live key: grown, it would be allocated five times over
-	}
-	r := bufio.NewReaderSize(io.NewSectionReader(src.f, 0, end), 256<<10)
-	if _, err := r.Discard(len(logMagic)); err != nil {
-		return 0, nil, 0, err
-	}
+// reads src with readRecords, as an open does: memory holds a record of
+// src at a time, one being written and the moves (24 bytes a key). keys
+// is how many keys are live.
+func compactInto(w io.WriterAt, off int64, src *logFile, end int64, keys int, live func(key []byte, at place) bool) (newEnd int64, moves []move, err error) {
+	moves = make([]move, 0, keys) // one per live key: grown, it would be allocated five times over
 	rec := make([]byte, recordHeader, recordHeader+compactRecord+4<<10)
 	flush := func() error {
 		if len(rec) == recordHeader {
@@ -323,65 +318,28 @@ func compactInto(w io.WriterAt, off int64, src *logFile, end int64, keys int, li
 		rec = rec[:recordHeader]
 		return nil
 	}
-	var key, value []byte
-	for pos := int64(len(logMagic)); pos < end; {
-		var hdr [recordHeader]byte
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return 0, nil, 0, fmt.Errorf("reading the state's log %s: %w", src.name, err)
-		}
-		pos += recordHeader
-		recordEnd := pos + int64(binary.LittleEndian.Uint32(hdr[0:4]))
-		for pos < recordEnd {
-			start := pos
-			op, err := r.ReadByte()
-			if err != nil {
-				return 0, nil, 0, err
+	read, err := readRecords(src.f, src.name, int64(len(logMagic)), func(payload []byte, base int64) error {
+		return walkOps(payload, base, func(op byte, key, value []byte, at place) error {
+			if op != opSet || !live(key, at) {
+				return nil // set again later, or deleted
 			}
-			if key, err = readBytes(r, key); err != nil {
-				return 0, nil, 0, err
-			}
-			pos += 1 + int64(uvarintLen(len(key))+len(key))
-			if op != opSet {
-				continue
-			}
-			if value, err = readBytes(r, value); err != nil {
-				return 0, nil, 0, err
-			}
-			pos += int64(uvarintLen(len(value)) + len(value))
-			if !live(key, place{start, uint32(pos - start)}) {
-				continue // set again later, or deleted
-			}
-			if keys >= 0 {
-				moves = append(moves, move{from: start, to: place{off + int64(len(rec)), uint32(pos - start)}})
-			}
-			copied++
+			start := len(rec)
 			rec = appendOp(rec, opSet, key, value)
+			moves = append(moves, move{from: at.off, to: place{off + int64(start), uint32(len(rec) - start)}})
 			if len(rec)-recordHeader >= compactRecord {
-				if err := flush(); err != nil {
-					return 0, nil, 0, err
-				}
+				return flush()
 			}
-		}
+			return nil
+		})
+	})
+	if err == nil && read != end {
+		err = fmt.Errorf("the state's log %s: a compaction read %d of its %d bytes", src.name, read, end)
 	}
-	if err := flush(); err != nil {
-		return 0, nil, 0, err
+	if err == nil {
+		err = flush()
 	}
-	return off, moves, copied, nil
-}
-
-// readBytes reads a uvarint length and that many bytes into buf.
-func readBytes(r *bufio.Reader, buf []byte) ([]byte, error) {
-	n, err := binary.ReadUvarint(r)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
-	buf = slices.Grow(buf[:0], int(n))[:n]
-	_, err = io.ReadFull(r, buf)
-	return buf, err
-}
-
-// uvarintLen is the length of n as a uvarint.
-func uvarintLen(n int) int {
-	var b [binary.MaxVarintLen64]byte
-	return binary.PutUvarint(b[:], uint64(n))
+	return off, moves, nil
 }

@@ -255,7 +255,7 @@ func (s *Store) open(fsys fileSystem) error {
 // shared.
 func (s *Store) startLog(seq int, compact bool) error {
 	old := s.log
-	f, end, moves, err := s.writeLog(seq, old, compact, true)
+	f, end, moves, err := s.writeLog(seq, old, compact)
 	if err != nil {
 		return err
 	}
@@ -276,10 +276,10 @@ func (s *Store) startLog(seq int, compact bool) error {
 // writeLog writes log number seq, with the live entries of src if
 // compact: to a .tmp file, synced, renamed to its number and its
 // directory synced, so that the highest-numbered log is always whole. It
-// returns the file, its end and, if track, where each entry moved. An
+// returns the file, its end and where each entry moved. An
 // error after the rename sets s.err. commitMu is held (or the store is not
 // yet shared), so the index does not change meanwhile.
-func (s *Store) writeLog(seq int, src *logFile, compact, track bool) (f file, end int64, moves []move, err error) {
+func (s *Store) writeLog(seq int, src *logFile, compact bool) (f file, end int64, moves []move, err error) {
 	name := logName(seq)
 	tmp := name + tmpSuffix
 	if f, err = s.fsys.create(tmp); err != nil {
@@ -304,18 +304,13 @@ func (s *Store) writeLog(seq int, src *logFile, compact, track bool) (f file, en
 		s.mu.RLock()
 		keys := s.index.len()
 		s.mu.RUnlock()
-		want := keys
-		if !track {
-			want = -1
-		}
-		var copied int
-		if end, moves, copied, err = compactInto(f, end, src, s.end, want, live); err != nil {
+		if end, moves, err = compactInto(f, end, src, s.end, keys, live); err != nil {
 			return fail(err)
 		}
-		if copied != keys {
+		if len(moves) != keys {
 			// Every key points into the log: one not found in it would
 			// be lost by the switch.
-			return fail(fmt.Errorf("compaction found %d of the %d keys' values", copied, keys))
+			return fail(fmt.Errorf("compaction found %d of the %d keys' values", len(moves), keys))
 		}
 	}
 	if err := f.Sync(); err != nil {
@@ -350,10 +345,10 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	if compact {
 		// The log's garbage goes now, when the run needs neither the
-		// memory nor the time, and the index need not follow the copies.
+		// memory nor the time (the index is not moved: it is done with).
 		// A failure before the rename leaves the log as it is, whole; one
 		// after it is the store's error.
-		if f, _, _, cerr := s.writeLog(s.seq+1, log, true, false); cerr == nil {
+		if f, _, _, cerr := s.writeLog(s.seq+1, log, true); cerr == nil {
 			f.Close()
 			s.fsys.remove(log.name)
 		} else if s.err != nil {
@@ -378,7 +373,8 @@ func (s *Store) Close() error {
 }
 
 // noCheckpointError says a store directory holds no log yet: a run
-// stopped after it made the directory and before it wrote its log. It is an fs.ErrNotExist, so that a plan treats it as no state.
+// stopped after it made the directory and before it wrote its log. It is
+// an fs.ErrNotExist, so that a plan treats it as no state.
 type noCheckpointError struct{ dir string }
 
 func (e noCheckpointError) Error() string {
@@ -437,11 +433,7 @@ func (s *Store) Get(key []byte) (value []byte, ok bool, err error) {
 	if !ok {
 		return nil, false, nil
 	}
-	_, k, value, err := s.log.readEntry(nil, p)
-	if err == nil && !bytes.Equal(k, key) {
-		err = fmt.Errorf("the state's log %s holds %q where the index says %q is", s.log.name, k, key)
-	}
-	if err != nil {
+	if _, value, err = s.log.readValue(nil, p, key); err != nil {
 		return nil, false, err
 	}
 	return value, true, nil
@@ -530,12 +522,10 @@ func (i *Iterator) Key() []byte { return []byte(i.entries[i.i].key) }
 
 // Value is the current value; valid until Next.
 func (i *Iterator) Value() ([]byte, error) {
-	var k, v []byte
+	e := i.entries[i.i]
+	var v []byte
 	var err error
-	i.buf, k, v, err = i.log.readEntry(i.buf, i.entries[i.i].at)
-	if err == nil && string(k) != i.entries[i.i].key {
-		err = fmt.Errorf("the state's log %s holds %q where %q was", i.log.name, k, i.entries[i.i].key)
-	}
+	i.buf, v, err = i.log.readValue(i.buf, e.at, []byte(e.key))
 	return v, err
 }
 
