@@ -349,21 +349,53 @@ func (s *Server) searchLeads(w http.ResponseWriter, r *http.Request, phone strin
 	}
 	total := len(leads)
 	page := leads[min(offset, total):min(offset+limit, total)]
-	entries := make([]map[string]any, len(page))
+	entries := make([]leadEntry, len(page))
 	for i, l := range page {
-		entries[i] = map[string]any{
-			"id": s.num(l.ID), "lead_id": s.num(l.ID), "list_id": s.num(l.ListID),
-			"status": l.Status, "status_name": s.statusName(l.Status),
-			"phone_number": phone, "phone_code": "1",
-			"first_name": "Test", "last_name": "Lead" + l.ID,
-			"created_at": l.CreatedAt, "modified_at": l.ModifiedAt,
-			"called_count": s.num(strconv.Itoa(l.CalledCount)),
+		entries[i] = leadEntry{
+			ID: s.num(l.ID), LeadID: s.num(l.ID), ListID: s.num(l.ListID),
+			Status: l.Status, StatusName: s.statusName(l.Status),
+			PhoneNumber: phone, PhoneCode: "1",
+			FirstName: "Test", LastName: "Lead" + l.ID,
+			CreatedAt: l.CreatedAt, ModifiedAt: l.ModifiedAt,
+			CalledCount: s.num(strconv.Itoa(l.CalledCount)),
 		}
 	}
 	s.record(r, phone, http.StatusOK, 0)
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "data": map[string]any{
-		"offset": offset, "limit": limit, "total": s.num(strconv.Itoa(total)), "entries": entries,
+	writeJSON(w, http.StatusOK, leadsAnswer{Success: true, Data: leadsPage{
+		Offset: offset, Limit: limit, Total: s.num(strconv.Itoa(total)), Entries: entries,
 	}})
+}
+
+// leadsAnswer, leadsPage and leadEntry are a lead search's answer. They
+// are structs, not maps, because the benchmarks' 50,000 searches spent a
+// second of the cores they share with the measured run sorting map keys;
+// their fields are in the order the maps encoded, by name, so the bytes
+// served are the same.
+type leadsAnswer struct {
+	Data    leadsPage `json:"data"`
+	Success bool      `json:"success"`
+}
+
+type leadsPage struct {
+	Entries []leadEntry `json:"entries"`
+	Limit   int         `json:"limit"`
+	Offset  int         `json:"offset"`
+	Total   any         `json:"total"`
+}
+
+type leadEntry struct {
+	CalledCount any    `json:"called_count"`
+	CreatedAt   string `json:"created_at"`
+	FirstName   string `json:"first_name"`
+	ID          any    `json:"id"`
+	LastName    string `json:"last_name"`
+	LeadID      any    `json:"lead_id"`
+	ListID      any    `json:"list_id"`
+	ModifiedAt  string `json:"modified_at"`
+	PhoneCode   string `json:"phone_code"`
+	PhoneNumber string `json:"phone_number"`
+	Status      string `json:"status"`
+	StatusName  string `json:"status_name"`
 }
 
 func (s *Server) searchDNC(w http.ResponseWriter, r *http.Request, phone string) {
