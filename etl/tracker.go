@@ -213,11 +213,15 @@ func (t *partitionTracker) commit(pp *pendingPartition) error {
 	again := t.cp.Done(src, m.Partition) // a source that read a done partition again
 	now := time.Now().UTC()
 	if t.store != nil {
-		b, err := t.newBatch(pp.deltas)
+		// The caches are sealed first, so that the batch is sized for
+		// their answers too: growing a date's megabytes by copying was
+		// a fifth of the commits' CPU at 50,000 phones.
+		cacheDeltas := t.sealCaches()
+		b, err := t.newBatch(pp.deltas, cacheDeltas)
 		if err != nil {
 			return err
 		}
-		cacheDeltas, err := t.writeChanges(b, pp.deltas)
+		err = writeDeltas(b, pp.deltas, cacheDeltas)
 		if err == nil && !again {
 			err = t.writeDone(b, src, done, now)
 		}
@@ -252,24 +256,28 @@ func (t *partitionTracker) commit(pp *pendingPartition) error {
 	return nil
 }
 
-// writeChanges adds the deltas and the caches' changes to b; it returns
-// the caches' deltas, to be marked committed with the rest.
-func (t *partitionTracker) writeChanges(b *store.Batch, deltas []*delta) ([]*delta, error) {
-	for _, d := range deltas {
-		if err := d.write(b); err != nil {
-			return nil, err
+// writeDeltas adds the deltas' changes to b.
+func writeDeltas(b *store.Batch, deltas ...[]*delta) error {
+	for _, ds := range deltas {
+		for _, d := range ds {
+			if err := d.write(b); err != nil {
+				return err
+			}
 		}
 	}
-	var cacheDeltas []*delta
+	return nil
+}
+
+// sealCaches seals the changes the caches have had since their last
+// commit, for the next one.
+func (t *partitionTracker) sealCaches() []*delta {
+	var sealed []*delta
 	for _, c := range t.caches {
 		if d := c.seal(); d != nil {
-			if err := d.write(b); err != nil {
-				return nil, err
-			}
-			cacheDeltas = append(cacheDeltas, d)
+			sealed = append(sealed, d)
 		}
 	}
-	return cacheDeltas, nil
+	return sealed
 }
 
 // writeDone adds the partition's record and the checkpoint's header to b.
@@ -308,10 +316,12 @@ func (t *partitionTracker) markCommitted(deltas []*delta) {
 // deleting the old state, in the same transaction: until this run has
 // something to checkpoint, the old checkpoint stays (a fresh run stopped
 // by a wrong key at its first request keeps it).
-func (t *partitionTracker) newBatch(deltas []*delta) (*store.Batch, error) {
+func (t *partitionTracker) newBatch(deltas ...[]*delta) (*store.Batch, error) {
 	size := 1 << 10 // the done record and the header
-	for _, d := range deltas {
-		size += d.size()
+	for _, ds := range deltas {
+		for _, d := range ds {
+			size += d.size()
+		}
 	}
 	b := t.store.NewBatch(size)
 	if !t.wipe {
@@ -337,7 +347,7 @@ func (t *partitionTracker) finish(completed bool) error {
 	if t.store == nil || (len(t.caches) == 0 && !t.wipe) {
 		return nil
 	}
-	b, err := t.newBatch(nil)
+	b, err := t.newBatch()
 	if err != nil {
 		return err
 	}
@@ -362,12 +372,12 @@ func (t *partitionTracker) flushCaches() error {
 	if t.store == nil || !slices.ContainsFunc(t.caches, (*table).changed) {
 		return nil
 	}
-	b, err := t.newBatch(nil)
+	deltas := t.sealCaches()
+	b, err := t.newBatch(deltas)
 	if err != nil {
 		return err
 	}
-	deltas, err := t.writeChanges(b, nil)
-	if err != nil {
+	if err := writeDeltas(b, deltas); err != nil {
 		b.Close()
 		return err
 	}

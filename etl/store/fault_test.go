@@ -449,3 +449,47 @@ func TestCloseReturnsCompactionError(t *testing.T) {
 		t.Fatalf("Close: %v (the directory sync failed: %v)", err, !fsys.failSync)
 	}
 }
+
+// A batch reuses the buffer of the last one done with, which the old
+// batch can no longer write into; a buffer over maxSpare is not kept.
+func TestBatchBufferIsReused(t *testing.T) {
+	s := &Store{}
+	if err := s.open(NewMemFS()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := s.NewBatch(1 << 10)
+	a.Set([]byte("t\x00a"), []byte("1"))
+	first := &a.rec[:1][0]
+	if err := a.Commit(true); err != nil {
+		t.Fatal(err)
+	}
+	b := s.NewBatch(512)
+	if &b.rec[:1][0] != first {
+		t.Error("the next batch did not reuse the committed batch's buffer")
+	}
+	if c := s.NewBatch(512); &c.rec[:1][0] == first {
+		t.Error("two open batches share a buffer")
+	}
+	if err := a.Set([]byte("t\x00stale"), []byte("x")); err == nil {
+		t.Error("the committed batch still writes")
+	}
+	b.Set([]byte("t\x00b"), []byte("2"))
+	if err := b.Commit(true); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"t\x00a": "1", "t\x00b": "2"} {
+		if v, ok, err := s.Get([]byte(k)); err != nil || !ok || string(v) != want {
+			t.Errorf("Get(%q) = %q, %v, %v; want %q", k, v, ok, err, want)
+		}
+	}
+	if _, ok, _ := s.Get([]byte("t\x00stale")); ok {
+		t.Error("the stale batch's key is in the store")
+	}
+
+	big := s.NewBatch(maxSpare + 1)
+	big.Close()
+	if cap(s.spare) > maxSpare {
+		t.Errorf("a %d-byte buffer was kept", cap(s.spare))
+	}
+}

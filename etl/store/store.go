@@ -68,7 +68,19 @@ type Store struct {
 	// compactAt is the log size at which the next compaction may start:
 	// after one failed, not before the log has grown again.
 	compactAt int64
+
+	// spare is the buffer of the last batch done with, which the next
+	// batch reuses (guarded by spareMu). A run commits batches of about
+	// the same size one after another: a fresh buffer each time was 114 MB
+	// of zeroed memory at the scale run, and a tenth of its commits' CPU.
+	spareMu sync.Mutex
+	spare   []byte
 }
+
+// maxSpare is the largest batch buffer kept for the next batch: an
+// unusual batch (a first commit that copies a whole old state) is not
+// held for the whole run.
+const maxSpare = 16 << 20
 
 // InUseError says another process holds the store.
 type InUseError struct {
@@ -551,8 +563,15 @@ type Batch struct {
 // NewBatch starts a batch with room for size bytes of changes (it grows
 // past that if need be).
 func (s *Store) NewBatch(size int) *Batch {
-	rec := make([]byte, recordHeader, recordHeader+max(size, 0))
-	return &Batch{s: s, rec: rec}
+	need := recordHeader + max(size, 0)
+	s.spareMu.Lock()
+	rec := s.spare
+	s.spare = nil
+	s.spareMu.Unlock()
+	if cap(rec) < need {
+		rec = make([]byte, 0, need)
+	}
+	return &Batch{s: s, rec: rec[:recordHeader]}
 }
 
 // Set sets key to value in the batch (both are copied).
@@ -587,8 +606,18 @@ func (b *Batch) Commit(sync bool) error {
 	return b.s.commit(b.rec, sync)
 }
 
-// Close discards a batch that was not committed.
-func (b *Batch) Close() { b.rec = nil }
+// Close discards a batch that was not committed. Its buffer serves the
+// next batch: nothing the store keeps points into it.
+func (b *Batch) Close() {
+	if rec := b.rec; cap(rec) <= maxSpare {
+		b.s.spareMu.Lock()
+		if cap(rec) > cap(b.s.spare) {
+			b.s.spare = rec
+		}
+		b.s.spareMu.Unlock()
+	}
+	b.rec = nil
+}
 
 // commit appends the record to the log and applies it to the index. Reads
 // go on while it writes and syncs: the index points into the log only once
