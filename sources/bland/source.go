@@ -129,6 +129,12 @@ func (s *Source) Read(ctx context.Context, out etl.Output) error {
 			}
 		}
 		streams[i] = nil
+		if i+1 < len(streams) {
+			// Only this goroutine takes: the next date unpacks into the
+			// same buffer instead of growing one of its own.
+			streams[i+1].unpacked = st.unpacked
+		}
+		st.unpacked = nil
 		if err := s.markDate(date, st.day, st.err, invalid, out); err != nil {
 			return err
 		}
