@@ -609,30 +609,34 @@ func (s *scanner) call(i int) (Call, error) {
 		return c, s.errorf("call %d is not an object", i)
 	}
 	err := s.members(place{"call", i}, func(k []byte) error {
-		switch key := string(k); key {
-		case "call_id", "c_id":
-			return s.text(&c.ID, i, key)
+		// The names are passed as constants: a string of k kept for
+		// errors would be allocated for every member of every call.
+		switch string(k) {
+		case "call_id":
+			return s.text(&c.ID, i, "call_id")
+		case "c_id":
+			return s.text(&c.ID, i, "c_id")
 		case "created_at":
-			return s.text(&created, i, key)
+			return s.text(&created, i, "created_at")
 		case "to":
-			return s.text(&c.To, i, key)
+			return s.text(&c.To, i, "to")
 		case "from":
-			return s.text(&c.From, i, key)
+			return s.text(&c.From, i, "from")
 		case "batch_id":
 			if s.skipFields.BatchID {
 				return s.skip()
 			}
-			return s.text(&c.BatchID, i, key)
+			return s.text(&c.BatchID, i, "batch_id")
 		case "status":
 			if s.skipFields.Status {
 				return s.skip()
 			}
-			return s.text(&c.Status, i, key)
+			return s.text(&c.Status, i, "status")
 		case "answered_by":
 			if s.skipFields.AnsweredBy {
 				return s.skip()
 			}
-			return s.text(&c.AnsweredBy, i, key)
+			return s.text(&c.AnsweredBy, i, "answered_by")
 		case "inbound":
 			return s.boolean(&c.Inbound, i)
 		case "call_length":
