@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/etlhq/etl/etl"
@@ -79,6 +80,10 @@ type Client struct {
 	// the date and paging, Convoso's would hold its token were it sent
 	// in a URL.
 	LogQuery bool
+
+	// redirected is set once an answer redirected: from then on requests
+	// go through http.Client.Do (see send).
+	redirected atomic.Bool
 }
 
 // Gate bounds the requests in flight across the callers sharing a Client
@@ -194,6 +199,53 @@ func (c *Client) Do(ctx context.Context, req *http.Request, handle func(*http.Re
 	}
 }
 
+// send sends r through hc. A client with no cookie jar, redirect policy,
+// timeout or URL credentials sends through its transport directly:
+// http.Client.Do copies the headers and wraps the body of every request
+// to be ready for a redirect, a fifth of a Convoso lookup's allocations,
+// and the APIs do not redirect. When an answer does, it is drained and the
+// request sent again through Do, which follows it as it always did, and so
+// are all the Client's later requests: a redirecting base URL costs one
+// request more per run.
+func (c *Client) send(hc *http.Client, r *http.Request) (*http.Response, error) {
+	if hc.Jar != nil || hc.CheckRedirect != nil || hc.Timeout != 0 || r.URL.User != nil || c.redirected.Load() {
+		return hc.Do(r)
+	}
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	resp, err := rt.RoundTrip(r)
+	if err != nil || !isRedirect(resp.StatusCode) || resp.Header.Get("Location") == "" {
+		return resp, err
+	}
+	c.redirected.Store(true)
+	if r.Body != nil && r.Body != http.NoBody {
+		if r.GetBody == nil {
+			return resp, nil // its body cannot be sent again: the redirect is the answer
+		}
+		body, err := r.GetBody()
+		if err != nil {
+			resp.Body.Close()
+			return nil, err
+		}
+		r.Body = body
+	}
+	io.CopyN(io.Discard, resp.Body, 4<<10)
+	resp.Body.Close()
+	return hc.Do(r)
+}
+
+// isRedirect reports whether status is one http.Client follows.
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
 // wait waits for the rate limits, then for the Gate.
 func (c *Client) wait(ctx context.Context) error {
 	if c.Throttle != nil {
@@ -242,7 +294,7 @@ func (c *Client) attempt(ctx context.Context, req *http.Request, handle func(*ht
 		}
 		r.Body = body
 	}
-	resp, err := hc.Do(r)
+	resp, err := c.send(hc, r)
 	if err != nil {
 		// A *url.Error would print the whole URL, query and all: keep only
 		// its cause.

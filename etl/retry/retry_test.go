@@ -546,3 +546,52 @@ func TestCookieJarAttemptsDoNotShareHeaders(t *testing.T) {
 		t.Errorf("the caller's request gained headers: %v", req.Header)
 	}
 }
+
+// Requests go to the transport directly, but an answer that redirects is
+// followed as http.Client follows it: a GET and a POST (307, body sent
+// again) reach the new place. The first redirect costs the request sent
+// again; after it, the client follows redirects at once.
+func TestRedirectFollowed(t *testing.T) {
+	var got []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.Path+" "+string(body))
+		mu.Unlock()
+		if r.URL.Path == "/old" {
+			http.Redirect(w, r, "/new", http.StatusTemporaryRedirect)
+			return
+		}
+		io.WriteString(w, "answer from "+r.URL.Path)
+	}))
+	defer srv.Close()
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		c := fastClient()
+		sent := ""
+		if method == http.MethodPost {
+			sent = "form=1"
+		}
+		for i, want := range [][]string{
+			{method + " /old " + sent, method + " /old " + sent, method + " /new " + sent},
+			{method + " /old " + sent, method + " /new " + sent},
+		} {
+			got = nil
+			req, _ := http.NewRequest(method, srv.URL+"/old", strings.NewReader(sent))
+			var answer string
+			if _, err := c.Do(context.Background(), req, func(resp *http.Response) error {
+				b, err := io.ReadAll(resp.Body)
+				answer = string(b)
+				return err
+			}); err != nil {
+				t.Fatalf("%s %d: %v", method, i, err)
+			}
+			if answer != "answer from /new" {
+				t.Errorf("%s %d: answer %q", method, i, answer)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s %d: the server saw %q, want %q", method, i, got, want)
+			}
+		}
+	}
+}

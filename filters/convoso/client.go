@@ -43,6 +43,9 @@ type Client struct {
 	Token string
 	// HTTP sends requests with retries; its Secrets should hold Token.
 	HTTP *retry.Client
+
+	// endpoints holds each path's URL, parsed once (see newPost).
+	endpoints sync.Map // path → *url.URL
 }
 
 // AuthError is Convoso refusing the auth_token: the run stops at once.
@@ -137,12 +140,10 @@ func (c *Client) classify(path string, err error) error {
 // post sends form (plus auth_token) and hands the whole body to handle.
 func (c *Client) post(ctx context.Context, path string, form url.Values, handle func([]byte) error) (int, error) {
 	form.Set("auth_token", c.Token)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.BaseURL, "/")+path, strings.NewReader(form.Encode()))
+	req, err := c.newPost(ctx, path, form.Encode())
 	if err != nil {
 		return 0, fmt.Errorf("POST %s: %w", path, err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
 	return c.HTTP.Do(ctx, req, func(resp *http.Response) error {
 		buf := bodyBuffers.Get().(*bytes.Buffer)
 		defer putBodyBuffer(buf)
@@ -152,6 +153,37 @@ func (c *Client) post(ctx context.Context, path string, form url.Values, handle 
 		}
 		return handle(buf.Bytes())
 	})
+}
+
+// formHeader is the headers of every request, shared and never written:
+// neither the transport nor retry.Client changes a request's headers
+// (retry clones a request where a cookie jar would add to them).
+var formHeader = http.Header{
+	"Content-Type": {"application/x-www-form-urlencoded"},
+	"Accept":       {"application/json"},
+}
+
+// newPost is the request POSTing body to path. The path's URL is parsed
+// once and shared, as are the headers: per lookup, parsing the URL and
+// setting two headers were a sixth of its allocations.
+func (c *Client) newPost(ctx context.Context, path, body string) (*http.Request, error) {
+	u, ok := c.endpoints.Load(path)
+	if !ok {
+		parsed, err := url.Parse(strings.TrimSuffix(c.BaseURL, "/") + path)
+		if err != nil {
+			return nil, err
+		}
+		parsed.Host = strings.TrimSuffix(parsed.Host, ":") // an empty port, as NewRequest drops it
+		u, _ = c.endpoints.LoadOrStore(path, parsed)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.URL = u.(*url.URL)
+	req.Host = req.URL.Host
+	req.Header = formHeader
+	return req, nil
 }
 
 // bodyBuffers holds the buffers answers are read into. The decoders copy

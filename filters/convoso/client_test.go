@@ -1,0 +1,42 @@
+package convoso
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/etlhq/etl/etl/retry"
+	"github.com/etlhq/etl/filters/convoso/convosotest"
+)
+
+// Requests share their URL and headers (newPost): the fake, which parses
+// the form by its Content-Type and checks the token in it, answers every
+// kind of request, and the shared headers are as they were afterwards.
+func TestSharedRequestPartsStayIntact(t *testing.T) {
+	srv := convosotest.NewServer(convosotest.Config{})
+	defer srv.Close()
+	srv.Seed([]string{"2015550123"})
+	before := maps.Clone(formHeader)
+	c := &Client{BaseURL: srv.URL() + "/", Token: srv.Token(), HTTP: &retry.Client{HTTP: &http.Client{}, MaxRetries: 1}}
+	ctx := context.Background()
+	for range 3 {
+		if leads, _, err := c.Leads(ctx, "2015550123"); err != nil || len(leads) == 0 {
+			t.Fatalf("Leads = %v, %v", leads, err)
+		}
+		if _, _, err := c.OnDNC(ctx, "2015550123", 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Statuses(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !maps.EqualFunc(formHeader, before, slices.Equal) {
+		t.Errorf("the shared headers changed: %v, were %v", formHeader, before)
+	}
+	u, _ := c.endpoints.Load(leadsPath)
+	if got := u.(interface{ String() string }).String(); got != srv.URL()+leadsPath {
+		t.Errorf("the leads URL is %s", got)
+	}
+}
