@@ -2,11 +2,14 @@ package convoso
 
 import (
 	"context"
+	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 
+	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/retry"
 	"github.com/etlhq/etl/filters/convoso/convosotest"
 )
@@ -38,5 +41,25 @@ func TestSharedRequestPartsStayIntact(t *testing.T) {
 	u, _ := c.endpoints.Load(leadsPath)
 	if got := u.(interface{ String() string }).String(); got != srv.URL()+leadsPath {
 		t.Errorf("the leads URL is %s", got)
+	}
+}
+
+// The filter's client does not ask for gzip (answers are small; see
+// newFilter), and so sends no Accept-Encoding header.
+func TestLookupsDoNotAskForGzip(t *testing.T) {
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.Header.Get("Accept-Encoding"))
+		io.WriteString(w, `{"success":true,"data":{"offset":0,"limit":100,"total":0,"entries":[]}}`)
+	}))
+	defer srv.Close()
+	cfg := defaultConfig()
+	cfg.BaseURL, cfg.AuthToken = srv.URL, "token"
+	f := newFilter(cfg, etl.Env{})
+	if _, _, err := f.client.Leads(context.Background(), "2015550123"); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(asked, []string{""}) {
+		t.Errorf("Accept-Encoding sent: %q", asked)
 	}
 }
