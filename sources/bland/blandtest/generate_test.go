@@ -3,6 +3,7 @@ package blandtest
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -27,5 +28,22 @@ func TestFormatting(t *testing.T) {
 		if got, want := formatPhone(k, 3), fmt.Sprintf("(%s) %s-%s", p[:3], p[3:6], p[6:]); got != want {
 			t.Errorf("formatPhone(%d, 3) = %q, want %q", k, got, want)
 		}
+	}
+}
+
+// The server generates a date's calls at every request (it keeps none):
+// generation must give the same calls every time, for the demo's traffic
+// and for a uniform volume.
+func TestGenerationIsRepeatable(t *testing.T) {
+	uniform := Config{CallsPerDay: 500, PhonePool: 300, Seed: 9}
+	for name, cfg := range map[string]Config{"demo": Demo(300, 2000), "uniform": uniform} {
+		s := NewServer(cfg)
+		for _, date := range []string{"2025-12-01", "2025-12-24", "2026-01-07"} {
+			a, b := s.Calls(date), s.Calls(date)
+			if len(a) == 0 || !slices.Equal(a, b) {
+				t.Errorf("%s %s: %d calls, then %d different ones", name, date, len(a), len(b))
+			}
+		}
+		s.Close()
 	}
 }
