@@ -65,11 +65,7 @@ func (c *Client) Leads(ctx context.Context, ph string) ([]Lead, int, error) {
 	var leads []Lead
 	requests := 0
 	for page := 0; page < maxPages; page++ {
-		p, n, err := c.search(ctx, leadsPath, url.Values{
-			"phone_number": {ph},
-			"offset":       {strconv.Itoa(len(leads))},
-			"limit":        {strconv.Itoa(pageLimit)},
-		})
+		p, n, err := c.search(ctx, leadsPath, "limit", strconv.Itoa(pageLimit), "offset", strconv.Itoa(len(leads)), "phone_number", ph)
 		requests += n
 		if err != nil {
 			return nil, requests, c.phoneErr(ph, err)
@@ -84,11 +80,7 @@ func (c *Client) Leads(ctx context.Context, ph string) ([]Lead, int, error) {
 
 // OnDNC reports whether phone is on the DNC list of campaign (0: global).
 func (c *Client) OnDNC(ctx context.Context, ph string, campaign int) (bool, int, error) {
-	p, n, err := c.search(ctx, dncPath, url.Values{
-		"phone_number": {ph},
-		"campaign_id":  {strconv.Itoa(campaign)},
-		"limit":        {"1"},
-	})
+	p, n, err := c.search(ctx, dncPath, "campaign_id", strconv.Itoa(campaign), "limit", "1", "phone_number", ph)
 	if err != nil {
 		return false, n, c.phoneErr(ph, err)
 	}
@@ -98,7 +90,7 @@ func (c *Client) OnDNC(ctx context.Context, ph string, campaign int) (bool, int,
 // Statuses returns the status catalogue.
 func (c *Client) Statuses(ctx context.Context) ([]Status, error) {
 	var out []Status
-	_, err := c.post(ctx, statusPath, url.Values{}, func(body []byte) error {
+	_, err := c.post(ctx, statusPath, nil, func(body []byte) error {
 		s, err := DecodeStatuses(body)
 		if err != nil {
 			return c.classify(statusPath, err)
@@ -109,7 +101,9 @@ func (c *Client) Statuses(ctx context.Context) ([]Status, error) {
 	return out, err
 }
 
-func (c *Client) search(ctx context.Context, path string, form url.Values) (*LeadPage, int, error) {
+// search asks path for a page of leads; form is the fields' names and
+// values in turn (see post).
+func (c *Client) search(ctx context.Context, path string, form ...string) (*LeadPage, int, error) {
 	var page *LeadPage
 	n, err := c.post(ctx, path, form, func(body []byte) error {
 		p, err := DecodeLeads(body)
@@ -138,9 +132,9 @@ func (c *Client) classify(path string, err error) error {
 }
 
 // post sends form (plus auth_token) and hands the whole body to handle.
-func (c *Client) post(ctx context.Context, path string, form url.Values, handle func([]byte) error) (int, error) {
-	form.Set("auth_token", c.Token)
-	req, err := c.newPost(ctx, path, form.Encode())
+// form is the fields' names and values in turn, in name order.
+func (c *Client) post(ctx context.Context, path string, form []string, handle func([]byte) error) (int, error) {
+	req, err := c.newPost(path, c.encodeForm(form))
 	if err != nil {
 		return 0, fmt.Errorf("POST %s: %w", path, err)
 	}
@@ -163,10 +157,28 @@ var formHeader = http.Header{
 	"Accept":       {"application/json"},
 }
 
-// newPost is the request POSTing body to path. The path's URL is parsed
-// once and shared, as are the headers: per lookup, parsing the URL and
-// setting two headers were a sixth of its allocations.
-func (c *Client) newPost(ctx context.Context, path, body string) (*http.Request, error) {
+// encodeForm writes auth_token and form (names and values in turn, in
+// name order) as url.Values.Encode does, with one allocation: a lookup's
+// url.Values and its encoding were a fifth of its allocations.
+func (c *Client) encodeForm(form []string) string {
+	var b strings.Builder
+	b.Grow(len("auth_token=") + 3*len(c.Token) + 64)
+	b.WriteString("auth_token=")
+	b.WriteString(url.QueryEscape(c.Token))
+	for i := 0; i+1 < len(form); i += 2 {
+		b.WriteByte('&')
+		b.WriteString(url.QueryEscape(form[i]))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(form[i+1]))
+	}
+	return b.String()
+}
+
+// newPost is the request POSTing body to path, without a context (retry
+// gives each attempt its own). The path's URL is parsed once and shared,
+// as are the headers: per lookup, parsing the URL and setting two headers
+// were a sixth of its allocations.
+func (c *Client) newPost(path, body string) (*http.Request, error) {
 	u, ok := c.endpoints.Load(path)
 	if !ok {
 		parsed, err := url.Parse(strings.TrimSuffix(c.BaseURL, "/") + path)
@@ -176,14 +188,14 @@ func (c *Client) newPost(ctx context.Context, path, body string) (*http.Request,
 		parsed.Host = strings.TrimSuffix(parsed.Host, ":") // an empty port, as NewRequest drops it
 		u, _ = c.endpoints.LoadOrStore(path, parsed)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.URL = u.(*url.URL)
-	req.Host = req.URL.Host
-	req.Header = formHeader
-	return req, nil
+	endpoint := u.(*url.URL)
+	return &http.Request{
+		Method: http.MethodPost, URL: endpoint, Host: endpoint.Host,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: formHeader, ContentLength: int64(len(body)),
+		Body:    io.NopCloser(strings.NewReader(body)),
+		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil },
+	}, nil
 }
 
 // bodyBuffers holds the buffers answers are read into. The decoders copy

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"testing"
 
@@ -61,5 +62,25 @@ func TestLookupsDoNotAskForGzip(t *testing.T) {
 	}
 	if !slices.Equal(asked, []string{""}) {
 		t.Errorf("Accept-Encoding sent: %q", asked)
+	}
+}
+
+// encodeForm writes what url.Values.Encode writes, escapes included.
+func TestEncodeFormAsValues(t *testing.T) {
+	for _, token := range []string{"tok3n", "a+b/c=d&e f%", "ünï"} {
+		c := &Client{Token: token}
+		for _, form := range [][]string{
+			nil,
+			{"limit", "100", "offset", "0", "phone_number", "2015550123"},
+			{"campaign_id", "7", "limit", "1", "phone_number", "+1 (201) 555-0123&x=y"},
+		} {
+			v := url.Values{"auth_token": {token}}
+			for i := 0; i+1 < len(form); i += 2 {
+				v.Set(form[i], form[i+1])
+			}
+			if got, want := c.encodeForm(form), v.Encode(); got != want {
+				t.Errorf("encodeForm(%q) with token %q = %q, want %q", form, token, got, want)
+			}
+		}
 	}
 }
