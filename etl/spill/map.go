@@ -57,27 +57,6 @@ func (m *Map) read(f *File, buf []byte, p place) (newBuf, key, value []byte, err
 	return buf, buf[w : w+int(klen)], buf[w+int(klen):], nil
 }
 
-// readKey reads the key of the entry at p into buf (grown as needed),
-// reading no more of the entry than it must.
-func (m *Map) readKey(f *File, buf []byte, p place) (newBuf, key []byte, err error) {
-	n := min(int(p.n), 64) // the length and a short key
-	for {
-		buf = slices.Grow(buf[:0], n)[:n]
-		if err := f.ReadAt(buf, p.off); err != nil {
-			return buf, nil, err
-		}
-		klen, w := binary.Uvarint(buf)
-		if w <= 0 || uint64(p.n-uint32(w)) < klen {
-			return buf, nil, fmt.Errorf("spill map: a damaged entry at %d", p.off)
-		}
-		need := w + int(klen)
-		if need <= n {
-			return buf, buf[w:need], nil
-		}
-		n = need
-	}
-}
-
 // Get returns a copy of key's value.
 func (m *Map) Get(key []byte) ([]byte, bool, error) {
 	m.mu.Lock()
@@ -174,6 +153,9 @@ func (m *Map) ScanKeys(fn func(key []byte) error) error {
 	return nil
 }
 
+// keyWindow is how much of the file sortedKeys reads at once.
+const keyWindow = 256 << 10
+
 // keyed is a key and where its entry is.
 type keyed struct {
 	key string
@@ -194,14 +176,28 @@ func (m *Map) sortedKeys() (*File, []keyed, error) {
 		return nil, nil, nil
 	}
 	slices.SortFunc(all, func(a, b keyed) int { return cmp.Compare(a.at.off, b.at.off) })
-	var buf []byte
+	// The entries are read in file order through a window of the file, a
+	// read per window rather than per key: the redial queue's 50,000 keys
+	// took 50,000 reads at the end of the run, when nothing else runs.
+	size := f.Size()
+	var win []byte // the file's bytes from winOff
+	var winOff int64
 	for i := range all {
-		var k []byte
-		var err error
-		if buf, k, err = m.readKey(f, buf, all[i].at); err != nil {
-			return nil, nil, err
+		p := all[i].at
+		if p.off < winOff || p.off+int64(p.n) > winOff+int64(len(win)) {
+			n := min(max(int64(keyWindow), int64(p.n)), size-p.off)
+			win = slices.Grow(win[:0], int(n))[:n]
+			if err := f.ReadAt(win, p.off); err != nil {
+				return nil, nil, err
+			}
+			winOff = p.off
 		}
-		all[i].key = string(k)
+		e := win[p.off-winOff : p.off-winOff+int64(p.n)]
+		klen, w := binary.Uvarint(e)
+		if w <= 0 || uint64(len(e)-w) < klen {
+			return nil, nil, fmt.Errorf("spill map: a damaged entry at %d", p.off)
+		}
+		all[i].key = string(e[w : w+int(klen)])
 	}
 	slices.SortFunc(all, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
 	return f, all, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -84,5 +85,52 @@ func TestMapScanKeys(t *testing.T) {
 	}
 	if strings.Join(keys, " ") != "a b c" {
 		t.Fatalf("ScanKeys: %v", keys)
+	}
+}
+
+// ScanKeys and Scan read the keys through a window of the file: keys that
+// straddle windows, entries longer than a window, and superseded and
+// deleted entries between live ones all come back right, in key order.
+func TestMapKeysAcrossWindows(t *testing.T) {
+	m := NewMap(t.TempDir())
+	defer m.Close()
+	want := map[string]string{}
+	for round := range 3 {
+		for i := range 4000 {
+			k := fmt.Sprintf("key-%05d", (i*7919)%4000)
+			v := strings.Repeat(fmt.Sprint(round), 40+i%90)
+			if i%997 == 0 {
+				v = strings.Repeat("x", keyWindow+1000*round) // longer than a window
+			}
+			if err := m.Set([]byte(k), []byte(v)); err != nil {
+				t.Fatal(err)
+			}
+			want[k] = v
+		}
+	}
+	for i := 0; i < 4000; i += 13 {
+		k := fmt.Sprintf("key-%05d", i)
+		m.Delete([]byte(k))
+		delete(want, k)
+	}
+	var keys []string
+	if err := m.ScanKeys(func(k []byte) error { keys = append(keys, string(k)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if wantKeys := slices.Sorted(maps.Keys(want)); !slices.Equal(keys, wantKeys) {
+		t.Fatalf("ScanKeys gave %d keys, want %d (first %q, want %q)", len(keys), len(wantKeys), keys[:3], wantKeys[:3])
+	}
+	n := 0
+	if err := m.Scan(func(k, v []byte) error {
+		if want[string(k)] != string(v) {
+			t.Fatalf("Scan: %s has %d bytes, want %d", k, len(v), len(want[string(k)]))
+		}
+		n++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(want) {
+		t.Errorf("Scan gave %d entries, want %d", n, len(want))
 	}
 }

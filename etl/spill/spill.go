@@ -86,6 +86,13 @@ func (s *File) Append(b []byte) (int64, error) {
 	return off, nil
 }
 
+// Size returns the bytes appended so far.
+func (s *File) Size() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.size
+}
+
 // ReadAt reads len(p) bytes at off, which must have been appended.
 func (s *File) ReadAt(p []byte, off int64) error {
 	s.mu.Lock()
