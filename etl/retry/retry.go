@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -231,10 +232,23 @@ func (c *Client) send(hc *http.Client, r *http.Request) (*http.Response, error) 
 		}
 		r.Body = body
 	}
-	io.CopyN(io.Discard, resp.Body, 4<<10)
+	drain(resp.Body, 4<<10)
 	resp.Body.Close()
 	return hc.Do(r)
 }
+
+// drain reads and drops up to n bytes of r, so that its connection can
+// serve another request. It is io.CopyN without CopyN's LimitedReader
+// allocated per answer (two a lookup with convoso's own limit).
+func drain(r io.Reader, n int64) {
+	lr := limitedReaders.Get().(*io.LimitedReader)
+	lr.R, lr.N = r, n
+	io.Copy(io.Discard, lr)
+	lr.R = nil
+	limitedReaders.Put(lr)
+}
+
+var limitedReaders = sync.Pool{New: func() any { return new(io.LimitedReader) }}
 
 // isRedirect reports whether status is one http.Client follows.
 func isRedirect(status int) bool {
@@ -309,7 +323,7 @@ func (c *Client) attempt(ctx context.Context, req *http.Request, handle func(*ht
 	}
 	defer func() {
 		// Drain a little so that the connection can be reused.
-		io.CopyN(io.Discard, resp.Body, 64<<10)
+		drain(resp.Body, 64<<10)
 		resp.Body.Close()
 	}()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -139,13 +139,16 @@ func (c *Client) post(ctx context.Context, path string, form []string, handle fu
 		return 0, fmt.Errorf("POST %s: %w", path, err)
 	}
 	return c.HTTP.Do(ctx, req, func(resp *http.Response) error {
-		buf := bodyBuffers.Get().(*bytes.Buffer)
-		defer putBodyBuffer(buf)
-		buf.Reset()
-		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody)); err != nil {
+		ab := answerBuffers.Get().(*answerBuffer)
+		defer putAnswerBuffer(ab)
+		ab.buf.Reset()
+		ab.limit.R, ab.limit.N = resp.Body, maxBody
+		_, err := ab.buf.ReadFrom(&ab.limit)
+		ab.limit.R = nil
+		if err != nil {
 			return retry.Retryable(fmt.Errorf("POST %s: reading the answer: %w", path, err))
 		}
-		return handle(buf.Bytes())
+		return handle(ab.buf.Bytes())
 	})
 }
 
@@ -198,17 +201,23 @@ func (c *Client) newPost(path, body string) (*http.Request, error) {
 	}, nil
 }
 
-// bodyBuffers holds the buffers answers are read into. The decoders copy
-// what they keep (a lead's fields, an error's text), so an answer's buffer
-// serves the next request: a fresh one per answer was 45 MB of garbage at
-// 50,000 phones.
-var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// answerBuffers holds the buffers answers are read into, each with the
+// reader that limits an answer's size. The decoders copy what they keep
+// (a lead's fields, an error's text), so an answer's buffer serves the
+// next request: a fresh one per answer was 45 MB of garbage at 50,000
+// phones.
+var answerBuffers = sync.Pool{New: func() any { return new(answerBuffer) }}
 
-// putBodyBuffer returns buf to the pool unless an unusual answer grew it
+type answerBuffer struct {
+	buf   bytes.Buffer
+	limit io.LimitedReader
+}
+
+// putAnswerBuffer returns ab to the pool unless an unusual answer grew it
 // (a phone with pages of leads): the pool keeps small buffers only.
-func putBodyBuffer(buf *bytes.Buffer) {
-	if buf.Cap() <= 64<<10 {
-		bodyBuffers.Put(buf)
+func putAnswerBuffer(ab *answerBuffer) {
+	if ab.buf.Cap() <= 64<<10 {
+		answerBuffers.Put(ab)
 	}
 }
 

@@ -44,7 +44,7 @@ type Dedupe struct {
 	fieldRank            bool
 	orderField, tieField string
 
-	scratch, rankBuf []byte // encoding buffers, reused
+	scratch, rankBuf, keyBuf []byte // encoding buffers, reused
 }
 
 // fieldRanked marks a value whose rank is its record's fields.
@@ -126,7 +126,8 @@ func (d *Dedupe) keep(ck string, rec etl.Record, r rank) error {
 	if d.scratch, err = etl.AppendRecord(d.scratch, rec); err != nil {
 		return fmt.Errorf("storing record: %w", err)
 	}
-	if err := d.state.Set([]byte(ck), d.scratch); err != nil {
+	d.keyBuf = append(d.keyBuf[:0], ck...) // the table copies it
+	if err := d.state.Set(d.keyBuf, d.scratch); err != nil {
 		return err
 	}
 	d.kept[d.hasher.String(ck)] = newEntry(r.at, r.timed)

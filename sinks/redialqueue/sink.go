@@ -62,6 +62,11 @@ type sink struct {
 	metaJSON []byte
 	// entryJSON is reused by every record's entry: the table copies it.
 	entryJSON []byte
+	// current and leadID are every record's entry, reused: it is
+	// rendered at once (an entry each was 4% of the scale run's
+	// allocations).
+	current entry
+	leadID  string
 }
 
 // lockWait is how long a run waits for another run's merge to finish.
@@ -117,8 +122,8 @@ func (s *sink) Write(_ context.Context, rec etl.Record) error {
 		s.drops[dropInvalidPhone]++
 		return nil
 	}
-	e, err := s.newEntry(ph, rec)
-	if err != nil {
+	e := &s.current
+	if err := s.fillEntry(e, ph, rec); err != nil {
 		return fmt.Errorf("queue entry for phone %s: %w", phone.Mask(ph), err)
 	}
 	b, ok := appendEntry(s.entryJSON[:0], e)
@@ -205,30 +210,32 @@ func (s *sink) UseScratch(t etl.Table) error {
 	return nil
 }
 
-// newEntry builds the queue entry of a record.
-func (s *sink) newEntry(ph string, rec etl.Record) (*entry, error) {
-	e := &entry{PhoneNumber: ph, Status: "pending", Metadata: json.RawMessage("{}")}
+// fillEntry makes e the queue entry of a record. e.LeadID may point to
+// s.leadID, which the next record's entry changes.
+func (s *sink) fillEntry(e *entry, ph string, rec etl.Record) error {
+	*e = entry{PhoneNumber: ph, Status: "pending", Metadata: json.RawMessage("{}")}
 	lead, ok, err := s.cfg.LeadID.EvalString(rec)
 	if err != nil {
-		return nil, fmt.Errorf("lead_id: %w", err)
+		return fmt.Errorf("lead_id: %w", err)
 	}
 	if ok {
-		e.LeadID = &lead
+		s.leadID = lead
+		e.LeadID = &s.leadID
 	}
 	if e.CreatedAt, err = milliTime(s.cfg.CreatedAt, rec); err != nil {
-		return nil, fmt.Errorf("created_at: %w", err)
+		return fmt.Errorf("created_at: %w", err)
 	}
 	if e.NextAttempt = s.nextAttempt; e.NextAttempt == "" {
 		if e.NextAttempt, err = milliTime(s.cfg.NextAttempt, rec); err != nil {
-			return nil, fmt.Errorf("next_attempt: %w", err)
+			return fmt.Errorf("next_attempt: %w", err)
 		}
 	}
 	if s.cfg.Metadata.IsSet() {
 		if e.Metadata, err = s.metadata(rec); err != nil {
-			return nil, fmt.Errorf("metadata: %w", err)
+			return fmt.Errorf("metadata: %w", err)
 		}
 	}
-	return e, nil
+	return nil
 }
 
 // metadata renders the metadata attribute for rec. The usual metadata, an
