@@ -204,10 +204,10 @@ func (c *Client) Do(ctx context.Context, req *http.Request, handle func(*http.Re
 // timeout or URL credentials sends through its transport directly:
 // http.Client.Do copies the headers and wraps the body of every request
 // to be ready for a redirect, a fifth of a Convoso lookup's allocations,
-// and the APIs do not redirect. When an answer does, it is drained and the
-// request sent again through Do, which follows it as it always did, and so
-// are all the Client's later requests: a redirecting base URL costs one
-// request more per run.
+// and the APIs do not redirect. When an answer does redirect, Do follows
+// it from that answer (the request is not sent again: a POST answered
+// 303 has been handled), exactly as it would have, and every later
+// request of the Client goes through Do.
 func (c *Client) send(hc *http.Client, r *http.Request) (*http.Response, error) {
 	if hc.Jar != nil || hc.CheckRedirect != nil || hc.Timeout != 0 || r.URL.User != nil || c.redirected.Load() {
 		return hc.Do(r)
@@ -217,24 +217,46 @@ func (c *Client) send(hc *http.Client, r *http.Request) (*http.Response, error) 
 		rt = http.DefaultTransport
 	}
 	resp, err := rt.RoundTrip(r)
-	if err != nil || !isRedirect(resp.StatusCode) || resp.Header.Get("Location") == "" {
-		return resp, err
+	if err != nil {
+		return nil, err
+	}
+	if resp.Body == nil { // as Do makes it for a transport that leaves it nil
+		resp.Body = http.NoBody
+	}
+	if !isRedirect(resp.StatusCode) || resp.Header.Get("Location") == "" {
+		return resp, nil
 	}
 	c.redirected.Store(true)
-	if r.Body != nil && r.Body != http.NoBody {
-		if r.GetBody == nil {
-			return resp, nil // its body cannot be sent again: the redirect is the answer
-		}
-		body, err := r.GetBody()
+	if r.Body != nil && r.Body != http.NoBody && r.GetBody != nil {
+		body, err := r.GetBody() // for a 307 or 308, which send it again
 		if err != nil {
 			resp.Body.Close()
 			return nil, err
 		}
 		r.Body = body
 	}
-	drain(resp.Body, 4<<10)
-	resp.Body.Close()
-	return hc.Do(r)
+	follow := *hc
+	follow.Transport = &answerFirst{resp: resp, rt: rt}
+	return follow.Do(r)
+}
+
+// answerFirst is the transport through which Do follows a redirect send
+// already received: its first round trip returns that answer instead of
+// sending the request again, the next ones go to rt.
+type answerFirst struct {
+	resp *http.Response
+	rt   http.RoundTripper
+}
+
+func (a *answerFirst) RoundTrip(r *http.Request) (*http.Response, error) {
+	if resp := a.resp; resp != nil {
+		a.resp = nil
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return resp, nil
+	}
+	return a.rt.RoundTrip(r)
 }
 
 // drain reads and drops up to n bytes of r, so that its connection can

@@ -549,8 +549,9 @@ func TestCookieJarAttemptsDoNotShareHeaders(t *testing.T) {
 
 // Requests go to the transport directly, but an answer that redirects is
 // followed as http.Client follows it: a GET and a POST (307, body sent
-// again) reach the new place. The first redirect costs the request sent
-// again; after it, the client follows redirects at once.
+// again) reach the new place, the first request once (the redirect
+// already received is followed, not asked for again), and the later ones
+// through http.Client from the start.
 func TestRedirectFollowed(t *testing.T) {
 	var got []string
 	var mu sync.Mutex
@@ -573,7 +574,7 @@ func TestRedirectFollowed(t *testing.T) {
 			sent = "form=1"
 		}
 		for i, want := range [][]string{
-			{method + " /old " + sent, method + " /old " + sent, method + " /new " + sent},
+			{method + " /old " + sent, method + " /new " + sent},
 			{method + " /old " + sent, method + " /new " + sent},
 		} {
 			got = nil
@@ -593,5 +594,55 @@ func TestRedirectFollowed(t *testing.T) {
 				t.Errorf("%s %d: the server saw %q, want %q", method, i, got, want)
 			}
 		}
+	}
+}
+
+// A POST answered 303 See Other has been handled: it is not sent again,
+// and the answer is fetched with a GET, as http.Client does.
+func TestPostSeeOtherSentOnce(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		if r.URL.Path == "/create" {
+			http.Redirect(w, r, "/result", http.StatusSeeOther)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/create", strings.NewReader("x=1"))
+	if _, err := fastClient().Do(context.Background(), req, func(resp *http.Response) error {
+		_, err := io.ReadAll(resp.Body)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"POST /create", "GET /result"}; !slices.Equal(got, want) {
+		t.Errorf("the server saw %q, want %q", got, want)
+	}
+}
+
+// nilBodyTransport answers 204 with no Body, as a test transport may.
+type nilBodyTransport struct{}
+
+func (nilBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: http.StatusNoContent, Header: http.Header{}, Request: r}, nil
+}
+
+// An answer without a body reads as empty, as through http.Client.Do.
+func TestAnswerWithoutBody(t *testing.T) {
+	c := &Client{HTTP: &http.Client{Transport: nilBodyTransport{}}}
+	req, _ := http.NewRequest(http.MethodGet, "http://example.invalid/x", nil)
+	if _, err := c.Do(context.Background(), req, func(resp *http.Response) error {
+		b, err := io.ReadAll(resp.Body)
+		if len(b) != 0 {
+			t.Errorf("body %q", b)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
