@@ -577,7 +577,9 @@ func TestRedirectFollowed(t *testing.T) {
 			{method + " /old " + sent, method + " /new " + sent},
 			{method + " /old " + sent, method + " /new " + sent},
 		} {
+			mu.Lock()
 			got = nil
+			mu.Unlock()
 			req, _ := http.NewRequest(method, srv.URL+"/old", strings.NewReader(sent))
 			var answer string
 			if _, err := c.Do(context.Background(), req, func(resp *http.Response) error {
@@ -590,8 +592,11 @@ func TestRedirectFollowed(t *testing.T) {
 			if answer != "answer from /new" {
 				t.Errorf("%s %d: answer %q", method, i, answer)
 			}
-			if !slices.Equal(got, want) {
-				t.Errorf("%s %d: the server saw %q, want %q", method, i, got, want)
+			mu.Lock()
+			saw := slices.Clone(got)
+			mu.Unlock()
+			if !slices.Equal(saw, want) {
+				t.Errorf("%s %d: the server saw %q, want %q", method, i, saw, want)
 			}
 		}
 	}
@@ -620,6 +625,8 @@ func TestPostSeeOtherSentOnce(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if want := []string{"POST /create", "GET /result"}; !slices.Equal(got, want) {
 		t.Errorf("the server saw %q, want %q", got, want)
 	}

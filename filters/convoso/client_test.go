@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/etlhq/etl/etl"
@@ -48,9 +49,12 @@ func TestSharedRequestPartsStayIntact(t *testing.T) {
 // The filter's client does not ask for gzip (answers are small; see
 // newFilter), and so sends no Accept-Encoding header.
 func TestLookupsDoNotAskForGzip(t *testing.T) {
+	var mu sync.Mutex
 	var asked []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		asked = append(asked, r.Header.Get("Accept-Encoding"))
+		mu.Unlock()
 		io.WriteString(w, `{"success":true,"data":{"offset":0,"limit":100,"total":0,"entries":[]}}`)
 	}))
 	defer srv.Close()
@@ -60,6 +64,8 @@ func TestLookupsDoNotAskForGzip(t *testing.T) {
 	if _, _, err := f.client.Leads(context.Background(), "2015550123"); err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if !slices.Equal(asked, []string{""}) {
 		t.Errorf("Accept-Encoding sent: %q", asked)
 	}
