@@ -50,12 +50,28 @@ func (m *Map) read(f *File, buf []byte, p place) (newBuf, key, value []byte, err
 	if err := f.ReadAt(buf, p.off); err != nil {
 		return buf, nil, nil, err
 	}
-	klen, w := binary.Uvarint(buf)
-	if w <= 0 || uint64(len(buf)-w) < klen {
-		return buf, nil, nil, fmt.Errorf("spill map: a damaged entry at %d", p.off)
+	key, value, _, ok := splitEntry(buf)
+	if !ok {
+		return buf, nil, nil, damaged(p.off)
 	}
-	return buf, buf[w : w+int(klen)], buf[w+int(klen):], nil
+	return buf, key, value, nil
 }
+
+// splitEntry splits an entry (uvarint key length, key, value) into its
+// key and value. When e is only a prefix of an entry, ok is false and,
+// if e holds the length, need is how many bytes hold the key.
+func splitEntry(e []byte) (key, value []byte, need int, ok bool) {
+	klen, w := binary.Uvarint(e)
+	if w <= 0 || klen >= 1<<32 {
+		return nil, nil, 0, false
+	}
+	if uint64(len(e)-w) < klen {
+		return nil, nil, w + int(klen), false
+	}
+	return e[w : w+int(klen)], e[w+int(klen):], 0, true
+}
+
+func damaged(off int64) error { return fmt.Errorf("spill map: a damaged entry at %d", off) }
 
 // Get returns a copy of key's value.
 func (m *Map) Get(key []byte) ([]byte, bool, error) {
@@ -153,17 +169,14 @@ func (m *Map) ScanKeys(fn func(key []byte) error) error {
 	return nil
 }
 
-// keyWindow is how much of the file sortedKeys reads at once.
-const keyWindow = 256 << 10
-
 // keyed is a key and where its entry is.
 type keyed struct {
 	key string
 	at  place
 }
 
-// sortedKeys reads every key back from the file (in file order, the
-// key's part of its entry only) and returns them sorted, with the file.
+// sortedKeys reads every key back from the file, in file order through a
+// keyReader, and returns them sorted, with the file.
 func (m *Map) sortedKeys() (*File, []keyed, error) {
 	m.mu.Lock()
 	all := make([]keyed, 0, len(m.where))
@@ -176,31 +189,64 @@ func (m *Map) sortedKeys() (*File, []keyed, error) {
 		return nil, nil, nil
 	}
 	slices.SortFunc(all, func(a, b keyed) int { return cmp.Compare(a.at.off, b.at.off) })
-	// The entries are read in file order through a window of the file, a
-	// read per window rather than per key: the redial queue's 50,000 keys
-	// took 50,000 reads at the end of the run, when nothing else runs.
-	size := f.Size()
-	var win []byte // the file's bytes from winOff
-	var winOff int64
+	r := keyReader{f: f, size: f.Size()}
 	for i := range all {
-		p := all[i].at
-		if p.off < winOff || p.off+int64(p.n) > winOff+int64(len(win)) {
-			n := min(max(int64(keyWindow), int64(p.n)), size-p.off)
-			win = slices.Grow(win[:0], int(n))[:n]
-			if err := f.ReadAt(win, p.off); err != nil {
-				return nil, nil, err
-			}
-			winOff = p.off
+		var err error
+		if all[i].key, err = r.key(all[i].at); err != nil {
+			return nil, nil, err
 		}
-		e := win[p.off-winOff : p.off-winOff+int64(p.n)]
-		klen, w := binary.Uvarint(e)
-		if w <= 0 || uint64(len(e)-w) < klen {
-			return nil, nil, fmt.Errorf("spill map: a damaged entry at %d", p.off)
-		}
-		all[i].key = string(e[w : w+int(klen)])
 	}
 	slices.SortFunc(all, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
 	return f, all, nil
+}
+
+// keyWindow is how much of the file a keyReader reads at once.
+const keyWindow = 256 << 10
+
+// keyReader reads the keys of entries, taken in file order, through a
+// window of the file: a read per window rather than per key (the redial
+// queue's 50,000 keys took 50,000 reads at the end of the run, when
+// nothing else runs), and no more of a long entry than its key.
+type keyReader struct {
+	f    *File
+	size int64  // the file's size when the keys were listed
+	off  int64  // where in the file buf starts
+	buf  []byte // the window
+}
+
+// key returns the key of the entry at p.
+func (r *keyReader) key(p place) (string, error) {
+	for fresh := false; ; fresh = true {
+		if start := p.off - r.off; start >= 0 && start < int64(len(r.buf)) {
+			e := r.buf[start:min(int64(len(r.buf)), start+int64(p.n))]
+			k, _, need, ok := splitEntry(e)
+			switch {
+			case ok:
+				return string(k), nil
+			case fresh && need == 0:
+				return "", damaged(p.off)
+			case fresh: // a key longer than the window
+				if err := r.load(p.off, int64(need)); err != nil {
+					return "", err
+				}
+				if k, _, _, ok := splitEntry(r.buf); ok {
+					return string(k), nil
+				}
+				return "", damaged(p.off)
+			}
+		}
+		if err := r.load(p.off, keyWindow); err != nil {
+			return "", err
+		}
+	}
+}
+
+// load reads n bytes at off into the window (fewer at the file's end).
+func (r *keyReader) load(off, n int64) error {
+	n = min(n, r.size-off)
+	r.buf = slices.Grow(r.buf[:0], int(n))[:n]
+	r.off = off
+	return r.f.ReadAt(r.buf, off)
 }
 
 // Close lets the spill file go; the Map is empty afterwards.
