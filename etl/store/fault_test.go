@@ -127,11 +127,7 @@ func TestKillThenPowerLossKeepsCommits(t *testing.T) {
 		}
 	}
 	for i := 0; killed == nil && i < 1000; i++ {
-		b := st.NewBatch(0)
-		b.Set([]byte(fmt.Sprintf("t\x00k%d", i%3)), make([]byte, 300))
-		if err := b.Commit(true); err != nil {
-			t.Fatal(err)
-		}
+		commitSet(t, st, []byte(fmt.Sprintf("t\x00k%d", i%3)), make([]byte, 300), true)
 	}
 	fsys.changed = nil
 	if killed == nil {
@@ -141,11 +137,7 @@ func TestKillThenPowerLossKeepsCommits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := r.NewBatch(0)
-	b.Set([]byte("after\x00restart"), []byte("acked"))
-	if err := b.Commit(true); err != nil {
-		t.Fatal(err)
-	}
+	commitSet(t, r, []byte("after\x00restart"), []byte("acked"), true)
 	lost := 0
 	for i := range 200 {
 		p, err := OpenFS(killed.CrashClone(rand.New(rand.NewPCG(uint64(i), 1))))
@@ -171,11 +163,7 @@ func TestZeroedRecordEndsTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, k := range []string{"a", "b"} {
-		b := st.NewBatch(0)
-		b.Set([]byte(k), []byte("vvvv")) // an 8-byte payload: a 16-byte record
-		if err := b.Commit(i == 1); err != nil {
-			t.Fatal(err)
-		}
+		commitSet(t, st, []byte(k), []byte("vvvv"), i == 1) // an 8-byte payload: a 16-byte record
 	}
 	st.Close()
 	path := filepath.Join(dir, logDir, logName(1))
@@ -317,11 +305,7 @@ func TestReplacedLogsAreClosed(t *testing.T) {
 	}
 	var its []*Iterator
 	for i := range 300 {
-		b := st.NewBatch(0)
-		b.Set([]byte(fmt.Sprintf("t\x00k%d", i%5)), make([]byte, 300))
-		if err := b.Commit(false); err != nil {
-			t.Fatal(err)
-		}
+		commitSet(t, st, []byte(fmt.Sprintf("t\x00k%d", i%5)), make([]byte, 300), false)
 		it, _ := st.NewIterator(nil)
 		its = append(its, it)
 	}
@@ -376,11 +360,7 @@ func TestBatchReuseIsRefused(t *testing.T) {
 	if err := b.Commit(true); err == nil {
 		t.Fatal("a second Commit: no error")
 	}
-	c := st.NewBatch(0)
-	c.Set([]byte("later"), []byte("acked"))
-	if err := c.Commit(true); err != nil {
-		t.Fatal(err)
-	}
+	commitSet(t, st, []byte("later"), []byte("acked"), true)
 	if _, ok, _ := st.Get([]byte("later")); !ok {
 		t.Fatal("later missing before reopen")
 	}
@@ -406,11 +386,7 @@ func TestGetDuringCloseCompaction(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range 60 { // three keys rewritten: a log Close compacts
-			b := s.NewBatch(0)
-			b.Set([]byte(fmt.Sprintf("t\x00k%d", i%3)), []byte(fmt.Sprintf("%0100d", i)))
-			if err := b.Commit(true); err != nil {
-				t.Fatal(err)
-			}
+			commitSet(t, s, []byte(fmt.Sprintf("t\x00k%d", i%3)), []byte(fmt.Sprintf("%0100d", i)), true)
 		}
 		stop := make(chan error, 1)
 		go func() {
@@ -438,11 +414,7 @@ func TestCloseReturnsCompactionError(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 60 {
-		b := s.NewBatch(0)
-		b.Set([]byte(fmt.Sprintf("t\x00k%d", i%3)), []byte(fmt.Sprintf("%0100d", i)))
-		if err := b.Commit(true); err != nil {
-			t.Fatal(err)
-		}
+		commitSet(t, s, []byte(fmt.Sprintf("t\x00k%d", i%3)), []byte(fmt.Sprintf("%0100d", i)), true)
 	}
 	fsys.failSync = true
 	if err := s.Close(); err == nil || fsys.failSync {

@@ -199,31 +199,33 @@ func parseEntry(b []byte) (op byte, key, value []byte, n int, err error) {
 	if len(b) == 0 {
 		return 0, nil, nil, 0, errBadRecord
 	}
-	op, i := b[0], 1
-	klen, w := binary.Uvarint(b[i:])
-	if w <= 0 || klen > uint64(len(b)-i-w) {
+	op = b[0]
+	key, i, ok := lenPrefixed(b, 1)
+	switch {
+	case !ok:
 		return 0, nil, nil, 0, errBadRecord
-	}
-	i += w
-	key = b[i : i+int(klen)]
-	i += int(klen)
-	switch op {
-	case opSet:
-		vlen, w := binary.Uvarint(b[i:])
-		if w <= 0 || vlen > uint64(len(b)-i-w) {
+	case op == opSet:
+		if value, i, ok = lenPrefixed(b, i); !ok {
 			return 0, nil, nil, 0, errBadRecord
 		}
-		i += w
-		value = b[i : i+int(vlen)]
-		i += int(vlen)
-	case opDelete, opDeletePrefix:
-	default:
+	case op != opDelete && op != opDeletePrefix:
 		return 0, nil, nil, 0, errBadRecord
 	}
 	if i >= 1<<32 {
 		return 0, nil, nil, 0, errBadRecord
 	}
 	return op, key, value, i, nil
+}
+
+// lenPrefixed reads the bytes at b[i:] that a uvarint length prefixes and
+// returns them and where they end; ok is false when b is too short.
+func lenPrefixed(b []byte, i int) (field []byte, end int, ok bool) {
+	n, w := binary.Uvarint(b[i:])
+	if w <= 0 || n > uint64(len(b)-i-w) {
+		return nil, 0, false
+	}
+	i += w
+	return b[i : i+int(n)], i + int(n), true
 }
 
 // maxRecord bounds a record's payload: a commit larger is refused, and a

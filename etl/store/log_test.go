@@ -47,6 +47,17 @@ func randomBatch(t *testing.T, rng *rand.Rand, st *Store, m model) *Batch {
 	return b
 }
 
+// commitSet commits a batch that sets key to value, failing t if the
+// commit fails.
+func commitSet(t *testing.T, st *Store, key, value []byte, sync bool) {
+	t.Helper()
+	b := st.NewBatch(0)
+	b.Set(key, value)
+	if err := b.Commit(sync); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // contents reads everything st holds, by Scan and by Get, and fails when
 // the two disagree.
 func contents(t *testing.T, st *Store) model {
@@ -176,11 +187,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 			t.Fatalf("crash %d (after %d commits): the store holds %d keys, neither commit %d's %d nor the next's", i, c.returned, len(got), c.returned, len(states[c.returned]))
 		}
 		// It goes on from there: a commit after the crash is kept.
-		b := s.NewBatch(0)
-		b.Set([]byte("after\x00crash"), []byte("yes"))
-		if err := b.Commit(true); err != nil {
-			t.Fatal(err)
-		}
+		commitSet(t, s, []byte("after\x00crash"), []byte("yes"), true)
 		if v, ok, _ := s.Get([]byte("after\x00crash")); !ok || string(v) != "yes" {
 			t.Fatalf("crash %d: a commit after reopening is lost", i)
 		}
@@ -198,11 +205,7 @@ func TestTornTailIsCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		b := st.NewBatch(0)
-		b.Set([]byte(fmt.Sprintf("k%d", i)), []byte("v"))
-		if err := b.Commit(true); err != nil {
-			t.Fatal(err)
-		}
+		commitSet(t, st, []byte(fmt.Sprintf("k%d", i)), []byte("v"), true)
 	}
 	st.Close()
 	path := filepath.Join(dir, logDir, logName(1))
@@ -216,11 +219,7 @@ func TestTornTailIsCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := st.NewBatch(0)
-	b.Set([]byte("k3"), []byte("v"))
-	if err := b.Commit(true); err != nil {
-		t.Fatal(err)
-	}
+	commitSet(t, st, []byte("k3"), []byte("v"), true)
 	st.Close()
 	st, err = Open(dir, Options{ReadOnly: true})
 	if err != nil {
