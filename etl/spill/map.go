@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/etlhq/etl/etl/keyhash"
+	"github.com/etlhq/etl/etl/lenprefix"
 )
 
 // Map is a keyed table of byte values for the length of one run: entries
@@ -61,14 +62,14 @@ func (m *Map) read(f *File, buf []byte, p place) (newBuf, key, value []byte, err
 // key and value. When e is only a prefix of an entry, ok is false and,
 // if e holds the length, need is how many bytes hold the key.
 func splitEntry(e []byte) (key, value []byte, need int, ok bool) {
+	if key, value, ok := lenprefix.Cut(e); ok {
+		return key, value, 0, true
+	}
 	klen, w := binary.Uvarint(e)
 	if w <= 0 || klen >= 1<<32 {
 		return nil, nil, 0, false
 	}
-	if uint64(len(e)-w) < klen {
-		return nil, nil, w + int(klen), false
-	}
-	return e[w : w+int(klen)], e[w+int(klen):], 0, true
+	return nil, nil, w + int(klen), false
 }
 
 func damaged(off int64) error { return fmt.Errorf("spill map: a damaged entry at %d", off) }
@@ -106,8 +107,7 @@ func (m *Map) Set(key, value []byte) error {
 	if len(key)+len(value) >= 1<<32-binary.MaxVarintLen64 {
 		return fmt.Errorf("spill map: an entry of %d bytes is over 4 GB", len(key)+len(value))
 	}
-	m.buf = binary.AppendUvarint(m.buf[:0], uint64(len(key)))
-	m.buf = append(append(m.buf, key...), value...)
+	m.buf = append(lenprefix.Append(m.buf[:0], key), value...)
 	off, err := m.file.Append(m.buf)
 	if err != nil {
 		return err

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/etlhq/etl/etl/lenprefix"
 )
 
 // The log's format. A log file starts with logMagic; then come records,
@@ -148,12 +150,9 @@ func (l *logFile) readKey(buf []byte, p place) (newBuf, key []byte, err error) {
 
 // appendOp appends one operation to a record's payload.
 func appendOp(b []byte, op byte, key, value []byte) []byte {
-	b = append(b, op)
-	b = binary.AppendUvarint(b, uint64(len(key)))
-	b = append(b, key...)
+	b = lenprefix.Append(append(b, op), key)
 	if op == opSet {
-		b = binary.AppendUvarint(b, uint64(len(value)))
-		b = append(b, value...)
+		b = lenprefix.Append(b, value)
 	}
 	return b
 }
@@ -200,32 +199,21 @@ func parseEntry(b []byte) (op byte, key, value []byte, n int, err error) {
 		return 0, nil, nil, 0, errBadRecord
 	}
 	op = b[0]
-	key, i, ok := lenPrefixed(b, 1)
+	key, rest, ok := lenprefix.Cut(b[1:])
 	switch {
 	case !ok:
 		return 0, nil, nil, 0, errBadRecord
 	case op == opSet:
-		if value, i, ok = lenPrefixed(b, i); !ok {
+		if value, rest, ok = lenprefix.Cut(rest); !ok {
 			return 0, nil, nil, 0, errBadRecord
 		}
 	case op != opDelete && op != opDeletePrefix:
 		return 0, nil, nil, 0, errBadRecord
 	}
-	if i >= 1<<32 {
+	if n = len(b) - len(rest); n >= 1<<32 {
 		return 0, nil, nil, 0, errBadRecord
 	}
-	return op, key, value, i, nil
-}
-
-// lenPrefixed reads the bytes at b[i:] that a uvarint length prefixes and
-// returns them and where they end; ok is false when b is too short.
-func lenPrefixed(b []byte, i int) (field []byte, end int, ok bool) {
-	n, w := binary.Uvarint(b[i:])
-	if w <= 0 || n > uint64(len(b)-i-w) {
-		return nil, 0, false
-	}
-	i += w
-	return b[i : i+int(n)], i + int(n), true
+	return op, key, value, n, nil
 }
 
 // maxRecord bounds a record's payload: a commit larger is refused, and a

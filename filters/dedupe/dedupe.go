@@ -12,6 +12,7 @@ import (
 
 	"github.com/etlhq/etl/etl"
 	"github.com/etlhq/etl/etl/keyhash"
+	"github.com/etlhq/etl/etl/lenprefix"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -120,8 +121,7 @@ func (d *Dedupe) keep(ck string, rec etl.Record, r rank) error {
 		if d.rankBuf, err = appendRank(d.rankBuf[:0], r.order, r.tie); err != nil {
 			return fmt.Errorf("storing record: %w", err)
 		}
-		d.scratch = binary.AppendUvarint(d.scratch[:0], uint64(len(d.rankBuf)))
-		d.scratch = append(d.scratch, d.rankBuf...)
+		d.scratch = lenprefix.Append(d.scratch[:0], d.rankBuf)
 	}
 	if d.scratch, err = etl.AppendRecord(d.scratch, rec); err != nil {
 		return fmt.Errorf("storing record: %w", err)
@@ -233,12 +233,12 @@ func (d *Dedupe) splitValue(v []byte) (order, tie cty.Value, rec []byte, err err
 		}
 		return etl.Unmarked(order), etl.Unmarked(tie), rec, nil
 	}
-	n, w := binary.Uvarint(v)
-	if w <= 0 || n == 0 || uint64(len(v)-w) < n {
+	rank, rec, ok := lenprefix.Cut(v)
+	if !ok || len(rank) == 0 {
 		return order, tie, nil, fmt.Errorf("corrupt kept record")
 	}
-	order, tie, err = decodeRank(v[w : w+int(n)])
-	return order, tie, v[w+int(n):], err
+	order, tie, err = decodeRank(rank)
+	return order, tie, rec, err
 }
 
 // recordOf returns a stored value's encoded record, without its rank.
@@ -246,23 +246,23 @@ func recordOf(v []byte) ([]byte, error) {
 	if len(v) > 0 && v[0] == fieldRanked {
 		return v[1:], nil
 	}
-	n, w := binary.Uvarint(v)
-	if w <= 0 || n == 0 || uint64(len(v)-w) < n {
+	rank, rec, ok := lenprefix.Cut(v)
+	if !ok || len(rank) == 0 {
 		return nil, fmt.Errorf("corrupt kept record")
 	}
-	return v[w+int(n):], nil
+	return rec, nil
 }
 
 // decodeRank reverses appendRank.
 func decodeRank(b []byte) (order, tie cty.Value, err error) {
-	n, w := binary.Uvarint(b)
-	if w <= 0 || uint64(len(b)-w) < n {
+	o, t, ok := lenprefix.Cut(b)
+	if !ok {
 		return order, tie, fmt.Errorf("corrupt rank")
 	}
-	if order, err = etl.DecodeValue(b[w : w+int(n)]); err != nil {
+	if order, err = etl.DecodeValue(o); err != nil {
 		return order, tie, err
 	}
-	tie, err = etl.DecodeValue(b[w+int(n):])
+	tie, err = etl.DecodeValue(t)
 	return order, tie, err
 }
 

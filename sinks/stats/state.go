@@ -1,11 +1,11 @@
 package stats
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
 	"github.com/etlhq/etl/etl"
+	"github.com/etlhq/etl/etl/lenprefix"
 )
 
 // The sink's table (checkpointed by the engine with each date) holds two
@@ -50,12 +50,12 @@ func (s *sink) UseState(t etl.Table) error {
 			}
 		case len(k) > 0 && k[0] == newKeyPrefix:
 			for rest := v; len(rest) > 0; {
-				n, w := binary.Uvarint(rest)
-				if w <= 0 || uint64(len(rest)-w) < n {
+				key, r, ok := lenprefix.Cut(rest)
+				if !ok {
 					return fmt.Errorf("stats state: new keys of %s: corrupt", k[1:])
 				}
-				s.seen.add(string(rest[w : w+int(n)]))
-				rest = rest[w+int(n):]
+				s.seen.add(string(key))
+				rest = r
 			}
 		case len(k) > 0 && k[0] == keyPrefix:
 			s.seen.add(string(k[1:]))
@@ -97,8 +97,7 @@ func (s *sink) storeRow(r Row, bytes int64, hasBytes bool, fresh []string) error
 		return err
 	}
 	for _, k := range fresh {
-		packed = binary.AppendUvarint(packed, uint64(len(k)))
-		packed = append(packed, k...)
+		packed = lenprefix.Append(packed, k)
 	}
 	return s.state.Set(key, packed)
 }

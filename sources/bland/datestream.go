@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/etlhq/etl/etl/spill"
+
+	"github.com/etlhq/etl/etl/lenprefix"
 )
 
 // dateStream hands one date's calls from its fetch to Read as they are
@@ -291,8 +293,7 @@ func packedSize(c *Call) int {
 
 func appendPacked(b []byte, c *Call) []byte {
 	for _, s := range [...]string{c.ID, c.To, c.From, c.BatchID, c.Status, c.AnsweredBy} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
+		b = lenprefix.Append(b, s)
 	}
 	b = binary.AppendVarint(b, c.CreatedAt.Unix())
 	b = binary.AppendUvarint(b, uint64(c.CreatedAt.Nanosecond()))
@@ -311,8 +312,7 @@ func appendPacked(b []byte, c *Call) []byte {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.CallLength))
 	}
 	if c.Metadata != nil {
-		b = binary.AppendUvarint(b, uint64(len(c.Metadata)))
-		b = append(b, c.Metadata...)
+		b = lenprefix.Append(b, c.Metadata)
 	}
 	return b
 }
@@ -340,14 +340,9 @@ func unpackAll(dst []Call, b []byte) ([]Call, error) {
 func unpack(b []byte, c *Call) ([]byte, error) {
 	start := b
 	var spans [6][2]int // each string's offset in start and length
-	bytesField := func() ([]byte, bool) {
-		n, w := binary.Uvarint(b)
-		if w <= 0 || uint64(len(b)-w) < n {
-			return nil, false
-		}
-		f := b[w : w+int(n)]
-		b = b[w+int(n):]
-		return f, true
+	bytesField := func() (f []byte, ok bool) {
+		f, b, ok = lenprefix.Cut(b)
+		return f, ok
 	}
 	for i := range spans {
 		f, ok := bytesField()
