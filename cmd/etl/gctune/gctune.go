@@ -38,8 +38,9 @@ const runtimeMinimum = 4 << 20
 // files, so its live heap is small and steady; the backfill at 50,000
 // phones peaks at 79-81 MB resident with 100%, 68-71 MB with 60% and
 // 62-63 MB with 40%, for 12% more CPU than at 100% (docs/architecture.md,
-// "Where the scale run's memory is"). GOMEMLIMIT=44MiB or 46MiB with
-// GOGC=100 gave the same peak for no less CPU.
+// "Where the scale run's memory is"; 56.8-58.7 MB at 40% after session
+// 8, where 50% and 60% still came to 61-64 and 65-68 MB). GOMEMLIMIT=44MiB
+// or 46MiB with GOGC=100 gave the same peak for no less CPU.
 const DefaultGOGC = 40
 
 // HeapFloor is the etl binary's smallest heap goal: below it the
