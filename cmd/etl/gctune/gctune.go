@@ -39,7 +39,7 @@ const runtimeMinimum = 4 << 20
 // phones peaks at 79-81 MB resident with 100%, 68-71 MB with 60% and
 // 62-63 MB with 40%, for 12% more CPU than at 100% (docs/architecture.md,
 // "Where the scale run's memory is"; 56.8-58.7 MB at 40% after session
-// 8, where 50% and 60% still came to 61-64 and 65-68 MB). GOMEMLIMIT=44MiB
+// 8, where 50% and 60% came to 59.9-62.7 and 63.2-66.8 MB). GOMEMLIMIT=44MiB
 // or 46MiB with GOGC=100 gave the same peak for no less CPU.
 const DefaultGOGC = 40
 
